@@ -1,0 +1,3 @@
+from kvmstate.cli import main
+
+main()

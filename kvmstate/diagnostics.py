@@ -1,0 +1,134 @@
+"""Diagnostics: errors and warnings gathered with their source location.
+
+A diagnostic has a fixed summary (no user values), a detail sentence that says
+how to fix it, and where it applies: a file position and/or a resource address.
+Code that finds several problems collects them in `Diagnostics` and raises them
+together as one `DiagnosticError`, so the user sees every problem in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a source file; line and column count from 1."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Literal["error", "warning"]
+    summary: str
+    detail: str = ""
+    position: Position | None = None
+    address: str | None = None
+    attribute: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"severity": self.severity, "summary": self.summary, "detail": self.detail}
+        if self.address:
+            out["address"] = self.address
+        if self.attribute:
+            out["attribute"] = self.attribute
+        if self.position:
+            p = self.position
+            out["range"] = {"filename": p.file, "line": p.line, "column": p.column}
+        return out
+
+
+@dataclass
+class Diagnostics:
+    """An ordered collection of diagnostics."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, summary: str, detail: str = "", position: Position | None = None,
+              address: str | None = None, attribute: str | None = None) -> None:
+        self.items.append(Diagnostic("error", summary, detail, position, address, attribute))
+
+    def warning(self, summary: str, detail: str = "", position: Position | None = None,
+                address: str | None = None, attribute: str | None = None) -> None:
+        self.items.append(Diagnostic("warning", summary, detail, position, address, attribute))
+
+    def extend(self, other: "Diagnostics | list[Diagnostic]") -> None:
+        self.items.extend(other.items if isinstance(other, Diagnostics) else other)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+    def raise_if_errors(self) -> None:
+        if self.has_errors:
+            raise DiagnosticError(self.items)
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class DiagnosticError(Exception):
+    """One or more error diagnostics that stop the current command."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else list(diagnostics)
+        super().__init__("; ".join(format_plain(d) for d in self.diagnostics))
+
+
+def error(summary: str, detail: str = "", **where) -> DiagnosticError:
+    """Shorthand for raising a single error diagnostic."""
+    return DiagnosticError(Diagnostic("error", summary, detail, **where))
+
+
+def format_plain(d: Diagnostic) -> str:
+    where = f"{d.position}: " if d.position else ""
+    subject = f"{d.address}{'.' + d.attribute if d.attribute else ''}: " if d.address else ""
+    return f"{where}{subject}{d.summary}{'. ' + d.detail if d.detail else ''}"
+
+
+def format_diagnostic(d: Diagnostic, color: bool = False) -> str:
+    """Render a diagnostic the way a terminal user reads it, with a source snippet."""
+    red, yellow, bold, reset = ("\033[31m", "\033[33m", "\033[1m", "\033[0m") if color else ("",) * 4
+    tint = red if d.severity == "error" else yellow
+    lines = [f"{tint}{bold}{d.severity.capitalize()}:{reset} {bold}{d.summary}{reset}"]
+    if d.position:
+        where = f"  on {d.position.file} line {d.position.line}"
+        if d.address:
+            where += f", in {d.address}"
+        lines.append(where + ":")
+        lines.extend(_snippet(d.position))
+    elif d.address:
+        lines.append(f"  with {d.address}{'.' + d.attribute if d.attribute else ''}")
+    if d.detail:
+        lines.append("")
+        lines.append(d.detail)
+    return "\n".join(lines) + "\n"
+
+
+def _snippet(pos: Position) -> list[str]:
+    try:
+        text = Path(pos.file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    if not 1 <= pos.line <= len(text):
+        return []
+    src = text[pos.line - 1]
+    width = len(str(pos.line))
+    col = max(pos.column, 1)
+    rest = src[col - 1:]
+    token_len = len(rest) - len(rest.lstrip()) or 0
+    stripped = rest.lstrip()
+    token = stripped.split(":")[0].split("=")[0].rstrip() if stripped else ""
+    marks = "^" * max(1, min(len(token), 40))
+    return [f"  {pos.line:>{width}} | {src}", f"  {'':>{width}} | {' ' * (col - 1 + token_len)}{marks}"]

@@ -1,0 +1,120 @@
+"""The provider protocol: the one boundary between the engine and a remote API.
+
+A provider declares resource types (a pydantic model each, whose fields say in
+their metadata how a change is applied and which fields reference other
+resources), reads live objects in bulk, and creates, updates and deletes them.
+The engine owns ordering, diffing and the state; a provider never sees either.
+
+Field metadata a resource model may carry (in `json_schema_extra`):
+
+    x-update: "live" | "restart" | "replace"   how a change of this field is applied
+    x-ref:    "<type>"                          the field names a resource of that type
+
+Providers are found through the `kvmstate.providers` entry-point group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Iterable, Literal, Mapping, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+UpdateClass = Literal["live", "restart", "replace"]
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A kind of resource a provider manages."""
+
+    name: str                 # singular, as in addresses and HCL blocks: "network"
+    plural: str               # as in YAML's top-level keys: "networks"
+    model: type[BaseModel]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The ownership mark kvmstate writes into objects that can carry metadata."""
+
+    lineage: str
+    address: str
+
+
+@dataclass
+class LiveObject:
+    """One object as the provider read it from the remote API."""
+
+    type: str
+    name: str
+    host: str
+    identity: str                          # UUID, or a volume's key
+    attributes: dict[str, Any]             # in the resource model's vocabulary (JSON values)
+    owner: Owner | None = None
+
+
+@dataclass
+class Request:
+    """What the engine asks a provider to create or update."""
+
+    address: str
+    type: str
+    name: str
+    host: str
+    attributes: dict[str, Any]             # desired, as model_dump(mode="json", exclude_none=True)
+    owner: Owner
+    dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)   # address -> desired attributes
+
+
+class ProviderError(Exception):
+    """A failure reported by the remote API, with a message fit for the user."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+
+    def resource_types(self) -> Iterable[ResourceType]: ...
+
+    def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
+        """Remember the URI of each named host; connect lazily."""
+
+    def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
+        """Every object of these types on a host, read in bulk."""
+
+    def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+        """Live attributes, with values that mean the same as the desired ones (aliases) in the desired form."""
+
+    def create(self, request: Request) -> LiveObject: ...
+
+    def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
+        """Apply the changed attribute paths; restart the object when a restart-class path changed."""
+
+    def delete(self, type: str, host: str, name: str, identity: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
+    info = model.model_fields.get(name)
+    extra = info.json_schema_extra if info else None
+    return extra if isinstance(extra, dict) else {}
+
+
+class Registry:
+    """Resource types by name, each with the provider that serves it."""
+
+    def __init__(self, providers: Iterable[Provider]):
+        self.providers = list(providers)
+        self.types: dict[str, ResourceType] = {}
+        self.provider_of: dict[str, Provider] = {}
+        for provider in self.providers:
+            for rtype in provider.resource_types():
+                self.types[rtype.name] = rtype
+                self.provider_of[rtype.name] = provider
+        self.by_plural = {t.plural: t for t in self.types.values()}
+
+    @classmethod
+    def discover(cls) -> "Registry":
+        return cls(ep.load()() for ep in entry_points(group="kvmstate.providers"))
