@@ -33,3 +33,11 @@ class Address:
 
 def valid_name(name: str) -> bool:
     return bool(_NAME.match(name))
+
+
+def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """An attribute path as the user writes it: `disks[0].volume`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

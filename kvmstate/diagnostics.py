@@ -8,6 +8,7 @@ together as one `DiagnosticError`, so the user sees every problem in one run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Literal
@@ -68,8 +69,9 @@ class Diagnostics:
         return any(d.severity == "error" for d in self.items)
 
     def raise_if_errors(self) -> None:
+        """Raise every error so far, in file order."""
         if self.has_errors:
-            raise DiagnosticError(self.items)
+            raise DiagnosticError(sorted(self.items, key=_sort_key))
 
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.items)
@@ -84,6 +86,11 @@ class DiagnosticError(Exception):
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else list(diagnostics)
         super().__init__("; ".join(format_plain(d) for d in self.diagnostics))
+
+
+def _sort_key(d: Diagnostic) -> tuple:
+    p = d.position
+    return (p is None, p.file if p else "", p.line if p else 0, p.column if p else 0)
 
 
 def error(summary: str, detail: str = "", **where) -> DiagnosticError:
@@ -125,10 +132,10 @@ def _snippet(pos: Position) -> list[str]:
         return []
     src = text[pos.line - 1]
     width = len(str(pos.line))
-    col = max(pos.column, 1)
-    rest = src[col - 1:]
-    token_len = len(rest) - len(rest.lstrip()) or 0
-    stripped = rest.lstrip()
-    token = stripped.split(":")[0].split("=")[0].rstrip() if stripped else ""
-    marks = "^" * max(1, min(len(token), 40))
-    return [f"  {pos.line:>{width}} | {src}", f"  {'':>{width}} | {' ' * (col - 1 + token_len)}{marks}"]
+    col = min(max(pos.column, 1), len(src) + 1)
+    token = _TOKEN.match(src, col - 1)
+    marks = "^" * max(1, min(len(token.group(0)) if token else 1, 60))
+    return [f"  {pos.line:>{width}} | {src}", f"  {'':>{width}} | {' ' * (col - 1)}{marks}"]
+
+
+_TOKEN = re.compile(r"[^\s:=,{}\[\]]+")

@@ -15,6 +15,7 @@ Providers are found through the `kvmstate.providers` entry-point group.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Iterable, Literal, Mapping, Protocol, runtime_checkable
@@ -100,6 +101,17 @@ def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
     info = model.model_fields.get(name)
     extra = info.json_schema_extra if info else None
     return extra if isinstance(extra, dict) else {}
+
+
+def submodel(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation such as `list[Disk]` or `DhcpRange | None`."""
+    stack = [annotation]
+    while stack:
+        ann = stack.pop()
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return ann
+        stack.extend(typing.get_args(ann))
+    return None
 
 
 class Registry:

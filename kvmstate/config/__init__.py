@@ -1,0 +1,14 @@
+"""Configuration: read desired-state files into validated resources.
+
+    source     the raw form both file formats load into, with source positions
+    yaml_file  YAML reader (ruamel keeps line and column of every key)
+    hcl_file   HCL reader (walks python-hcl2's syntax tree for positions)
+    loader     finds the files, validates each resource against its provider's
+               model, resolves references and reports every problem at once
+
+Nothing here talks to libvirt or reads the state.
+"""
+
+from kvmstate.config.loader import Configuration, Resource, load
+
+__all__ = ["Configuration", "Resource", "load"]

@@ -1,0 +1,34 @@
+"""Attribute diffs that respect intent: only what the user set is compared.
+
+`prune` cuts a live object down to the keys present in the desired one, so values
+libvirt fills in (a generated MAC, a bridge name, PCI addresses) never show up as
+changes. `diff` lists the leaf-level differences, found with deepdiff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import NotPresent
+
+
+def prune(live: Any, desired: Any) -> Any:
+    """`live` restricted to the shape of `desired`: dict keys the user did not set are dropped."""
+    if isinstance(live, dict) and isinstance(desired, dict):
+        return {k: prune(live[k], desired[k]) for k in desired if k in live}
+    if isinstance(live, list) and isinstance(desired, list):
+        return [prune(item, desired[i]) if i < len(desired) else item for i, item in enumerate(live)]
+    return live
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[tuple, Any, Any]]:
+    """(path, before, after) for every difference, in path order; absent values are None."""
+    tree = DeepDiff(before, after, view="tree", verbose_level=2)
+    out = []
+    for levels in tree.values():
+        for level in levels:
+            b = None if isinstance(level.t1, NotPresent) else level.t1
+            a = None if isinstance(level.t2, NotPresent) else level.t2
+            out.append((tuple(level.path(output_format="list")), b, a))
+    return sorted(out, key=lambda item: [str(p).zfill(8) if isinstance(p, int) else p for p in item[0]])

@@ -1,0 +1,91 @@
+"""The plan: one action per resource, with the attribute changes behind it and why.
+
+This is plain data. The planner builds it, renderers print it, the applier walks
+it, and `plan --json` emits it (its JSON Schema is schemas/plan.schema.json).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from kvmstate import __version__
+
+PLAN_FORMAT_VERSION = "1"
+
+
+class Action(str, Enum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"          # in place, without disruption
+    RESTART = "restart"        # in place, the object is restarted to take the change
+    REPLACE = "replace"        # delete, then create
+    DELETE = "delete"
+
+
+class AttributeChange(BaseModel):
+    path: str = Field(description="Attribute path as written in the configuration, e.g. disks[0].volume.")
+    before: Any = Field(None, description="Live value (null when absent).")
+    after: Any = Field(None, description="Desired value (null when absent).")
+    update: Literal["live", "restart", "replace"] = Field(description="How the change is applied.")
+    outside: bool = Field(False, description="True when the live value drifted from the state and the file did not change.")
+
+
+class ResourceChange(BaseModel):
+    address: str
+    type: str
+    name: str
+    host: str
+    action: Action
+    reason: str = Field("", description="Why this action, in a sentence.")
+    changes: list[AttributeChange] = Field(default_factory=list)
+    replace_paths: list[str] = Field(default_factory=list, description="Attribute paths that force the replacement.")
+    identity: str | None = Field(None, description="libvirt identity of the existing object, if any.")
+    after: dict[str, Any] | None = Field(None, description="Desired attributes; null for a delete.")
+    dependencies: list[str] = Field(default_factory=list)
+
+
+class Drift(BaseModel):
+    """An object that changed or disappeared outside kvmstate since the state was written."""
+
+    address: str
+    kind: Literal["changed", "deleted"]
+    changes: list[AttributeChange] = Field(default_factory=list)
+
+
+class Summary(BaseModel):
+    add: int = 0
+    change: int = 0
+    replace: int = 0
+    destroy: int = 0
+
+
+class Plan(BaseModel):
+    model_config = {"title": "kvmstate plan"}
+
+    format_version: str = PLAN_FORMAT_VERSION
+    kvmstate_version: str = __version__
+    lineage: str
+    prior_serial: int | None = Field(None, description="Serial of the state the plan was made against; null if none.")
+    resource_changes: list[ResourceChange] = Field(default_factory=list)
+    drift: list[Drift] = Field(default_factory=list)
+    summary: Summary = Field(default_factory=Summary)
+    _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != Action.NOOP for c in self.resource_changes)
+
+    def change(self, address: str) -> ResourceChange | None:
+        return next((c for c in self.resource_changes if c.address == address), None)
+
+    def count(self) -> None:
+        s = Summary()
+        for c in self.resource_changes:
+            s.add += c.action == Action.CREATE
+            s.change += c.action in (Action.UPDATE, Action.RESTART)
+            s.replace += c.action == Action.REPLACE
+            s.destroy += c.action == Action.DELETE
+        self.summary = s

@@ -1,0 +1,167 @@
+"""The planner: compare desired, recorded and live state and decide one action per resource.
+
+For every address in the configuration or the state it looks at three things:
+what the file wants, what the state recorded when kvmstate last applied it, and
+what libvirt has now (read in bulk, once per host and type). From those it picks
+create, update, restart, replace, delete or no-op, says why, and lists the drift
+that happened outside kvmstate. It never changes anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from kvmstate.addrs import Address, format_path
+from kvmstate.config import Configuration
+from kvmstate.diagnostics import Diagnostics
+from kvmstate.diff import diff, prune
+from kvmstate.plan import Action, AttributeChange, Drift, Plan, ResourceChange
+from kvmstate.provider import LiveObject, Registry, field_meta, submodel
+from kvmstate.state import State, StateResource
+
+_RANK = {"live": 0, "restart": 1, "replace": 2}
+
+
+def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[tuple[str, str, str], LiveObject]:
+    """Every live object of the wanted (host, type) pairs, one bulk read per host and provider."""
+    live: dict[tuple[str, str, str], LiveObject] = {}
+    by_host: dict[tuple[str, int], set[str]] = {}
+    for host, rtype in wanted:
+        provider = registry.provider_of[rtype]
+        by_host.setdefault((host, id(provider)), set()).add(rtype)
+    for (host, _), types in sorted(by_host.items()):
+        provider = registry.provider_of[next(iter(types))]
+        for obj in provider.read(host, sorted(types)):
+            live[(obj.host, obj.type, obj.name)] = obj
+    return live
+
+
+def make_plan(config: Configuration, state: State, registry: Registry) -> Plan:
+    """The plan that takes the live objects to the configuration. Raises on ownership conflicts."""
+    wanted = {(r.host, a.type) for a, r in config.resources.items()} | {(r.host, r.type) for r in state.resources}
+    live = read_live(registry, wanted)
+    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None)
+    diags = Diagnostics()
+    addresses = sorted(set(config.resources) | {Address.parse(r.address) for r in state.resources})
+    for address in addresses:
+        key = str(address)
+        resource = config.resources.get(address)
+        recorded = state.get(key)
+        host = resource.host if resource else recorded.host
+        obj = live.get((host, address.type, address.name))
+        if obj is not None and not _ours(obj, recorded, state.lineage, key):
+            if resource is not None:
+                diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
+            obj = None       # someone else's object of that name: never touch it
+        if recorded is not None and obj is None:
+            plan.drift.append(Drift(address=key, kind="deleted"))
+        elif recorded is not None:
+            changes = _changes(registry, obj, recorded.attributes, None)
+            if changes:
+                plan.drift.append(Drift(address=key, kind="changed", changes=changes))
+        if resource is None:
+            if obj is not None:
+                plan.resource_changes.append(ResourceChange(
+                    address=key, type=address.type, name=address.name, host=host, action=Action.DELETE,
+                    reason="it is no longer in the configuration", identity=obj.identity,
+                    dependencies=recorded.dependencies))
+                plan._live[key] = obj
+            continue
+        change = _plan_resource(registry, config, address, recorded, obj)
+        if obj is not None:
+            plan._live[key] = obj
+        plan.resource_changes.append(change)
+    diags.raise_if_errors()
+    plan.count()
+    return plan
+
+
+def _ours(obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:
+    """Whether a live object is the one kvmstate manages at this address."""
+    if recorded is not None and obj.identity == recorded.identity:
+        return True
+    return obj.owner is not None and obj.owner.lineage == lineage and obj.owner.address == address
+
+
+def _conflict(address: str, obj: LiveObject) -> str:
+    if obj.owner is None:
+        who = "was not created by kvmstate"
+    else:
+        who = f"belongs to another kvmstate state (lineage {obj.owner.lineage}, {obj.owner.address})"
+    return (f"libvirt already has a {obj.type} named {obj.name!r} on host {obj.host} that {who}. kvmstate will not "
+            "adopt or delete it: rename the resource in the configuration, or remove the existing object.")
+
+
+def _plan_resource(registry: Registry, config: Configuration, address: Address,
+                   recorded: StateResource | None, obj: LiveObject | None) -> ResourceChange:
+    resource = config.resources[address]
+    desired = resource.attributes
+    change = ResourceChange(address=str(address), type=address.type, name=address.name, host=resource.host,
+                            action=Action.NOOP, after=desired,
+                            dependencies=[str(a) for a in config.dependencies(address)])
+    if obj is None:
+        change.action = Action.CREATE
+        change.reason = ("it was deleted outside kvmstate" if recorded else "it is not in the state")
+        return change
+    change.identity = obj.identity
+    change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
+    if recorded is None:
+        change.reason = "kvmstate created it in an earlier run that did not record it; it is adopted"
+    if recorded is not None and obj.host != recorded.host:
+        change.changes.append(AttributeChange(path="host", before=recorded.host, after=obj.host, update="replace"))
+    if not change.changes:
+        return change
+    worst = max((c.update for c in change.changes), key=_RANK.__getitem__)
+    change.action = {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
+    change.replace_paths = [c.path for c in change.changes if c.update == "replace"]
+    edited = [c.path for c in change.changes if not c.outside]
+    drifted = [c.path for c in change.changes if c.outside]
+    parts = []
+    if change.replace_paths:
+        parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
+    if edited:
+        parts.append(f"the configuration changed {', '.join(edited)}")
+    if drifted:
+        parts.append(f"{', '.join(drifted)} changed outside kvmstate")
+    change.reason = "; ".join(parts)
+    return change
+
+
+def _changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+             recorded: dict[str, Any] | None) -> list[AttributeChange]:
+    """Attribute changes from the live object to `desired`, each with its update class."""
+    provider = registry.provider_of[obj.type]
+    model = registry.types[obj.type].model
+    before = prune(provider.normalize(obj, desired), desired)
+    out = []
+    for path, old, new in diff(before, desired):
+        outside = recorded is not None and _get(recorded, path) == new
+        out.append(AttributeChange(path=format_path(path), before=old, after=new,
+                                   update=update_class(model, path), outside=outside))
+    return out
+
+
+def _get(data: Any, path: tuple) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def update_class(model: type[BaseModel] | None, path: tuple) -> str:
+    """The most disruptive `x-update` class met along an attribute path (replace when unknown)."""
+    worst = None
+    for part in path:
+        if isinstance(part, int) or model is None:
+            continue
+        if part not in model.model_fields:
+            break
+        cls = field_meta(model, part).get("x-update")
+        if cls and (worst is None or _RANK[cls] > _RANK[worst]):
+            worst = cls
+        model = submodel(model.model_fields[part].annotation)
+    return worst or "replace"

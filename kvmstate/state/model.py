@@ -1,0 +1,48 @@
+"""The state file's document model (its JSON Schema is in schemas/state.schema.json)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kvmstate import __version__
+
+STATE_VERSION = 1
+
+
+class StateResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(description="Resource address, TYPE.NAME.")
+    type: str
+    name: str = Field(description="The object's name in libvirt.")
+    host: str = Field(description="The named libvirt host the object lives on.")
+    identity: str = Field(description="libvirt's identity of the object: a UUID, or a volume's key.")
+    attributes: dict[str, Any] = Field(description="The attributes as last applied or refreshed.")
+    dependencies: list[str] = Field(default_factory=list, description="Addresses this resource depended on when applied.")
+
+
+class State(BaseModel):
+    """The whole state file."""
+
+    model_config = ConfigDict(extra="forbid", title="kvmstate state")
+
+    version: Literal[1] = STATE_VERSION
+    serial: int = Field(0, ge=0, description="Increases with every write.")
+    lineage: str = Field(default_factory=lambda: str(uuid.uuid4()),
+                         description="Identifies this state's history; objects kvmstate creates carry it.")
+    kvmstate_version: str = __version__
+    resources: list[StateResource] = Field(default_factory=list)
+
+    def get(self, address: str) -> StateResource | None:
+        return next((r for r in self.resources if r.address == address), None)
+
+    def put(self, resource: StateResource) -> None:
+        self.remove(resource.address)
+        self.resources.append(resource)
+        self.resources.sort(key=lambda r: r.address)
+
+    def remove(self, address: str) -> None:
+        self.resources = [r for r in self.resources if r.address != address]
