@@ -1,0 +1,64 @@
+"""`LibvirtProvider`: the kvmstate provider protocol over libvirt, dispatching to one module per type."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Iterable, Mapping
+
+from kvmstate.provider import LiveObject, ProviderError, Request, ResourceType
+
+from . import domain, network, pool, schema, volume
+from .connection import Connections
+
+# type name -> (module that handles it, its declaration); read() lists types in this order.
+_TYPES: dict[str, tuple[ModuleType, ResourceType]] = {
+    "network": (network, ResourceType("network", "networks", schema.Network, "A libvirt virtual network.")),
+    "pool": (pool, ResourceType("pool", "pools", schema.Pool, "A libvirt storage pool.")),
+    "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.")),
+    "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.")),
+}
+
+
+def _module(type_name: str) -> ModuleType:
+    if type_name not in _TYPES:
+        raise ProviderError(f"the libvirt provider has no resource type {type_name!r}")
+    return _TYPES[type_name][0]
+
+
+class LibvirtProvider:
+    """Networks, storage pools, volumes and domains on any number of libvirt hosts."""
+
+    name = "libvirt"
+
+    def __init__(self) -> None:
+        self.connections = Connections()
+
+    def resource_types(self) -> Iterable[ResourceType]:
+        return [rtype for _, rtype in _TYPES.values()]
+
+    def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
+        """Remember each host's URI and the options (`shutdown_timeout`, seconds); connect lazily."""
+        self.connections.configure(hosts, options)
+
+    def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
+        """Every object of the asked types on a host, each type listed once in bulk."""
+        wanted = set(types)
+        conn = self.connections.get(host)
+        return [obj for name in _TYPES if name in wanted for obj in _module(name).read_all(conn)]
+
+    def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+        if live.type == "domain":
+            return domain.normalize(self.connections.get(live.host), live, desired)
+        return dict(live.attributes)
+
+    def create(self, request: Request) -> LiveObject:
+        return _module(request.type).create(self.connections.get(request.host), request)
+
+    def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
+        return _module(request.type).update(self.connections.get(request.host), request, live, paths, restart)
+
+    def delete(self, type: str, host: str, name: str, identity: str) -> None:
+        _module(type).delete(self.connections.get(host), name, identity)
+
+    def close(self) -> None:
+        self.connections.close()

@@ -1,0 +1,35 @@
+"""Small helpers shared by the document modules: deterministic serialisation and libvirt's units."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+_UNITS = {
+    "b": 1, "bytes": 1,
+    "k": 1024, "kib": 1024, "kb": 1000,
+    "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
+    "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
+    "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
+}
+
+
+def render(root: ET.Element) -> str:
+    """The element as indented text; ElementTree escapes every value and keeps insertion order."""
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """Append a child with attributes in the given order and optional text."""
+    child = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def size_bytes(element: ET.Element | None, default_unit: str = "bytes") -> int | None:
+    """Bytes of a libvirt scaled integer such as `<memory unit='KiB'>524288</memory>`."""
+    if element is None or not (element.text or "").strip():
+        return None
+    unit = (element.get("unit") or default_unit).lower()
+    return int(element.text.strip()) * _UNITS[unit]
