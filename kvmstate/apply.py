@@ -45,10 +45,7 @@ class Outcome:
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
     outcome = Outcome()
-    for drift in plan.drift:        # objects gone outside kvmstate and no longer wanted leave the state
-        if drift.kind == "deleted" and plan.change(drift.address) is None:
-            state.remove(drift.address)
-            store.write(state)
+    _record_drift(plan, state, store)
     forward = [plan.change(a) for a in config.graph.order()]
     forward = [c for c in forward if c and c.action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)]
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
@@ -78,6 +75,24 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
     return outcome
 
 
+def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
+    """Forget objects deleted outside kvmstate that are no longer wanted; record unrecorded ones that need no change."""
+    for drift in plan.drift:
+        change = plan.change(drift.address)
+        if drift.kind == "deleted" and change is None:
+            state.remove(drift.address)
+        elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
+            _record(change, plan._live[change.address].identity, state)
+        else:
+            continue
+        store.write(state)
+
+
+def _record(change: ResourceChange, identity: str, state: State) -> None:
+    state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
+                            identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
+
+
 def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
     return [a for a, c in deletes.items() if address in c.dependencies]
 
@@ -98,9 +113,7 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                            identity=result.identity, attributes=change.after or {},
-                            dependencies=change.dependencies))
+    _record(change, result.identity, state)
     store.write(state)
 
 

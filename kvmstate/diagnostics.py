@@ -110,7 +110,7 @@ def format_diagnostic(d: Diagnostic, color: bool = False) -> str:
     tint = red if d.severity == "error" else yellow
     lines = [f"{tint}{bold}{d.severity.capitalize()}:{reset} {bold}{d.summary}{reset}"]
     if d.position:
-        where = f"  on {d.position.file} line {d.position.line}"
+        where = f"  on {d.position.file} line {d.position.line}, column {d.position.column}"
         if d.address:
             where += f", in {d.address}"
         lines.append(where + ":")

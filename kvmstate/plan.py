@@ -48,10 +48,11 @@ class ResourceChange(BaseModel):
 
 
 class Drift(BaseModel):
-    """An object that changed or disappeared outside kvmstate since the state was written."""
+    """An object that changed or disappeared outside kvmstate since the state was written,
+    or one kvmstate created (it carries this state's ownership mark) but never recorded."""
 
     address: str
-    kind: Literal["changed", "deleted"]
+    kind: Literal["changed", "deleted", "unrecorded"]
     changes: list[AttributeChange] = Field(default_factory=list)
 
 

@@ -55,7 +55,9 @@ def make_plan(config: Configuration, state: State, registry: Registry) -> Plan:
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        if recorded is not None and obj is None:
+        if recorded is None and obj is not None:
+            plan.drift.append(Drift(address=key, kind="unrecorded"))
+        elif recorded is not None and obj is None:
             plan.drift.append(Drift(address=key, kind="deleted"))
         elif recorded is not None:
             changes = _changes(registry, obj, recorded.attributes, None)
@@ -107,8 +109,6 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
         return change
     change.identity = obj.identity
     change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
-    if recorded is None:
-        change.reason = "kvmstate created it in an earlier run that did not record it; it is adopted"
     if recorded is not None and obj.host != recorded.host:
         change.changes.append(AttributeChange(path="host", before=recorded.host, after=obj.host, update="replace"))
     if not change.changes:
@@ -119,12 +119,12 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
     edited = [c.path for c in change.changes if not c.outside]
     drifted = [c.path for c in change.changes if c.outside]
     parts = []
-    if change.replace_paths:
-        parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
     if edited:
         parts.append(f"the configuration changed {', '.join(edited)}")
     if drifted:
         parts.append(f"{', '.join(drifted)} changed outside kvmstate")
+    if change.replace_paths:
+        parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
     change.reason = "; ".join(parts)
     return change
 

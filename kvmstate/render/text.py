@@ -1,0 +1,118 @@
+"""The plan as text, in the shape Terraform users know: `+`, `~`, `-/+`, `-`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kvmstate.plan import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.render.style import Style
+from kvmstate.state import State
+
+_HEAD = {
+    Action.CREATE: ("+", "green", "will be created"),
+    Action.UPDATE: ("~", "yellow", "will be updated in place"),
+    Action.RESTART: ("~", "yellow", "will be updated and restarted"),
+    Action.REPLACE: ("-/+", "red", "must be replaced"),
+    Action.DELETE: ("-", "red", "will be destroyed"),
+}
+_DRIFT = {
+    "deleted": "was deleted outside kvmstate",
+    "changed": "was changed outside kvmstate",
+    "unrecorded": "exists with this state's ownership mark but is not in the state (an interrupted apply?): "
+                  "it will be recorded",
+}
+_CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
+
+
+def value(v: Any) -> str:
+    """A value as HCL would write it."""
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ", ".join(value(i) for i in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {value(i)}" for k, i in v.items()) + " }"
+    return str(v)
+
+
+def render_plan(plan: Plan, style: Style) -> str:
+    out: list[str] = []
+    if plan.drift:
+        out.append(style("Objects changed outside kvmstate since the last apply:", "bold"))
+        out.append("")
+        for drift in plan.drift:
+            out.append(f"  # {style(drift.address, 'bold')} {_DRIFT[drift.kind]}")
+            width = max((len(c.path) for c in drift.changes), default=0)
+            for c in drift.changes:   # before = live, after = recorded
+                out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")
+            out.append("")
+    changes = [c for c in plan.resource_changes if c.action != Action.NOOP]
+    if not changes:
+        out.append(style("No changes.", "bold", "green") + " The live objects match the configuration.")
+        return "\n".join(out) + "\n"
+    out.append("kvmstate will perform the following actions:")
+    out.append("")
+    for change in changes:
+        out.extend(_resource(change, style))
+        out.append("")
+    out.append(style(summary_line(plan), "bold"))
+    return "\n".join(out) + "\n"
+
+
+def summary_line(plan: Plan, done: bool = False) -> str:
+    """`Plan: 1 to add, ...`, or after an apply `Resources: 1 added, ...`."""
+    s = plan.summary
+    if done:
+        return f"Resources: {s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} destroyed."
+    return f"Plan: {s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy."
+
+
+def _resource(change: ResourceChange, style: Style) -> list[str]:
+    sign, colour, verb = _HEAD[change.action]
+    lines = [f"  # {style(change.address, 'bold')} {verb}"]
+    if change.reason:
+        lines.append(style(f"  # (because {change.reason})", "dim"))
+    head = f"{' ' * (3 - len(sign))}{style(sign, colour)} {change.type} {json.dumps(change.name)}"
+    if change.action == Action.DELETE:
+        return lines + [head]
+    lines.append(head + " {")
+    if change.action == Action.CREATE:
+        width = max((len(k) for k in change.after or {}), default=0)
+        for key, v in (change.after or {}).items():
+            lines.append(f"      {style('+', 'green')} {key:<{width}} = {value(v)}")
+    else:
+        width = max((len(c.path) for c in change.changes), default=0)
+        for c in change.changes:
+            lines.append(f"      {_attr_line(c, width, style)}")
+    lines.append("    }")
+    return lines
+
+
+def _attr_line(c: AttributeChange, width: int, style: Style) -> str:
+    note = _CLASS_NOTE[c.update] + (" (changed outside kvmstate)" if c.outside else "")
+    if c.before is None:
+        return f"{style('+', 'green')} {c.path:<{width}} = {value(c.after)}{style(note, 'dim')}"
+    if c.after is None:
+        return f"{style('-', 'red')} {c.path:<{width}} = {value(c.before)}{style(note, 'dim')}"
+    return f"{style('~', 'yellow')} {c.path:<{width}} = {value(c.before)} -> {value(c.after)}{style(note, 'dim')}"
+
+
+def render_state(state: State, style: Style) -> str:
+    if not state.resources:
+        return "The state is empty.\n"
+    out = []
+    for r in state.resources:
+        out.append(f"# {style(r.address, 'bold')}:")
+        out.append(f"{r.type} {json.dumps(r.name)} {{")
+        fields = {"host": r.host, "identity": r.identity, **r.attributes}
+        width = max(len(k) for k in fields)
+        for key, v in fields.items():
+            out.append(f"    {key:<{width}} = {value(v)}")
+        out.append("}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,68 @@
+"""A workspace: one configuration path, its state file and the provider connections.
+
+This is where a command's pieces meet: it loads the configuration, reads the
+state, configures each provider with the hosts' URIs and makes plans.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kvmstate.config import Configuration, load
+from kvmstate.config.loader import DEFAULT_HOST
+from kvmstate.graph import Graph
+from kvmstate.plan import Plan
+from kvmstate.planner import make_plan
+from kvmstate.provider import Registry
+from kvmstate.state import State, StateStore
+from kvmstate.state.store import DEFAULT_STATE_FILE
+
+DEFAULT_URI = "qemu:///system"
+
+
+def resolve_uri(uri: str | None) -> str:
+    """--uri, then LIBVIRT_DEFAULT_URI, then qemu:///system."""
+    return uri or os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+def default_state_path(config_path: Path) -> Path:
+    folder = config_path if config_path.is_dir() else config_path.parent
+    return folder / DEFAULT_STATE_FILE
+
+
+@dataclass
+class Workspace:
+    path: Path
+    state_path: Path
+    uri: str
+    options: dict = field(default_factory=dict)
+    registry: Registry = field(default_factory=Registry.discover)
+
+    @classmethod
+    def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None, **options) -> "Workspace":
+        path = Path(path)
+        return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options)
+
+    def __post_init__(self) -> None:
+        self.store = StateStore(self.state_path)
+        for provider in self.registry.providers:
+            provider.configure({DEFAULT_HOST: self.uri}, self.options)
+
+    def load(self) -> Configuration:
+        return load(self.path, self.registry)
+
+    def empty_config(self) -> Configuration:
+        """The configuration `destroy` plans against: no resources at all."""
+        return Configuration([], {}, Graph())
+
+    def read_state(self) -> State:
+        return self.store.read() or State()
+
+    def plan(self, config: Configuration, state: State) -> Plan:
+        return make_plan(config, state, self.registry)
+
+    def close(self) -> None:
+        for provider in self.registry.providers:
+            provider.close()

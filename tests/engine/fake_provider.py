@@ -1,0 +1,70 @@
+"""A provider that keeps objects in memory and records every call, for engine tests.
+
+It serves the libvirt provider's resource models (which import no libvirt), so
+scenarios read like real configurations.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable, Mapping
+
+from kvmstate.provider import LiveObject, Owner, ProviderError, Request, ResourceType
+from kvmstate_libvirt import schema
+
+TYPES = [
+    ResourceType("network", "networks", schema.Network),
+    ResourceType("pool", "pools", schema.Pool),
+    ResourceType("volume", "volumes", schema.Volume),
+    ResourceType("domain", "domains", schema.Domain),
+]
+
+
+class FakeProvider:
+    name = "fake"
+
+    def __init__(self, objects: Iterable[LiveObject] = (), fail_on: Iterable[str] = ()):
+        self.objects: dict[tuple[str, str, str], LiveObject] = {(o.host, o.type, o.name): o for o in objects}
+        self.calls: list[tuple] = []
+        self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
+
+    def resource_types(self):
+        return TYPES
+
+    def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
+        self.hosts = dict(hosts)
+
+    def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
+        types = list(types)
+        self.calls.append(("read", host, tuple(types)))
+        return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types]
+
+    def normalize(self, live: LiveObject, desired: dict) -> dict:
+        return live.attributes
+
+    def _check(self, address: str) -> None:
+        if address in self.fail_on:
+            raise ProviderError(f"injected failure for {address}")
+
+    def create(self, request: Request) -> LiveObject:
+        self.calls.append(("create", request.address))
+        self._check(request.address)
+        obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
+                         copy.deepcopy(request.attributes), Owner(request.owner.lineage, request.owner.address))
+        self.objects[(obj.host, obj.type, obj.name)] = obj
+        return obj
+
+    def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
+        self.calls.append(("restart" if restart else "update", request.address, tuple(paths)))
+        self._check(request.address)
+        obj = self.objects[(live.host, live.type, live.name)]
+        obj.attributes = copy.deepcopy(request.attributes)
+        return obj
+
+    def delete(self, type: str, host: str, name: str, identity: str) -> None:
+        self.calls.append(("delete", f"{type}.{name}"))
+        self._check(f"{type}.{name}")
+        self.objects.pop((host, type, name), None)
+
+    def close(self) -> None:
+        pass
