@@ -1,0 +1,63 @@
+"""JSON Schemas of the desired-state file, the JSON plan and the state file.
+
+They are generated from the models and checked in under schemas/; a test fails
+when they are out of date. Regenerate with `python -m kvmstate.schemas schemas/`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from kvmstate.addrs import NAME_PATTERN
+from kvmstate.plan import Plan
+from kvmstate.provider import Registry
+from kvmstate.state import State
+
+BASE = "https://kvmstate.dev/schemas"
+
+
+def config_schema(registry: Registry) -> dict:
+    """The YAML file format: plural resource types mapping names to attributes (HCL has the same attributes)."""
+    defs: dict = {}
+    properties = {}
+    for rtype in sorted(registry.types.values(), key=lambda t: t.name):
+        schema = rtype.model.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        defs[rtype.name] = schema
+        properties[rtype.plural] = {
+            "type": ["object", "null"],
+            "description": f"{rtype.model.__doc__.strip().splitlines()[0] if rtype.model.__doc__ else rtype.name} "
+                           f"(HCL: `{rtype.name} \"NAME\" {{ ... }}`).",
+            "propertyNames": {"pattern": f"^{NAME_PATTERN}$"},
+            "additionalProperties": {"$ref": f"#/$defs/{rtype.name}"},
+        }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/config.schema.json",
+            "title": "kvmstate desired-state file", "type": "object", "additionalProperties": False,
+            "properties": properties, "$defs": defs}
+
+
+def all_schemas(registry: Registry) -> dict[str, dict]:
+    def top(model, name: str) -> dict:
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/{name}",
+                **model.model_json_schema()}
+    return {"config.schema.json": config_schema(registry),
+            "plan.schema.json": top(Plan, "plan.schema.json"),
+            "state.schema.json": top(State, "state.schema.json")}
+
+
+def render(schema: dict) -> str:
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+def main(folder: str) -> None:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in all_schemas(Registry.discover()).items():
+        (out / name).write_text(render(schema))
+        print(f"wrote {out / name}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "schemas")
