@@ -42,7 +42,7 @@ def from_xml(xml: str, *, autostart: bool) -> dict[str, Any]:
 def live(host: Host, pool: libvirt.virStoragePool) -> LiveObject:
     name = pool.name()
     with doing(f"reading pool {name}"):
-        attrs = from_xml(pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE), autostart=bool(pool.autostart()))
+        attrs = from_xml(pool.XMLDesc(0), autostart=bool(pool.autostart()))
     return LiveObject(TYPE, name, host.name, pool.UUIDString(), attrs)
 
 
