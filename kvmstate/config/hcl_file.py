@@ -76,7 +76,12 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]], diags
 
 def _syntax_detail(exc: UnexpectedInput) -> str:
     if isinstance(exc, UnexpectedToken):
-        return f"Unexpected {exc.token!r}."
+        text = str(exc.token.value)
+        if exc.token.type == "$END":
+            return "The file ends in the middle of a block or expression; check for a missing closing brace."
+        if text[:1] == "\n" or not text.strip():
+            return "Unexpected end of line: a value is missing."
+        return f"Unexpected {text.strip()!r}."
     if isinstance(exc, UnexpectedCharacters):
         return f"Unexpected character {exc.char!r}."
     if isinstance(exc, UnexpectedEOF):

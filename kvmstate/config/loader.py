@@ -132,9 +132,9 @@ def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, d
     elif kind == "missing":
         diags.error("Missing required attribute", f'{address} needs "{attr}".', raw.position_of(loc[:-1]), address, attr)
     else:
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = err["msg"].removeprefix("Value error, ").rstrip(".")
         where = f'"{attr}"' if attr else address
-        diags.error("Invalid value", f"{where}: {msg}.".replace("..", "."), pos, address, attr)
+        diags.error("Invalid value", f"{where}: {msg}.", pos, address, attr)
 
 
 def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
