@@ -150,15 +150,21 @@ def machine_aliases(caps_xml: str) -> dict[str, dict[str, set[str]]]:
 
 def normalize(host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
     """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form."""
-    attrs = copy.deepcopy(live.attributes)
-    want, have = desired.get("machine"), attrs.get("machine")
-    if want and have and want != have:
+    aliases: dict[str, set[str]] = {}
+    if desired.get("machine") and desired.get("machine") != live.attributes.get("machine"):
         if "machines" not in host.cache:
             with doing(f"reading the capabilities of host {host.name}"):
                 host.cache["machines"] = machine_aliases(host.conn.getCapabilities())
-        table = host.cache["machines"].get(attrs.get("type"), {})
-        if have in table.get(want, ()) or want in table.get(have, ()):
-            attrs["machine"] = want
+        aliases = host.cache["machines"].get(live.attributes.get("type"), {})
+    return in_desired_form(live.attributes, desired, aliases)
+
+
+def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dict[str, set[str]]) -> dict[str, Any]:
+    """A copy of `attrs` where values meaning the same as `desired` take its form; `aliases`: alias -> canonicals."""
+    attrs = copy.deepcopy(attrs)
+    want, have = desired.get("machine"), attrs.get("machine")
+    if want and have and (have in aliases.get(want, ()) or want in aliases.get(have, ())):
+        attrs["machine"] = want
     for want_iface, have_iface in zip(desired.get("interfaces", []), attrs.get("interfaces", [])):
         mac = want_iface.get("mac")
         if mac and have_iface.get("mac", "").lower() == mac.lower():
