@@ -1,0 +1,77 @@
+"""The applier against the recording fake provider: order, state after each step, failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kvmstate.apply import apply_plan
+from kvmstate.config import load
+from kvmstate.graph import Graph
+from kvmstate.config.loader import Configuration
+from kvmstate.planner import make_plan
+from kvmstate.provider import Registry
+from kvmstate.state import State, StateStore
+
+from tests.engine.fake_provider import FakeProvider
+
+BASIC = Path(__file__).resolve().parents[2] / "examples" / "basic"
+
+
+def setup(tmp_path: Path, fail_on=()):
+    provider = FakeProvider(fail_on=fail_on)
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    return provider, registry, StateStore(tmp_path / "state.json")
+
+
+def test_create_in_dependency_order_then_second_plan_is_empty(tmp_path: Path) -> None:
+    provider, registry, store = setup(tmp_path)
+    config, state = load(BASIC, registry), State()
+    outcome = apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    assert outcome.ok
+    creates = [c[1] for c in provider.calls if c[0] == "create"]
+    assert creates.index("pool.basic-pool") < creates.index("volume.basic-root") < creates.index("domain.basic-vm")
+    assert creates.index("network.basic-net") < creates.index("domain.basic-vm")
+    saved = store.read()
+    assert saved.serial == 4                     # one write per completed action
+    assert [r.address for r in saved.resources] == sorted(creates)
+    assert not make_plan(config, saved, registry).has_changes
+
+
+def test_destroy_deletes_dependents_first(tmp_path: Path) -> None:
+    provider, registry, store = setup(tmp_path)
+    config, state = load(BASIC, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    empty = Configuration([], {}, Graph())
+    outcome = apply_plan(make_plan(empty, state, registry), empty, state, store, registry)
+    assert outcome.ok
+    deletes = [c[1] for c in provider.calls if c[0] == "delete"]
+    assert deletes.index("domain.basic-vm") < deletes.index("volume.basic-root") < deletes.index("pool.basic-pool")
+    assert deletes.index("domain.basic-vm") < deletes.index("network.basic-net")
+    assert store.read().resources == [] and provider.objects == {}
+
+
+def test_failure_keeps_completed_actions_and_skips_dependents(tmp_path: Path) -> None:
+    provider, registry, store = setup(tmp_path, fail_on={"volume.basic-root"})
+    config, state = load(BASIC, registry), State()
+    outcome = apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    assert outcome.failed == {"volume.basic-root": "injected failure for volume.basic-root"}
+    assert outcome.skipped == ["domain.basic-vm"]
+    recorded = {r.address for r in store.read().resources}
+    assert recorded == {"network.basic-net", "pool.basic-pool"}
+    provider.fail_on.clear()
+    remaining = make_plan(config, store.read(), registry)
+    assert {c.address: c.action.value for c in remaining.resource_changes if c.action.value != "no-op"} == {
+        "volume.basic-root": "create", "domain.basic-vm": "create"}
+
+
+def test_state_file_backup_and_mode(tmp_path: Path) -> None:
+    _, registry, store = setup(tmp_path)
+    config, state = load(BASIC, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    current, backup = json.loads(store.path.read_text()), json.loads(store.backup_path.read_text())
+    assert current["serial"] == backup["serial"] + 1
+    assert current["lineage"] == backup["lineage"] == state.lineage
+    assert not list(tmp_path.glob(".*.tmp"))
