@@ -90,8 +90,23 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
                 "shrinking would destroy data. Set a capacity of at least the current one, or replace the volume")
         if spec.capacity > capacity:
             with doing(f"growing volume {name} to {format_size(spec.capacity)}"):
-                vol.resize(spec.capacity, 0)
+                if not _grow_in_running_domain(host, vol, spec.pool, spec.capacity):
+                    vol.resize(spec.capacity, 0)
     return live(host, vol, spec.pool)
+
+
+def _grow_in_running_domain(host: Host, vol: libvirt.virStorageVol, pool: str, size: int) -> bool:
+    """Grow a volume attached to a running domain through QEMU (which holds the image's write lock)."""
+    path, name = vol.path(), vol.name()
+    for dom in host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        for disk in ET.fromstring(dom.XMLDesc(0)).findall("devices/disk"):
+            source, target = disk.find("source"), disk.find("target")
+            if source is None or target is None:
+                continue
+            if source.get("file") == path or (source.get("pool"), source.get("volume")) == (pool, name):
+                dom.blockResize(target.get("dev"), size, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                return True
+    return False
 
 
 def delete(host: Host, name: str, identity: str) -> None:
