@@ -43,8 +43,8 @@ class LibvirtProvider:
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         """Every object of the asked types on a host, each type listed once in bulk."""
         wanted = set(types)
-        conn = self.connections.get(host)
-        return [obj for name in _TYPES if name in wanted for obj in _module(name).read_all(conn)]
+        target = self.connections.get(host)
+        return [obj for name in _TYPES if name in wanted for obj in _module(name).read_all(target)]
 
     def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         if live.type == "domain":
