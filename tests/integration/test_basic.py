@@ -48,7 +48,7 @@ def test_apply_creates_everything_and_second_plan_is_empty(cli, conn, workdir: P
     vol = pool.storageVolLookupByName("basic-root")
     assert vol.info()[1] == 1024 * MiB
     assert ET.fromstring(vol.XMLDesc(0)).find("target/format").get("type") == "qcow2"
-    info = subprocess.run(["qemu-img", "info", vol.path()], capture_output=True, text=True).stdout
+    info = subprocess.run(["qemu-img", "info", "-U", vol.path()], capture_output=True, text=True).stdout
     assert "file format: qcow2" in info
 
     dom = conn.lookupByName("basic-vm")
