@@ -24,9 +24,18 @@ from kvmstate.state import State, StateResource
 _RANK = {"live": 0, "restart": 1, "replace": 2}
 
 
-def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[tuple[str, str, str], LiveObject]:
+LiveKey = tuple[str, str, Any, str]     # host, type, scope value (a volume's pool), name
+
+
+def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: dict[str, Any]) -> LiveKey:
+    """Where an object is found: names are unique per host and type, and per scope when the type has one."""
+    scope = registry.types[rtype].scope
+    return (host, rtype, attributes.get(scope) if scope else None, name)
+
+
+def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey, LiveObject]:
     """Every live object of the wanted (host, type) pairs, one bulk read per host and provider."""
-    live: dict[tuple[str, str, str], LiveObject] = {}
+    live: dict[LiveKey, LiveObject] = {}
     by_host: dict[tuple[str, int], set[str]] = {}
     for host, rtype in wanted:
         provider = registry.provider_of[rtype]
@@ -34,7 +43,7 @@ def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[tuple[st
     for (host, _), types in sorted(by_host.items()):
         provider = registry.provider_of[next(iter(types))]
         for obj in provider.read(host, sorted(types)):
-            live[(obj.host, obj.type, obj.name)] = obj
+            live[live_key(registry, obj.host, obj.type, obj.name, obj.attributes)] = obj
     return live
 
 
@@ -49,8 +58,9 @@ def make_plan(config: Configuration, state: State, registry: Registry) -> Plan:
         key = str(address)
         resource = config.resources.get(address)
         recorded = state.get(key)
-        host = resource.host if resource else recorded.host
-        obj = live.get((host, address.type, address.name))
+        host = recorded.host if recorded else resource.host
+        known = recorded.attributes if recorded else resource.attributes
+        obj = live.get(live_key(registry, host, address.type, address.name, known))
         if obj is not None and not _ours(obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
@@ -109,8 +119,8 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
         return change
     change.identity = obj.identity
     change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
-    if recorded is not None and obj.host != recorded.host:
-        change.changes.append(AttributeChange(path="host", before=recorded.host, after=obj.host, update="replace"))
+    if obj.host != resource.host:
+        change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))
     if not change.changes:
         return change
     worst = max((c.update for c in change.changes), key=_RANK.__getitem__)

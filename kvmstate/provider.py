@@ -33,6 +33,7 @@ class ResourceType:
     plural: str               # as in YAML's top-level keys: "networks"
     model: type[BaseModel]
     description: str = ""
+    scope: str | None = None  # attribute whose value namespaces names, e.g. a volume's pool
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_UNITS = {
-    "": 1, "b": 1,
+UNITS = {
+    "": 1, "b": 1, "bytes": 1,
     "k": 1024, "kib": 1024, "kb": 1000,
     "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
     "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
@@ -31,9 +31,9 @@ def parse_size(value: object) -> int:
         size = value
     elif isinstance(value, str):
         m = _SIZE.match(value)
-        if not m or m.group(2).lower() not in _UNITS:
+        if not m or m.group(2).lower() not in UNITS:
             raise ValueError(f"{value!r} is not a size; use a number with a unit such as 512MiB or 10GiB")
-        size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+        size = int(float(m.group(1)) * UNITS[m.group(2).lower()])
     else:
         raise ValueError("expected a size such as 10GiB")
     if size <= 0:

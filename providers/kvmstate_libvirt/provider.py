@@ -14,7 +14,8 @@ from .connection import Connections
 _TYPES: dict[str, tuple[ModuleType, ResourceType]] = {
     "network": (network, ResourceType("network", "networks", schema.Network, "A libvirt virtual network.")),
     "pool": (pool, ResourceType("pool", "pools", schema.Pool, "A libvirt storage pool.")),
-    "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.")),
+    "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.",
+                                          scope="pool")),
     "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.")),
 }
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-_UNITS = {
-    "b": 1, "bytes": 1,
-    "k": 1024, "kib": 1024, "kb": 1000,
-    "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
-    "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
-    "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
-}
+from kvmstate.units import UNITS
+
 
 
 def render(root: ET.Element) -> str:
@@ -32,4 +27,4 @@ def size_bytes(element: ET.Element | None, default_unit: str = "bytes") -> int |
     if element is None or not (element.text or "").strip():
         return None
     unit = (element.get("unit") or default_unit).lower()
-    return int(element.text.strip()) * _UNITS[unit]
+    return int(element.text.strip()) * UNITS[unit]

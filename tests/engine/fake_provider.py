@@ -15,7 +15,7 @@ from kvmstate_libvirt import schema
 TYPES = [
     ResourceType("network", "networks", schema.Network),
     ResourceType("pool", "pools", schema.Pool),
-    ResourceType("volume", "volumes", schema.Volume),
+    ResourceType("volume", "volumes", schema.Volume, scope="pool"),
     ResourceType("domain", "domains", schema.Domain),
 ]
 
@@ -25,6 +25,7 @@ class FakeProvider:
 
     def __init__(self, objects: Iterable[LiveObject] = (), fail_on: Iterable[str] = ()):
         self.objects: dict[tuple[str, str, str], LiveObject] = {(o.host, o.type, o.name): o for o in objects}
+        # (keyed without a volume's pool: scenarios use one volume name per pool)
         self.calls: list[tuple] = []
         self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
 

@@ -171,3 +171,19 @@ def test_failed_action_is_reported_and_the_rest_is_recorded(cli, conn, workdir: 
         squatter.undefine()
     cli("apply", "--auto-approve")
     cli("plan", "--detailed-exitcode")
+
+
+def test_same_volume_name_in_another_pool_is_not_a_conflict(cli, conn, tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    other = conn.storagePoolCreateXML(
+        f"<pool type='dir'><name>other</name><target><path>{tmp_path / 'other'}</path></target></pool>", 0)
+    try:
+        other.createXML("<volume><name>basic-root</name><capacity unit='MiB'>8</capacity></volume>", 0)
+        cli("apply", "--auto-approve")
+        cli("plan", "--detailed-exitcode")
+        cli("destroy", "--auto-approve", "--shutdown-timeout", "1")
+        assert other.storageVolLookupByName("basic-root").info()[1] == 8 * MiB     # untouched
+    finally:
+        for vol in other.listAllVolumes():
+            vol.delete(0)
+        other.destroy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kvmstate.diff import prune
 from kvmstate.provider import Owner, Request
 from kvmstate_libvirt import LibvirtProvider, schema
 
@@ -19,15 +20,6 @@ def desired(type_: str, **attrs: Any) -> dict[str, Any]:
 def request(type_: str, name: str, attrs: dict[str, Any], deps: dict[str, dict] | None = None) -> Request:
     return Request(address=f"{type_}.{name}", type=type_, name=name, host="h1", attributes=attrs,
                    owner=Owner(LINEAGE, f"{type_}.{name}"), dependencies=deps or {})
-
-
-def prune(live: Any, want: Any) -> Any:
-    """Live attributes cut down to the keys the user set, as the engine compares them."""
-    if isinstance(want, dict) and isinstance(live, dict):
-        return {k: prune(live[k], want[k]) for k in want if k in live}
-    if isinstance(want, list) and isinstance(live, list):
-        return [prune(item, want[i]) if i < len(want) else item for i, item in enumerate(live)]
-    return live
 
 
 def compared(provider: LibvirtProvider, live, want: dict[str, Any]) -> dict[str, Any]:
