@@ -124,7 +124,7 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
         with ws.store.lock("destroy" if destroy else "apply"):
             config = ws.empty_config() if destroy else ws.load()
             state = ws.read_state()
-            the_plan = ws.plan(config, state)
+            the_plan = ws.plan(config, state, destroy)
             print(render_plan(the_plan, style), end="")
             if not the_plan.has_changes and not the_plan.drift:
                 return

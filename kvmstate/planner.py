@@ -47,8 +47,11 @@ def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey,
     return live
 
 
-def make_plan(config: Configuration, state: State, registry: Registry) -> Plan:
-    """The plan that takes the live objects to the configuration. Raises on ownership conflicts."""
+def make_plan(config: Configuration, state: State, registry: Registry, destroy: bool = False) -> Plan:
+    """The plan that takes the live objects to the configuration (to nothing, with `destroy`).
+
+    Raises a DiagnosticError on ownership conflicts.
+    """
     wanted = {(r.host, a.type) for a, r in config.resources.items()} | {(r.host, r.type) for r in state.resources}
     live = read_live(registry, wanted)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None)
@@ -77,7 +80,8 @@ def make_plan(config: Configuration, state: State, registry: Registry) -> Plan:
             if obj is not None:
                 plan.resource_changes.append(ResourceChange(
                     address=key, type=address.type, name=address.name, host=host, action=Action.DELETE,
-                    reason="it is no longer in the configuration", identity=obj.identity,
+                    reason="destroy was requested" if destroy else "it is no longer in the configuration",
+                    identity=obj.identity,
                     dependencies=recorded.dependencies))
                 plan._live[key] = obj
             continue

@@ -60,8 +60,8 @@ class Workspace:
     def read_state(self) -> State:
         return self.store.read() or State()
 
-    def plan(self, config: Configuration, state: State) -> Plan:
-        return make_plan(config, state, self.registry)
+    def plan(self, config: Configuration, state: State, destroy: bool = False) -> Plan:
+        return make_plan(config, state, self.registry, destroy)
 
     def close(self) -> None:
         for provider in self.registry.providers:
