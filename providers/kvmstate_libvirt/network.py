@@ -1,7 +1,7 @@
 """libvirt networks: the `<network>` document and its operations.
 
 Vocabulary: mode (nat/route/open/isolated), bridge, ipv4 (CIDR; the host takes its
-first address), dhcp {start, end}, autostart. Identity: the network's UUID.
+first address), dhcp {start, end}, active, autostart. Identity: the network's UUID.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _ipv4_element(root: ET.Element) -> ET.Element | None:
     return None
 
 
-def from_xml(xml: str, *, autostart: bool) -> dict[str, Any]:
+def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
     """Attributes of a network in the model's vocabulary, from libvirt's XML."""
     root = ET.fromstring(xml)
     forward = root.find("forward")
@@ -76,6 +76,7 @@ def from_xml(xml: str, *, autostart: bool) -> dict[str, Any]:
         rng = ip.find("dhcp/range")
         if rng is not None:
             attrs["dhcp"] = {"start": rng.get("start"), "end": rng.get("end")}
+    attrs["active"] = active
     attrs["autostart"] = autostart
     return attrs
 
@@ -99,7 +100,7 @@ def live(host: Host, net: libvirt.virNetwork) -> LiveObject:
     name = net.name()
     with doing(f"reading network {name}"):
         xml = net.XMLDesc(0)
-        attrs = from_xml(xml, autostart=bool(net.autostart()))
+        attrs = from_xml(xml, active=bool(net.isActive()), autostart=bool(net.autostart()))
     return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(xml)))
 
 
@@ -114,8 +115,9 @@ def create(host: Host, request: Request) -> LiveObject:
     name = request.name
     with doing(f"defining network {name}"):
         net = host.conn.networkDefineXML(to_xml(name, spec, request.owner))
-    with doing(f"starting network {name}"):
-        net.create()
+    if spec.active:
+        with doing(f"starting network {name}"):
+            net.create()
     with doing(f"setting autostart of network {name}"):
         net.setAutostart(int(spec.autostart))
     return live(host, net)
@@ -129,6 +131,9 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     changed = {p.split(".")[0] for p in paths}
     if "dhcp" in changed:
         _update_dhcp(net, name, current.attributes.get("dhcp"), spec.dhcp)
+    if "active" in changed:
+        with doing(f"{'starting' if spec.active else 'stopping'} network {name}"):
+            net.create() if spec.active else net.destroy()
     if "autostart" in changed:
         with doing(f"setting autostart of network {name}"):
             net.setAutostart(int(spec.autostart))

@@ -1,6 +1,6 @@
 """libvirt storage pools: the `<pool>` document and its operations.
 
-Vocabulary: type (dir), path, autostart. Identity: the pool's UUID. Pools carry no
+Vocabulary: type (dir), path, active, autostart. Identity: the pool's UUID. Pools carry no
 `<metadata>`, so no owner mark.
 """
 
@@ -28,13 +28,14 @@ def to_xml(name: str, spec: Pool) -> str:
     return render(root)
 
 
-def from_xml(xml: str, *, autostart: bool) -> dict[str, Any]:
+def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
     """Attributes of a pool in the model's vocabulary, from libvirt's XML."""
     root = ET.fromstring(xml)
     attrs: dict[str, Any] = {"type": root.get("type")}
     path = root.findtext("target/path")
     if path:
         attrs["path"] = path
+    attrs["active"] = active
     attrs["autostart"] = autostart
     return attrs
 
@@ -42,7 +43,7 @@ def from_xml(xml: str, *, autostart: bool) -> dict[str, Any]:
 def live(host: Host, pool: libvirt.virStoragePool) -> LiveObject:
     name = pool.name()
     with doing(f"reading pool {name}"):
-        attrs = from_xml(pool.XMLDesc(0), autostart=bool(pool.autostart()))
+        attrs = from_xml(pool.XMLDesc(0), active=bool(pool.isActive()), autostart=bool(pool.autostart()))
     return LiveObject(TYPE, name, host.name, pool.UUIDString(), attrs)
 
 
@@ -59,8 +60,9 @@ def create(host: Host, request: Request) -> LiveObject:
         pool = host.conn.storagePoolDefineXML(to_xml(name, spec), 0)
     with doing(f"building pool {name} (creating {spec.path})"):
         pool.build(0)
-    with doing(f"starting pool {name}"):
-        pool.create(0)
+    if spec.active:
+        with doing(f"starting pool {name}"):
+            pool.create(0)
     with doing(f"setting autostart of pool {name}"):
         pool.setAutostart(int(spec.autostart))
     return live(host, pool)
@@ -71,7 +73,11 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     name = request.name
     with doing(f"looking up pool {name}"):
         pool = host.conn.storagePoolLookupByUUIDString(current.identity)
-    if "autostart" in {p.split(".")[0] for p in paths}:
+    changed = {p.split(".")[0] for p in paths}
+    if "active" in changed:
+        with doing(f"{'starting' if spec.active else 'stopping'} pool {name}"):
+            pool.create(0) if spec.active else pool.destroy()
+    if "autostart" in changed:
         with doing(f"setting autostart of pool {name}"):
             pool.setAutostart(int(spec.autostart))
     return live(host, pool)

@@ -50,6 +50,7 @@ class Network(_Model):
                             description="Bridge device name, at most 15 characters; libvirt picks one when unset.")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
     dhcp: DhcpRange | None = _f(None, "live", description="DHCP range inside `ipv4`; no DHCP when unset.")
+    active: bool = _f(True, "live", description="Whether the network is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the network when libvirtd starts.")
 
     @field_validator("ipv4")
@@ -87,6 +88,7 @@ class Pool(_Model):
 
     type: Literal["dir"] = _f("dir", "replace", description="Pool type.")
     path: str = _f(..., "replace", description="Absolute path of the pool's directory; created when missing.")
+    active: bool = _f(True, "live", description="Whether the pool is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the pool when libvirtd starts.")
 
     @field_validator("path")

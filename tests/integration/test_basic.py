@@ -125,12 +125,16 @@ def test_drift_outside_kvmstate_is_shown_and_repaired(cli, conn) -> None:
     conn.lookupByName("basic-vm").destroy()                      # someone stops the VM
     net = conn.networkLookupByName("basic-net")
     net.setAutostart(0)
+    net.destroy()                                                # and stops the network
     plan = cli("plan", "--detailed-exitcode", check=2).stdout
     assert "# domain.basic-vm was changed outside kvmstate" in plan
     assert '~ power = "running" -> "stopped"' in plan
-    assert "~ autostart = true -> false" in plan
+    assert re.search(r"~ autostart += true -> false", plan) and re.search(r"~ active += true -> false", plan)
     cli("apply", "--auto-approve")
-    assert conn.lookupByName("basic-vm").isActive() and conn.networkLookupByName("basic-net").autostart()
+    assert conn.lookupByName("basic-vm").isActive()
+    net = conn.networkLookupByName("basic-net")
+    assert net.isActive() and net.autostart()
+    cli("plan", "--detailed-exitcode")
 
     net = conn.networkLookupByName("basic-net")                  # someone deletes the network
     net.destroy()

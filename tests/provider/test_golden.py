@@ -49,7 +49,7 @@ def build(case: dict) -> str:
 def parse(case: dict, xml: str) -> dict:
     attrs = case["spec"].model_dump(mode="json", exclude_none=True)
     if case["type"] in ("network", "pool"):
-        return {"network": network, "pool": pool}[case["type"]].from_xml(xml, autostart=attrs["autostart"])
+        return {"network": network, "pool": pool}[case["type"]].from_xml(xml, active=attrs["active"], autostart=attrs["autostart"])
     if case["type"] == "volume":
         return volume.from_xml(xml, pool=attrs["pool"])
     live = domain.from_xml(xml, autostart=attrs["autostart"], power=attrs["power"])

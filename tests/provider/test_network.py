@@ -100,3 +100,11 @@ def test_delete_leaves_nothing_and_is_idempotent(provider, conn):
     assert conn.listAllNetworks() == []
     provider.delete("network", "h1", "n", created.identity)  # already gone: quiet
     assert provider.read("h1", ["network"]) == []
+
+
+def test_active_false_defines_without_starting_and_update_starts(provider, conn):
+    want = desired("network", ipv4="10.3.0.0/24", active=False)
+    created = provider.create(request("network", "n", want))
+    assert not conn.networkLookupByName("n").isActive() and created.attributes["active"] is False
+    updated = provider.update(request("network", "n", {**want, "active": True}), created, ["active"], restart=False)
+    assert conn.networkLookupByName("n").isActive() and updated.attributes["active"] is True

@@ -21,7 +21,8 @@ def test_pool_create_reads_back_as_desired(provider, conn, tmp_path):
 
     (live,) = provider.read("h1", ["pool"])
     assert (live.name, live.identity, live.owner) == ("images", created.identity, None)
-    assert compared(provider, live, want) == want == {"type": "dir", "path": str(tmp_path / "images"), "autostart": True}
+    assert compared(provider, live, want) == want == {"type": "dir", "path": str(tmp_path / "images"), "active": True,
+                                                      "autostart": True}
     p = conn.storagePoolLookupByName("images")
     assert p.isActive() and p.autostart()
     assert ET.fromstring(p.XMLDesc()).findtext("target/path") == str(tmp_path / "images")
@@ -81,3 +82,12 @@ def test_volume_delete_leaves_nothing(provider, conn, pool):
     assert conn.storagePoolLookupByName("images").listAllVolumes() == []
     provider.delete("volume", "h1", "disk0", created.identity)
     assert provider.read("h1", ["volume"]) == []
+
+
+def test_pool_stopped_outside_reads_inactive_and_update_starts_it(provider, conn, pool):
+    created, want = pool
+    conn.storagePoolLookupByName("images").destroy()
+    (live,) = provider.read("h1", ["pool"])
+    assert live.attributes["active"] is False
+    provider.update(request("pool", "images", want), live, ["active"], False)
+    assert conn.storagePoolLookupByName("images").isActive()
