@@ -191,3 +191,23 @@ def test_same_volume_name_in_another_pool_is_not_a_conflict(cli, conn, tmp_path:
         for vol in other.listAllVolumes():
             vol.delete(0)
         other.destroy()
+
+
+def test_apply_without_a_terminal_needs_auto_approve_and_changes_nothing(cli, conn) -> None:
+    result = cli("apply", check=1)
+    assert "--auto-approve" in result.stderr
+    assert "basic-net" not in [n.name() for n in conn.listAllNetworks()]
+    assert cli("state", "list").stdout == ""
+
+
+def test_plan_json_matches_its_schema(cli) -> None:
+    import json
+
+    import jsonschema
+    plan = json.loads(cli("plan", "--json").stdout)
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(plan, schema)
+    assert plan["summary"] == {"add": 4, "change": 0, "replace": 0, "destroy": 0}
+    assert {c["address"]: c["action"] for c in plan["resource_changes"]} == {
+        "domain.basic-vm": "create", "network.basic-net": "create", "pool.basic-pool": "create",
+        "volume.basic-root": "create"}
