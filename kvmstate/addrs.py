@@ -1,4 +1,8 @@
-"""Typed resource addresses: `<type>.<name>`, for example `domain.web`.
+"""Typed resource addresses: `TYPE.NAME`, with an instance key for repeated resources.
+
+    domain.web          a single resource
+    domain.web[0]       an instance of a resource with `count`
+    domain.web["a"]     an instance of a resource with `for_each`
 
 The address names a resource in the configuration and the state. Where the
 resource lives (which libvirt host) is an attribute of the resource, not part of
@@ -7,28 +11,51 @@ its address, so moving a resource between hosts is a replacement, not a rename.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import total_ordering
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}"
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
-_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ADDRESS = re.compile(rf'^([a-z][a-z0-9_]*)\.({NAME_PATTERN}?)(?:\[(\d+|"(?:[^"\\]|\\.)*")\])?$')
 
 
-@dataclass(frozen=True, order=True)
+@total_ordering
+@dataclass(frozen=True)
 class Address:
     type: str
     name: str
+    key: int | str | None = None
 
     def __str__(self) -> str:
-        return f"{self.type}.{self.name}"
+        if self.key is None:
+            return f"{self.type}.{self.name}"
+        key = self.key if isinstance(self.key, int) else json.dumps(self.key)
+        return f"{self.type}.{self.name}[{key}]"
+
+    def _order(self) -> tuple:
+        key = (0, 0, "") if self.key is None else (1, self.key, "") if isinstance(self.key, int) else (2, 0, self.key)
+        return (self.type, self.name, key)
+
+    def __lt__(self, other: "Address") -> bool:
+        return self._order() < other._order()
+
+    @property
+    def resource(self) -> "Address":
+        """The address without its instance key."""
+        return Address(self.type, self.name)
 
     @classmethod
     def parse(cls, text: str) -> "Address":
-        rtype, sep, name = text.partition(".")
-        if not sep or not _TYPE.match(rtype) or not _NAME.match(name):
-            raise ValueError(f"{text!r} is not a resource address; expected TYPE.NAME, for example domain.web")
-        return cls(rtype, name)
+        m = _ADDRESS.match(text)
+        if not m:
+            raise ValueError(f"{text!r} is not a resource address; expected TYPE.NAME, TYPE.NAME[INDEX] or "
+                             'TYPE.NAME["KEY"], for example domain.web')
+        key = m.group(3)
+        if key is not None:
+            key = json.loads(key) if key.startswith('"') else int(key)
+        return cls(m.group(1), m.group(2), key)
 
 
 def valid_name(name: str) -> bool:

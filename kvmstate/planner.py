@@ -63,7 +63,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         recorded = state.get(key)
         host = recorded.host if recorded else resource.host
         known = recorded.attributes if recorded else resource.attributes
-        obj = live.get(live_key(registry, host, address.type, address.name, known))
+        name = recorded.name if recorded else resource.object_name
+        obj = live.get(live_key(registry, host, address.type, name, known))
         if obj is not None and not _ours(obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
@@ -79,7 +80,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         if resource is None:
             if obj is not None:
                 plan.resource_changes.append(ResourceChange(
-                    address=key, type=address.type, name=address.name, host=host, action=Action.DELETE,
+                    address=key, type=address.type, name=name, host=host, action=Action.DELETE,
                     reason="destroy was requested" if destroy else "it is no longer in the configuration",
                     identity=obj.identity,
                     dependencies=recorded.dependencies))
@@ -114,7 +115,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
                    recorded: StateResource | None, obj: LiveObject | None) -> ResourceChange:
     resource = config.resources[address]
     desired = resource.attributes
-    change = ResourceChange(address=str(address), type=address.type, name=address.name, host=resource.host,
+    change = ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
                             action=Action.NOOP, after=desired,
                             dependencies=[str(a) for a in config.dependencies(address)])
     if obj is None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from kvmstate.addrs import NAME_PATTERN
+from kvmstate.config.meta import Meta
 from kvmstate.plan import Plan
 from kvmstate.provider import Registry
 from kvmstate.state import State
@@ -20,11 +21,13 @@ BASE = "https://kvmstate.dev/schemas"
 
 def config_schema(registry: Registry) -> dict:
     """The YAML file format: plural resource types mapping names to attributes (HCL has the same attributes)."""
-    defs: dict = {}
+    meta = Meta.model_json_schema(ref_template="#/$defs/{model}")
+    defs: dict = dict(meta.pop("$defs", {}))
     properties = {}
     for rtype in sorted(registry.types.values(), key=lambda t: t.name):
         schema = rtype.model.model_json_schema(ref_template="#/$defs/{model}")
         defs.update(schema.pop("$defs", {}))
+        schema["properties"].update(meta["properties"])      # meta-arguments: depends_on, lifecycle
         defs[rtype.name] = schema
         properties[rtype.plural] = {
             "type": ["object", "null"],

@@ -25,6 +25,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pydantic import BaseModel
 
+from kvmstate.config.meta import Meta
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
@@ -134,7 +135,7 @@ def _body(filename: str, body: Tree, model: type[BaseModel] | None, path: Path,
 
 def _block_field(model: type[BaseModel] | None, name: str) -> tuple[str, bool, type[BaseModel] | None]:
     """The model field a nested block fills: `disk` fills the list `disks`, `dhcp` the object `dhcp`."""
-    fields = model.model_fields if model else {}
+    fields = {**Meta.model_fields, **model.model_fields} if model else {}
     for field, is_list in ((name + "s", True), (name, False), (name, True)):
         info = fields.get(field)
         if info is None:

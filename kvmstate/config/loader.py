@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
 from kvmstate.config.hcl_file import read_hcl
+from kvmstate.config.meta import KEYS, RESERVED, Meta
 from kvmstate.config.source import RawResource
 from kvmstate.config.yaml_file import read_yaml
 from kvmstate.diagnostics import Diagnostics, Position, error
@@ -33,6 +34,12 @@ class Resource:
     raw: RawResource
     host: str = DEFAULT_HOST
     refs: dict[tuple, Address] = field(default_factory=dict)    # attribute path -> referenced address
+    meta: Meta = field(default_factory=Meta)
+
+    @property
+    def object_name(self) -> str:
+        """The object's name in libvirt."""
+        return self.address.name
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -47,7 +54,9 @@ class Configuration:
     graph: Graph
 
     def dependencies(self, address: Address) -> list[Address]:
-        return sorted(set(self.resources[address].refs.values()))
+        """What a resource references or names in `depends_on`."""
+        res = self.resources[address]
+        return sorted(set(res.refs.values()) | {Address.parse(a) for a in res.meta.depends_on})
 
 
 def find_files(path: Path) -> list[Path]:
@@ -70,15 +79,16 @@ def load(path: Path | str, registry: Registry) -> Configuration:
     resources = _validate(raws, registry, diags)
     _check_refs(resources, diags)
     graph = Graph()
-    for res in resources.values():
-        graph.add(str(res.address), (str(a) for a in res.refs.values() if a in resources))
+    config = Configuration(files, resources, graph)
+    for address in resources:
+        graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
     if cycle:
         first = resources[Address.parse(cycle[0])]
         diags.error("Dependency cycle", f"These resources depend on each other in a circle: {' -> '.join(cycle)}. "
                     "Remove one of the references.", first.raw.position, str(first.address))
     diags.raise_if_errors()
-    return Configuration(files, resources, graph)
+    return config
 
 
 def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResource]:
@@ -109,13 +119,20 @@ def _validate(raws: list[RawResource], registry: Registry, diags: Diagnostics) -
         if not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
             continue
+        for key in RESERVED:
+            if key in raw.body:
+                diags.error("Not supported yet", f'"{key}" is reserved for repeated resources, which this version '
+                            "does not support yet.", raw.position_of((key,)), str(address), key)
+        body = {k: v for k, v in raw.body.items() if k not in KEYS and k not in RESERVED}
+        meta_body = {k: v for k, v in raw.body.items() if k in KEYS}
         try:
-            spec = model.model_validate(raw.body)
+            spec = model.model_validate(body)
+            meta = Meta.model_validate(meta_body)
         except ValidationError as exc:
             for err in exc.errors():
-                _report(err, raw, model, str(address), diags)
+                _report(err, raw, Meta if err["loc"] and err["loc"][0] in KEYS else model, str(address), diags)
             continue
-        resources[address] = Resource(address, spec, raw, refs=dict(_refs(spec)))
+        resources[address] = Resource(address, spec, raw, refs=dict(_refs(spec)), meta=meta)
     return resources
 
 
@@ -163,6 +180,11 @@ def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Address]]:
 
 def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
     for res in resources.values():
+        for i, dep in enumerate(res.meta.depends_on):
+            if Address.parse(dep) not in resources:
+                diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
+                            "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
+                            str(res.address), f"depends_on[{i}]")
         for path, target in res.refs.items():
             if target not in resources:
                 attr = format_path(path)

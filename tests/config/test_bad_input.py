@@ -47,6 +47,14 @@ CASES = [
      "      - {network: n, mac: '52:54:00:00:00:01'}\nnetworks:\n  n: {mode: isolated}\n",
      "Invalid value", 2, 3, "used by two interfaces"),
     ("top.yaml", "- networks\n", "Unexpected document", 1, 1, "mapping of resource types"),
+    ("lifecycle.yaml", "pools:\n  p:\n    path: /srv\n    lifecycle:\n      prevent_destroi: true\n",
+     "Unknown attribute", 5, 7, 'Did you mean "prevent_destroy"'),
+    ("lifecycle.hcl", 'pool "p" {\n  path = "/srv"\n  lifecycle {\n    ignore_changes = "x"\n  }\n}\n',
+     "Invalid value", 4, 5, '"lifecycle.ignore_changes"'),
+    ("depends.yaml", "pools:\n  p:\n    path: /srv\n    depends_on: [network.gone]\n",
+     "Reference to undeclared resource", 4, 18, "network.gone"),
+    ("depends_bad.yaml", "pools:\n  p:\n    path: /srv\n    depends_on: [gone]\n", "Invalid value", 4, 5, "not a resource address"),
+    ("count.yaml", "pools:\n  p:\n    path: /srv\n    count: 2\n", "Not supported yet", 4, 5, "repeated resources"),
 ]
 
 

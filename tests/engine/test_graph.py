@@ -51,3 +51,9 @@ def test_loader_reports_a_cycle_with_both_ends(tmp_path: Path) -> None:
     assert diag.summary == "Dependency cycle"
     assert "thing.a -> thing.b -> thing.a" in diag.detail
     assert diag.position.line == 2
+
+
+def test_depends_on_orders_without_a_reference(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text("things:\n  a:\n    depends_on: [thing.b]\n  b: {}\n")
+    config = load(tmp_path, Registry([ThingProvider()]))
+    assert config.graph.order() == ["thing.b", "thing.a"]
