@@ -68,3 +68,11 @@ def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def parse_path(text: str) -> tuple[str | int, ...]:
+    """The inverse of format_path: `disks[0].volume` -> ("disks", 0, "volume")."""
+    parts: list[str | int] = []
+    for token in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text):
+        parts.append(int(token[0]) if token[0] else token[1])
+    return tuple(parts)

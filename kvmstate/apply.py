@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kvmstate.addrs import Address
 from kvmstate.config import Configuration
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
-from kvmstate.provider import LiveObject, Owner, ProviderError, Registry, Request
+from kvmstate.planner import request_for
+from kvmstate.provider import LiveObject, ProviderError, Registry
 from kvmstate.state import State, StateResource, StateStore
 
 
@@ -107,7 +107,7 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
         store.write(state)
         if change.action == Action.DELETE:
             return
-    request = _request(change, config, state)
+    request = request_for(change, config, state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
         result = provider.create(request)
     else:
@@ -116,8 +116,3 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     _record(change, result.identity, state)
     store.write(state)
 
-
-def _request(change: ResourceChange, config: Configuration, state: State) -> Request:
-    deps = {str(dep): config.resources[dep].attributes for dep in config.dependencies(Address.parse(change.address))}
-    return Request(address=change.address, type=change.type, name=change.name, host=change.host,
-                   attributes=change.after or {}, owner=Owner(state.lineage, change.address), dependencies=deps)

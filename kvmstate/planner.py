@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kvmstate.addrs import Address, format_path
+from kvmstate.addrs import Address, format_path, parse_path
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.diff import diff, prune
 from kvmstate.plan import Action, AttributeChange, Drift, Plan, ResourceChange
-from kvmstate.provider import LiveObject, Registry, field_meta, submodel
+from kvmstate.provider import LiveObject, Owner, Registry, Request, field_meta, submodel
 from kvmstate.state import State, StateResource
 
 _RANK = {"live": 0, "restart": 1, "replace": 2}
@@ -90,9 +90,29 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         if obj is not None:
             plan._live[key] = obj
         plan.resource_changes.append(change)
+        if change.action != Action.NOOP:
+            _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()
     plan.count()
     return plan
+
+
+def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
+           state: State, diags: Diagnostics) -> None:
+    """Ask the provider what would fail, and report it at the attribute's place in the file."""
+    resource = config.resources[Address.parse(change.address)]
+    live = None if change.action == Action.REPLACE else obj
+    for problem in registry.provider_of[change.type].check(request_for(change, config, state.lineage), live):
+        path = parse_path(problem.path)
+        diags.error("Invalid change" if live else "Invalid resource", problem.message,
+                    resource.raw.position_of(path), change.address, problem.path or None)
+
+
+def request_for(change: ResourceChange, config: Configuration, lineage: str) -> Request:
+    """What the provider is asked to make: desired attributes, owner mark, and its dependencies' attributes."""
+    deps = {str(dep): config.resources[dep].attributes for dep in config.dependencies(Address.parse(change.address))}
+    return Request(address=change.address, type=change.type, name=change.name, host=change.host,
+                   attributes=change.after or {}, owner=Owner(lineage, change.address), dependencies=deps)
 
 
 def _ours(obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:

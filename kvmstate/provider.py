@@ -69,6 +69,14 @@ class Request:
     dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)   # address -> desired attributes
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a desired object, found by the provider at plan time."""
+
+    path: str              # the attribute, e.g. "capacity" or "disks[0].volume"; "" for the whole resource
+    message: str           # a full sentence that says what to do
+
+
 class ProviderError(Exception):
     """A failure reported by the remote API, with a message fit for the user."""
 
@@ -84,6 +92,10 @@ class Provider(Protocol):
 
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         """Every object of these types on a host, read in bulk."""
+
+    def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
+        """Problems that would make creating or updating this object fail, found before any change
+        (a shrinking volume, a machine type the host does not offer)."""
 
     def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes, with values that mean the same as the desired ones (aliases) in the desired form."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kvmstate.provider import LiveObject, ProviderError, Request, ResourceType
+from kvmstate.provider import LiveObject, Problem, ProviderError, Request, ResourceType
 
 from . import domain, network, pool, schema, volume
 from .connection import Connections
@@ -46,6 +46,11 @@ class LibvirtProvider:
         wanted = set(types)
         target = self.connections.get(host)
         return [obj for name in _TYPES if name in wanted for obj in _module(name).read_all(target)]
+
+    def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
+        """Problems found before any change; each type module may define `check(host, request, live)`."""
+        check = getattr(_module(request.type), "check", None)
+        return check(self.connections.get(request.host), request, live) if check else []
 
     def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         if live.type == "domain":

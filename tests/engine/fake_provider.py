@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable, Mapping
 
-from kvmstate.provider import LiveObject, Owner, ProviderError, Request, ResourceType
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 from kvmstate_libvirt import schema
 
 TYPES = [
@@ -28,6 +28,7 @@ class FakeProvider:
         # (keyed without a volume's pool: scenarios use one volume name per pool)
         self.calls: list[tuple] = []
         self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
+        self.problems: dict[str, list[Problem]] = {}    # address -> what check() reports
 
     def resource_types(self):
         return TYPES
@@ -39,6 +40,10 @@ class FakeProvider:
         types = list(types)
         self.calls.append(("read", host, tuple(types)))
         return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types]
+
+    def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
+        self.calls.append(("check", request.address))
+        return list(self.problems.get(request.address, []))
 
     def normalize(self, live: LiveObject, desired: dict) -> dict:
         return live.attributes

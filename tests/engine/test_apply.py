@@ -75,3 +75,19 @@ def test_state_file_backup_and_mode(tmp_path: Path) -> None:
     assert current["serial"] == backup["serial"] + 1
     assert current["lineage"] == backup["lineage"] == state.lineage
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_provider_problems_stop_the_plan_at_the_attribute(tmp_path: Path) -> None:
+    import pytest
+
+    from kvmstate.diagnostics import DiagnosticError
+    from kvmstate.provider import Problem
+    provider, registry, store = setup(tmp_path)
+    provider.problems["domain.basic-vm"] = [Problem("disks[0].volume", "The host cannot attach this volume.")]
+    config = load(BASIC, registry)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(config, State(), registry)
+    [diag] = exc.value.diagnostics
+    assert (diag.summary, diag.address, diag.attribute) == ("Invalid resource", "domain.basic-vm", "disks[0].volume")
+    assert diag.position.line == (BASIC / "main.yaml").read_text().splitlines().index("      - volume: basic-root") + 1
+    assert not [c for c in provider.calls if c[0] in ("create", "update", "delete")]
