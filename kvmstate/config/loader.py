@@ -137,7 +137,7 @@ def _validate(raws: list[RawResource], registry: Registry, diags: Diagnostics) -
 
 
 def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, diags: Diagnostics) -> None:
-    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not p[:1].isupper())
+    loc = _data_path(raw.body, err["loc"])
     attr = format_path(loc) or None
     pos = raw.position_of(loc)
     kind = err["type"]
@@ -152,6 +152,20 @@ def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, d
         msg = err["msg"].removeprefix("Value error, ").rstrip(".")
         where = f'"{attr}"' if attr else address
         diags.error("Invalid value", f"{where}: {msg}.", pos, address, attr)
+
+
+def _data_path(body: Any, loc: tuple) -> tuple:
+    """pydantic's error location without the parts that are not in the data (union member tags)."""
+    path, node = [], body
+    for part in loc:
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) \
+                and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif not (isinstance(part, str) and part[:1].isupper() or "[" in str(part)):
+            path.append(part)         # a missing key: still the place the user must look
+            node = None
+    return tuple(path)
 
 
 def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
