@@ -194,11 +194,11 @@ def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags
     """Plain-name references (`pool: images`) name an object: find the instance that has that name.
     Two instances with one libvirt name are an error."""
     by_name: dict[tuple, Address] = {}
-    for address, res in resources.items():
+    for address, res in sorted(resources.items()):
         scope = registry.types[address.type].scope
         key = (address.type, res.attributes.get(scope) if scope else None, res.object_name)
         if key in by_name:
-            diags.error("Duplicate object name", f"{address} and {by_name[key]} would both be the {address.type} "
+            diags.error("Duplicate object name", f"{by_name[key]} and {address} would both be the {address.type} "
                         f"{res.object_name!r} in libvirt; give each instance its own `name`.", res.raw.position,
                         str(address))
         by_name.setdefault(key, address)
