@@ -1,7 +1,7 @@
 """The command line: a thin layer that parses options, calls the engine and prints.
 
 Exit codes: 0 success (no changes, with --detailed-exitcode), 1 error, 2 changes
-present (with --detailed-exitcode).
+present (with --detailed-exitcode), 3 files not formatted (fmt --check).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import typer
 
 from kvmstate import __version__
 from kvmstate.apply import Event, apply_plan, record_outputs
+from kvmstate.config.fmt import format_text
+from kvmstate.config.loader import EXTENSIONS
 from kvmstate.config.variables import Inputs
 from kvmstate.diagnostics import DiagnosticError, error, format_diagnostic
 from kvmstate.plan import Action
@@ -33,6 +35,7 @@ StateOpt = typer.Option(None, "--state", help="State file. Default: kvmstate.sta
 UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAULT_URI, then qemu:///system.")
 ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
 ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
+FMT_CHANGES = 3
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
 VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
 VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
@@ -230,6 +233,35 @@ def output(name: Optional[str] = typer.Argument(None, help="One output's name; a
     except DiagnosticError as exc:
         _fail(exc, use_color(sys.stderr, color))
 
+
+@app.command()
+def fmt(path: Path = PathArg,
+        check: bool = typer.Option(False, "--check", help="Write nothing; list the files that would change and exit 3 "
+                                   "if there are any."),
+        color: Optional[bool] = ColorOpt) -> None:
+    """Rewrite HCL and YAML files in the canonical layout, keeping comments; prints each file it changes.
+
+    Example: kvmstate fmt examples/ --check
+    """
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in EXTENSIONS) if path.is_dir() else [path]
+    changed = []
+    try:
+        for file in files:
+            text = file.read_text(encoding="utf-8")
+            new = format_text(str(file), text)
+            if new != text:
+                changed.append(file)
+                if not check:
+                    file.write_text(new, encoding="utf-8")
+    except (DiagnosticError, OSError, UnicodeDecodeError) as exc:
+        _fail(exc, use_color(sys.stderr, color))
+    for file in changed:
+        print(file)
+    if check and changed:
+        raise typer.Exit(FMT_CHANGES)
+
+
+@state_app.command("list")
 def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
     """List the addresses recorded in the state."""
     ws = Workspace.open(path, state)
