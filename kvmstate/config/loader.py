@@ -103,7 +103,8 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
-    outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared, diags)
+    outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
+                               {(r.type, r.name) for r in raws if r.type in registry.types}, diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
     config = Configuration(files, resources, graph, values, declared, outputs, modes, scope)

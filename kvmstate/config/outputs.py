@@ -36,7 +36,9 @@ class Output:
     sensitive: bool = False
 
 
-def declare(raws: list[RawResource], scope: Scope, declared: dict, diags: Diagnostics) -> dict[str, Output]:
+def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: set[tuple[str, str]],
+            diags: Diagnostics) -> dict[str, Output]:
+    """Outputs by name; `declared` are the variables, `resources` the (type, name) of every resource block."""
     out: dict[str, Output] = {}
     for raw in raws:
         where = f"output.{raw.name}"
@@ -64,7 +66,7 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, diags: Diagno
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
                                 "sensitive; mark the output `sensitive = true`.", ref.pos, where, "value")
                 continue
-            if root in scope.resource_types and (root, first) in scope.resources:
+            if root in scope.resource_types and (root, first) in resources:
                 continue
             if root in scope.resource_types and isinstance(first, str):
                 diags.error("Reference to undeclared resource", f"{where} refers to {root}.{first}, which is not "
