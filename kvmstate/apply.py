@@ -13,12 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kvmstate.addrs import Address
 from kvmstate.config import Configuration
+from kvmstate.config.outputs import evaluate as evaluate_outputs
+from kvmstate.diagnostics import Diagnostics
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
 from kvmstate.planner import request_for
 from kvmstate.provider import LiveObject, ProviderError, Registry
 from kvmstate.state import State, StateResource, StateStore
+from kvmstate.state.model import StateOutput
 
 
 @dataclass
@@ -116,3 +120,20 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     _record(change, result.identity, state)
     store.write(state)
 
+
+
+def record_outputs(config: Configuration, state: State, store: StateStore) -> None:
+    """Evaluate the outputs against the state (computed values merged in) and record them when they changed.
+
+    Raises a DiagnosticError when an output cannot be evaluated; the state keeps the previous outputs then.
+    """
+    instances = {Address.parse(r.address): {**r.attributes, **(getattr(r, "computed", None) or {}), "name": r.name}
+                 for r in state.resources}
+    diags = Diagnostics()
+    values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags) if config.scope else {}
+    diags.raise_if_errors()
+    outputs = {name: StateOutput(value=value, sensitive=config.outputs[name].sensitive,
+                                 description=config.outputs[name].description) for name, value in values.items()}
+    if outputs != state.outputs:
+        state.outputs = outputs
+        store.write(state)

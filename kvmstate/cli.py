@@ -1,7 +1,7 @@
 """The command line: a thin layer that parses options, calls the engine and prints.
 
 Exit codes: 0 success (no changes, with --detailed-exitcode), 1 error, 2 changes
-present (with --detailed-exitcode).
+present (with --detailed-exitcode), 3 files not formatted (fmt --check).
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from typing import Optional
 import typer
 
 from kvmstate import __version__
-from kvmstate.apply import Event, apply_plan
-from kvmstate.diagnostics import DiagnosticError, format_diagnostic
+from kvmstate.apply import Event, apply_plan, record_outputs
+from kvmstate.config.fmt import format_text
+from kvmstate.config.loader import EXTENSIONS
+from kvmstate.config.variables import Inputs
+from kvmstate.diagnostics import DiagnosticError, error, format_diagnostic
 from kvmstate.plan import Action
 from kvmstate.provider import ProviderError
 from kvmstate.render.style import Style, use_color
+from kvmstate.render.outputs import render_outputs
 from kvmstate.render.text import render_plan, render_state, summary_line
 from kvmstate.workspace import Workspace
 
@@ -31,7 +35,10 @@ StateOpt = typer.Option(None, "--state", help="State file. Default: kvmstate.sta
 UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAULT_URI, then qemu:///system.")
 ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
 ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
+FMT_CHANGES = 3
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
+VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
+VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
 
 
 def _fail(exc: Exception, color: bool) -> None:
@@ -56,14 +63,15 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 @app.command()
-def validate(path: Path = PathArg, color: Optional[bool] = ColorOpt) -> None:
+def validate(path: Path = PathArg, var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
+             color: Optional[bool] = ColorOpt) -> None:
     """Check the configuration files without contacting libvirt.
 
     Example: kvmstate validate examples/basic
     """
     colored = use_color(sys.stderr, color)
     try:
-        config = Workspace.open(path).load()
+        config = Workspace.open(path, inputs=inputs(var, var_file)).load()
     except DiagnosticError as exc:
         _fail(exc, colored)
     print(f"Success! The configuration is valid ({len(config.resources)} resources in {len(config.files)} files).")
@@ -71,6 +79,7 @@ def validate(path: Path = PathArg, color: Optional[bool] = ColorOpt) -> None:
 
 @app.command()
 def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+         var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
          json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON (schemas/plan.schema.json)."),
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
@@ -80,7 +89,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     Example: kvmstate plan examples/basic --detailed-exitcode
     """
     colored = use_color(sys.stdout, color)
-    ws = Workspace.open(path, state, uri)
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
     try:
         with ws.store.lock("plan"):
             the_plan = ws.plan(ws.load(), ws.read_state())
@@ -95,13 +104,14 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
 
 @app.command()
 def apply(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+          var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
     Example: kvmstate apply examples/basic --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=False)
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=False, inputs=inputs(var, var_file))
 
 
 @app.command()
@@ -116,10 +126,10 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], destroy: bool) -> None:
+         color: Optional[bool], destroy: bool, inputs: Optional[Inputs] = None) -> None:
     colored = use_color(sys.stdout, color)
     style = Style(colored)
-    ws = Workspace.open(path, state_file, uri, shutdown_timeout=shutdown_timeout)
+    ws = Workspace.open(path, state_file, uri, inputs=inputs, shutdown_timeout=shutdown_timeout)
     try:
         with ws.store.lock("destroy" if destroy else "apply"):
             config = ws.empty_config() if destroy else ws.load()
@@ -127,6 +137,7 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
             the_plan = ws.plan(config, state, destroy)
             print(render_plan(the_plan, style), end="")
             if not the_plan.has_changes and not the_plan.drift:
+                record_outputs(config, state, ws.store)
                 return
             if the_plan.has_changes and not auto_approve and not _confirm(destroy):
                 print("Cancelled: nothing was changed.")
@@ -139,12 +150,18 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
                                  f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
                                  "Run `kvmstate plan` to see what is left.\n")
                 raise typer.Exit(1)
+            record_outputs(config, state, ws.store)
             verb = "Destroy" if destroy else "Apply"
             print(style(f"\n{verb} complete! ", "bold", "green") + summary_line(the_plan, done=True))
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
     finally:
         ws.close()
+
+
+def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]) -> Inputs:
+    """Variable values from --var, --var-file and the environment (KVMSTATE_VAR_name)."""
+    return Inputs(list(var or []), list(var_file or []))
 
 
 def _confirm(destroy: bool) -> bool:
@@ -187,6 +204,61 @@ def show(path: Path = PathArg, state: Optional[Path] = StateOpt,
         print(f"No state at {ws.state_path}.")
         return
     print(current.model_dump_json(indent=2) if json_out else render_state(current, Style(use_color(sys.stdout, color))))
+
+
+@app.command()
+def output(name: Optional[str] = typer.Argument(None, help="One output's name; all of them when omitted."),
+           path: Path = typer.Option(Path("."), "--path", help="The configuration file or folder (locates the state)."),
+           state: Optional[Path] = StateOpt,
+           json_out: bool = typer.Option(False, "--json", help="Print JSON: {NAME: {value, sensitive}}, or one value."),
+           show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Print sensitive values instead of "
+                                               "masking them."),
+           color: Optional[bool] = ColorOpt) -> None:
+    """Print the outputs recorded in the state at the last apply; sensitive ones are masked unless --show-sensitive.
+
+    Example: kvmstate output --path examples/lab-vars --json
+    """
+    ws = Workspace.open(path, state)
+    try:
+        current = ws.store.read()
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr, color))
+    outputs = current.outputs if current else {}
+    if name is not None and name not in outputs:
+        _fail(error("No such output", f"The state at {ws.state_path} has no output {name!r}; it has: "
+                    f"{', '.join(sorted(outputs)) or 'none'}. Outputs are recorded by apply."),
+              use_color(sys.stderr, color))
+    try:
+        print(render_outputs(outputs, name, json_out, show_sensitive), end="")
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr, color))
+
+
+@app.command()
+def fmt(path: Path = PathArg,
+        check: bool = typer.Option(False, "--check", help="Write nothing; list the files that would change and exit 3 "
+                                   "if there are any."),
+        color: Optional[bool] = ColorOpt) -> None:
+    """Rewrite HCL and YAML files in the canonical layout, keeping comments; prints each file it changes.
+
+    Example: kvmstate fmt examples/ --check
+    """
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in EXTENSIONS) if path.is_dir() else [path]
+    changed = []
+    try:
+        for file in files:
+            text = file.read_text(encoding="utf-8")
+            new = format_text(str(file), text)
+            if new != text:
+                changed.append(file)
+                if not check:
+                    file.write_text(new, encoding="utf-8")
+    except (DiagnosticError, OSError, UnicodeDecodeError) as exc:
+        _fail(exc, use_color(sys.stderr, color))
+    for file in changed:
+        print(file)
+    if check and changed:
+        raise typer.Exit(FMT_CHANGES)
 
 
 @state_app.command("list")

@@ -110,9 +110,11 @@ def _check(registry: Registry, config: Configuration, change: ResourceChange, ob
 
 def request_for(change: ResourceChange, config: Configuration, lineage: str) -> Request:
     """What the provider is asked to make: desired attributes, owner mark, and its dependencies' attributes."""
-    deps = {str(dep): config.resources[dep].attributes for dep in config.dependencies(Address.parse(change.address))}
+    deps = [config.resources[dep] for dep in config.dependencies(Address.parse(change.address))]
     return Request(address=change.address, type=change.type, name=change.name, host=change.host,
-                   attributes=change.after or {}, owner=Owner(lineage, change.address), dependencies=deps)
+                   attributes=change.after or {}, owner=Owner(lineage, change.address),
+                   dependencies={str(d.address): d.attributes for d in deps},
+                   names={str(d.address): d.object_name for d in deps})
 
 
 def _ours(obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:

@@ -67,6 +67,14 @@ class Request:
     attributes: dict[str, Any]             # desired, as model_dump(mode="json", exclude_none=True)
     owner: Owner
     dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)   # address -> desired attributes
+    names: dict[str, str] = field(default_factory=dict)                     # address -> libvirt name, same keys
+
+    def dependency(self, rtype: str, name: str) -> dict[str, Any] | None:
+        """The desired attributes of the dependency of that type with that libvirt name."""
+        for address, attrs in self.dependencies.items():
+            if address.split(".", 1)[0] == rtype and self.names.get(address, address.split(".", 1)[1]) == name:
+                return attrs
+        return None
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,38 @@ def config_schema(registry: Registry) -> dict:
             "propertyNames": {"pattern": f"^{NAME_PATTERN}$"},
             "additionalProperties": {"$ref": f"#/$defs/{rtype.name}"},
         }
+    for schema in defs.values():
+        for name, prop in schema.get("properties", {}).items():
+            schema["properties"][name] = {"anyOf": [prop, {"$ref": "#/$defs/expression"}]}
+    defs["expression"] = {"type": "string", "pattern": r"\$\{",
+                          "description": "An expression: a string with ${...} in it, e.g. ${var.size}."}
+    properties.update(_language_sections())
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/config.schema.json",
             "title": "kvmstate desired-state file", "type": "object", "additionalProperties": False,
             "properties": properties, "$defs": defs}
+
+
+def _language_sections() -> dict:
+    """`variables:` and `outputs:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`)."""
+    def section(description: str, props: dict, required: list[str]) -> dict:
+        return {"type": ["object", "null"], "description": description,
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
+                "additionalProperties": {"type": "object", "additionalProperties": False, "properties": props,
+                                         "required": required}}
+    text = {"type": "string"}
+    return {
+        "variables": section("Input variables (HCL: `variable \"NAME\" { ... }`); read as var.NAME.", {
+            "type": {**text, "description": "string, number, bool, any, list(T), map(T) or object({NAME = T})."},
+            "default": {"description": "The value when no other source sets one; without it the variable is "
+                                       "required."},
+            "description": text,
+            "sensitive": {"type": "boolean", "description": "Outputs that read it must be sensitive too."}}, []),
+        "outputs": section("Values recorded in the state at apply (HCL: `output \"NAME\" { ... }`).", {
+            "value": {"description": "The value, usually an expression such as ${network.lab.name}."},
+            "description": text,
+            "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
+            ["value"]),
+    }
 
 
 def all_schemas(registry: Registry) -> dict[str, dict]:

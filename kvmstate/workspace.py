@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kvmstate.config import Configuration, load
 from kvmstate.config.loader import DEFAULT_HOST
+from kvmstate.config.variables import Inputs
 from kvmstate.graph import Graph
 from kvmstate.plan import Plan
 from kvmstate.planner import make_plan
@@ -39,11 +40,14 @@ class Workspace:
     uri: str
     options: dict = field(default_factory=dict)
     registry: Registry = field(default_factory=Registry.discover)
+    inputs: Inputs = field(default_factory=Inputs)
 
     @classmethod
-    def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None, **options) -> "Workspace":
+    def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None,
+             inputs: Inputs | None = None, **options) -> "Workspace":
         path = Path(path)
-        return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options)
+        return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options,
+                   inputs=inputs or Inputs())
 
     def __post_init__(self) -> None:
         self.store = StateStore(self.state_path)
@@ -51,7 +55,7 @@ class Workspace:
             provider.configure({DEFAULT_HOST: self.uri}, self.options)
 
     def load(self) -> Configuration:
-        return load(self.path, self.registry)
+        return load(self.path, self.registry, self.inputs)
 
     def empty_config(self) -> Configuration:
         """The configuration `destroy` plans against: no resources at all."""

@@ -9,13 +9,14 @@
     }
 
 Nested blocks map onto model fields: a block `disk` repeated fills the list field
-`disks`; a block `dhcp` fills the object field `dhcp`. Only literal values are
-accepted: strings, numbers, booleans, null, lists and objects.
+`disks`; a block `dhcp` fills the object field `dhcp`. Values are literals or
+expressions (kvmstate.config.expressions); `variable "NAME" {}` and
+`output "NAME" {}` blocks are read like resources of the types "variable" and
+"output".
 """
 
 from __future__ import annotations
 
-import re
 import types
 import typing
 from typing import Any
@@ -25,15 +26,13 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pydantic import BaseModel
 
+from kvmstate.config.expressions import ExpressionError, Lit, build, fold
 from kvmstate.config.meta import Meta
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
 
-class _Unsupported(Exception):
-    def __init__(self, what: str, node: Tree | Token):
-        super().__init__(what)
-        self.node = node
+LANGUAGE_BLOCKS = ("variable", "output")
 
 
 def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]], diags: Diagnostics) -> list[RawResource]:
@@ -56,20 +55,19 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]], diags
         if node.data != "block":
             continue
         rtype, labels, body = _block_parts(node)
-        if rtype not in models:
+        if rtype not in models and rtype not in LANGUAGE_BLOCKS:
             diags.error("Unknown resource type", f"The block type {rtype!r} is not a resource type; expected one of "
                         f"{', '.join(sorted(models))}.", pos)
             continue
-        if len(labels) != 1:
+        if len(labels) != 1 or labels[0] is None:
             diags.error("Missing resource name" if not labels else "Too many labels",
                         f"A {rtype} block takes exactly one label, its name: {rtype} \"NAME\" {{ ... }}.", pos)
             continue
         positions: dict[Path, Position] = {}
         try:
-            value = _body(filename, body, models[rtype], (), positions)
-        except _Unsupported as exc:
-            diags.error("Unsupported expression", f"{exc} Only literal values (strings, numbers, booleans, lists and "
-                        "objects) are supported.", _pos(filename, exc.node))
+            value = _body(filename, body, models.get(rtype), (), positions)
+        except ExpressionError as exc:
+            diags.error("Unsupported expression", str(exc), exc.pos)
             continue
         out.append(RawResource(rtype, labels[0], value, pos, positions))
     return out
@@ -104,8 +102,15 @@ def _pos(filename: str, node: Tree | Token) -> Position:
 def _block_parts(node: Tree) -> tuple[str, list[str], Tree]:
     ident, *rest = [c for c in node.children if isinstance(c, Tree)]
     body = rest[-1]
-    labels = [_string(lbl) if lbl.data == "string" else str(lbl.children[0]) for lbl in rest[:-1]]
+    labels = [_label(lbl) for lbl in rest[:-1]]
     return str(ident.children[0]), labels, body
+
+
+def _label(node: Tree) -> str | None:
+    if node.data != "string":
+        return str(node.children[0])
+    expr = build(node, lambda n: Position("", 1))
+    return expr.value if isinstance(expr, Lit) else None
 
 
 def _body(filename: str, body: Tree, model: type[BaseModel] | None, path: Path,
@@ -115,12 +120,13 @@ def _body(filename: str, body: Tree, model: type[BaseModel] | None, path: Path,
         if node.data == "attribute":
             key = str(node.children[0].children[0])
             positions[path + (key,)] = _pos(filename, node)
-            out[key] = _value(filename, node.children[-1], path + (key,), positions)
+            expr = build(node.children[-1], lambda n: _pos(filename, n))
+            out[key] = fold(expr, path + (key,), positions)
         elif node.data == "block":
             name, labels, inner = _block_parts(node)
             field, is_list, child = _block_field(model, name)
             if labels:
-                raise _Unsupported(f"The nested block {name!r} takes no labels.", node)
+                raise ExpressionError(f"The nested block {name!r} takes no labels.", _pos(filename, node))
             if is_list:
                 items = out.setdefault(field, [])
                 item_path = path + (field, len(items))
@@ -150,81 +156,3 @@ def _block_field(model: type[BaseModel] | None, name: str) -> tuple[str, bool, t
             child = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
             return field, False, child
     return name, True, None
-
-
-_ESCAPES = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)')
-_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-
-
-def _unescape(text: str) -> str:
-    def sub(m: re.Match) -> str:
-        s = m.group(1)
-        if s[0] in "uU":
-            return chr(int(s[1:], 16))
-        return _SIMPLE.get(s, m.group(0))
-    return _ESCAPES.sub(sub, text).replace("$${", "${").replace("%%{", "%{")
-
-
-def _string(node: Tree) -> str:
-    parts = []
-    for part in node.children:
-        if isinstance(part, Tree) and part.data == "string_part":
-            inner = part.children[0]
-            if isinstance(inner, Tree):
-                raise _Unsupported("String interpolation is not supported yet.", part)
-            parts.append(str(inner))
-    return _unescape("".join(parts))
-
-
-def _value(filename: str, node: Tree, path: Path, positions: dict[Path, Position]) -> Any:
-    if node.data == "expr_term" and len(node.children) == 1:
-        return _value(filename, node.children[0], path, positions) if isinstance(node.children[0], Tree) \
-            else _unsupported(node)
-    if node.data == "expr_term":
-        inner = [c for c in node.children if isinstance(c, Tree)]
-        if len(inner) == 1:   # parenthesised
-            return _value(filename, inner[0], path, positions)
-        _unsupported(node)
-    if node.data == "literal_value":
-        word = str(node.children[0])
-        return {"true": True, "false": False, "null": None}[word]
-    if node.data == "int_lit":
-        return int(str(node.children[0]))
-    if node.data == "float_lit":
-        return float(str(node.children[0]))
-    if node.data == "string":
-        return _string(node)
-    if node.data == "heredoc_template":
-        raw = str(node.children[0])
-        return raw.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n"
-    if node.data == "unary_op" and str(node.children[0]) == "-":
-        value = _value(filename, node.children[1], path, positions)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value
-    if node.data == "tuple":
-        items = []
-        for item in (c for c in node.children if isinstance(c, Tree)):
-            positions[path + (len(items),)] = _pos(filename, item)
-            items.append(_value(filename, item, path + (len(items),), positions))
-        return items
-    if node.data == "object":
-        out = {}
-        for elem in (c for c in node.children if isinstance(c, Tree)):
-            key_node, value_node = [c for c in elem.children if isinstance(c, Tree)]
-            key_term = key_node.children[0]
-            key_inner = key_term.children[0] if isinstance(key_term, Tree) and key_term.children else key_term
-            if isinstance(key_inner, Tree) and key_inner.data == "string":
-                key = _string(key_inner)
-            elif isinstance(key_inner, Tree) and key_inner.data == "identifier":
-                key = str(key_inner.children[0])
-            else:
-                _unsupported(key_node)
-            positions[path + (key,)] = _pos(filename, elem)
-            out[key] = _value(filename, value_node, path + (key,), positions)
-        return out
-    _unsupported(node)
-
-
-def _unsupported(node: Tree) -> typing.NoReturn:
-    kind = node.data.replace("_", " ") if isinstance(node, Tree) else "token"
-    raise _Unsupported(f"This value is an expression ({kind}); references and functions are not supported yet.", node)

@@ -1,8 +1,12 @@
 """Load a file or a folder of desired-state files into a validated `Configuration`.
 
+The files are read (resources, variables, outputs), variables get their values,
+resources are expanded into instances with their expressions evaluated
+(kvmstate.config.expand), and each instance is validated by its type's model.
 Every problem is collected with its file, line, column and attribute: unknown
-types and attributes, wrong types, duplicate resources, references to resources
-that do not exist and dependency cycles. `load` raises them together.
+types and attributes, wrong types, bad expressions, duplicate resources,
+references to resources that do not exist and dependency cycles. `load` raises
+them together.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
+from kvmstate.config import outputs as outputs_
+from kvmstate.config import variables
+from kvmstate.config.evaluate import InstanceValue, Scope
+from kvmstate.config.expand import expand
 from kvmstate.config.hcl_file import read_hcl
-from kvmstate.config.meta import KEYS, RESERVED, Meta
+from kvmstate.config.meta import KEYS, Meta
 from kvmstate.config.source import RawResource
 from kvmstate.config.yaml_file import read_yaml
 from kvmstate.diagnostics import Diagnostics, Position, error
-from kvmstate.graph import CycleError, Graph
+from kvmstate.graph import Graph
 from kvmstate.provider import Registry, field_meta, submodel
 
 EXTENSIONS = (".yaml", ".yml", ".hcl")
@@ -35,11 +43,13 @@ class Resource:
     host: str = DEFAULT_HOST
     refs: dict[tuple, Address] = field(default_factory=dict)    # attribute path -> referenced address
     meta: Meta = field(default_factory=Meta)
+    name: str = ""                                               # the object's name in libvirt
+    reads: set[Address] = field(default_factory=set)             # instances its expressions read
 
     @property
     def object_name(self) -> str:
         """The object's name in libvirt."""
-        return self.address.name
+        return self.name or self.address.name
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -52,11 +62,20 @@ class Configuration:
     files: list[Path]
     resources: dict[Address, Resource]
     graph: Graph
+    variables: dict[str, Any] = field(default_factory=dict)            # name -> value
+    declared: dict[str, variables.Variable] = field(default_factory=dict)
+    outputs: dict[str, outputs_.Output] = field(default_factory=dict)
+    modes: dict[tuple[str, str], str | None] = field(default_factory=dict)   # (type, name) -> None, count, for_each
+    scope: Scope | None = None                  # what outputs are evaluated in: the folder, variables, types
 
     def dependencies(self, address: Address) -> list[Address]:
-        """What a resource references or names in `depends_on`."""
+        """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
+        repeated resource named there)."""
         res = self.resources[address]
-        return sorted(set(res.refs.values()) | {Address.parse(a) for a in res.meta.depends_on})
+        named = {Address.parse(a) for a in res.meta.depends_on}
+        named |= {a for a in self.resources if a.resource in named and a.key is not None}
+        deps = set(res.refs.values()) | res.reads | {a for a in named if a in self.resources}
+        return sorted(deps - {address})
 
 
 def find_files(path: Path) -> list[Path]:
@@ -68,7 +87,7 @@ def find_files(path: Path) -> list[Path]:
                 "*.yaml, *.yml and *.hcl files.")
 
 
-def load(path: Path | str, registry: Registry) -> Configuration:
+def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None = None) -> Configuration:
     files = find_files(Path(path))
     if not files:
         raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
@@ -76,10 +95,19 @@ def load(path: Path | str, registry: Registry) -> Configuration:
     raws: list[RawResource] = []
     for file in files:
         raws.extend(_read(file, registry, diags))
-    resources = _validate(raws, registry, diags)
+    declared = variables.declare([r for r in raws if r.type == "variable"], diags)
+    values = variables.values(declared, inputs or variables.Inputs(env={}), diags)
+    diags.raise_if_errors()
+    base = files[0].parent
+    scope = Scope(base, values, resource_types=frozenset(registry.types))
+    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
+    _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
+    outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
+                               {(r.type, r.name) for r in raws if r.type in registry.types}, diags)
     graph = Graph()
-    config = Configuration(files, resources, graph)
+    modes = {key: rv.mode for key, rv in scope.resources.items()}
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
@@ -102,38 +130,84 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
     return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
 
 
-def _validate(raws: list[RawResource], registry: Registry, diags: Diagnostics) -> dict[Address, Resource]:
+def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
+              diags: Diagnostics) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
+    unique: dict[Address, RawResource] = {}
     for raw in raws:
         address = Address(raw.type, raw.name)
         if not valid_name(raw.name):
             diags.error("Invalid resource name", f"{raw.name!r} is not a valid name: use letters, digits, '_', '.', "
                         "'+' and '-', starting with a letter or digit, at most 64 characters.", raw.position)
-            continue
-        if address in resources:
-            first = resources[address].raw.position
-            diags.error("Duplicate resource", f"{address} is declared twice: here and at {first}. Names are unique "
-                        "per resource type.", raw.position, str(address))
-            continue
-        model = registry.types[raw.type].model
-        if not isinstance(raw.body, dict):
+        elif address in unique:
+            diags.error("Duplicate resource", f"{address} is declared twice: here and at {unique[address].position}. "
+                        "Names are unique per resource type.", raw.position, str(address))
+        elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
-            continue
-        for key in RESERVED:
-            if key in raw.body:
-                diags.error("Not supported yet", f'"{key}" is reserved for repeated resources, which this version '
-                            "does not support yet.", raw.position_of((key,)), str(address), key)
-        body = {k: v for k, v in raw.body.items() if k not in KEYS and k not in RESERVED}
-        meta_body = {k: v for k, v in raw.body.items() if k in KEYS}
+        else:
+            unique[address] = raw
+
+    def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
+        model = registry.types[raw.type].model
+        spec_body = {k: v for k, v in body.items() if k not in KEYS}
+        refs: dict[tuple, Address] = {}
+        _take_refs(model, spec_body, (), refs)
         try:
-            spec = model.model_validate(body)
-            meta = Meta.model_validate(meta_body)
+            spec = model.model_validate(spec_body)
+            meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():
                 _report(err, raw, Meta if err["loc"] and err["loc"][0] in KEYS else model, str(address), diags)
-            continue
-        resources[address] = Resource(address, spec, raw, refs=dict(_refs(spec)), meta=meta)
+            return None
+        name = meta.name or (raw.name if address.key is None else f"{raw.name}-{address.key}")
+        if not valid_name(name):
+            diags.error("Invalid object name", f"{address} would be named {name!r} in libvirt, which is not a valid "
+                        "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
+            return None
+        res = Resource(address, spec, raw, refs=refs, meta=meta, name=name, reads=set(reads))
+        resources[address] = res
+        return {**res.attributes, "name": name}
+
+    expand(list(unique.values()), scope, diags, make)
     return resources
+
+
+def _take_refs(model: type[BaseModel], body: Any, path: tuple, refs: dict[tuple, Address]) -> None:
+    """Replace references to resource instances in x-ref fields (`pool = pool.images`) by their object
+    names, remembering the address each one refers to."""
+    if not isinstance(body, dict):
+        return
+    for name, info in model.model_fields.items():
+        value = body.get(name)
+        if isinstance(value, InstanceValue) and field_meta(model, name).get("x-ref"):
+            body[name] = value["name"]
+            refs[path + (name,)] = value.address
+            continue
+        child = submodel(info.annotation)
+        if child is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                _take_refs(child, item, path + (name, i), refs)
+        elif child is not None:
+            _take_refs(child, value, path + (name,), refs)
+
+
+def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags: Diagnostics) -> None:
+    """Plain-name references (`pool: images`) name an object: find the instance that has that name.
+    Two instances with one libvirt name are an error."""
+    by_name: dict[tuple, Address] = {}
+    for address, res in sorted(resources.items()):
+        scope = registry.types[address.type].scope
+        key = (address.type, res.attributes.get(scope) if scope else None, res.object_name)
+        if key in by_name:
+            diags.error("Duplicate object name", f"{by_name[key]} and {address} would both be the {address.type} "
+                        f"{res.object_name!r} in libvirt; give each instance its own `name`.", res.raw.position,
+                        str(address))
+        by_name.setdefault(key, address)
+    names = {(t, n): a for (t, _, n), a in sorted(by_name.items(), key=lambda kv: str(kv[1]), reverse=True)}
+    for res in resources.values():
+        for path, rtype, value in _refs(res.spec):
+            if path not in res.refs:
+                res.refs[path] = names.get((rtype, value), Address(rtype, value))
 
 
 def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, diags: Diagnostics) -> None:
@@ -177,13 +251,13 @@ def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Address]]:
-    """Every (attribute path, address) a model references through its `x-ref` fields."""
+def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, str, str]]:
+    """Every (attribute path, type, object name) a model references through its `x-ref` fields."""
     for name in type(spec).model_fields:
         value = getattr(spec, name)
         ref_type = field_meta(type(spec), name).get("x-ref")
         if ref_type and isinstance(value, str):
-            yield path + (name,), Address(ref_type, value)
+            yield path + (name,), ref_type, value
         elif isinstance(value, BaseModel):
             yield from _refs(value, path + (name,))
         elif isinstance(value, list):
@@ -195,7 +269,8 @@ def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Address]]:
 def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
-            if Address.parse(dep) not in resources:
+            target = Address.parse(dep)
+            if target not in resources and not any(a.resource == target for a in resources):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")

@@ -24,6 +24,14 @@ class StateResource(BaseModel):
     dependencies: list[str] = Field(default_factory=list, description="Addresses this resource depended on when applied.")
 
 
+class StateOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any = Field(description="The output's value when last applied.")
+    sensitive: bool = Field(False, description="Masked by `kvmstate output` unless --show-sensitive is given.")
+    description: str = ""
+
+
 class State(BaseModel):
     """The whole state file."""
 
@@ -35,6 +43,7 @@ class State(BaseModel):
                          description="Identifies this state's history; objects kvmstate creates carry it.")
     kvmstate_version: str = __version__
     resources: list[StateResource] = Field(default_factory=list)
+    outputs: dict[str, StateOutput] = Field(default_factory=dict, description="Output values, as of the last apply.")
 
     def get(self, address: str) -> StateResource | None:
         return next((r for r in self.resources if r.address == address), None)

@@ -192,7 +192,7 @@ def read_all(host: Host) -> list[LiveObject]:
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     found = {}
     for disk in spec.disks:
-        attrs = request.dependencies.get(f"volume.{disk.volume}")
+        attrs = request.dependency("volume", disk.volume)
         if attrs is not None:
             found[disk.volume] = Volume.model_validate(attrs)
     return found

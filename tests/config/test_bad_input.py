@@ -41,7 +41,7 @@ CASES = [
     ("section.yaml", "netwroks:\n  lab: {}\n", "Unknown section", 1, 1, "networks"),
     ("block.hcl", 'netwrok "lab" {\n}\n', "Unknown resource type", 1, 1, "network"),
     ("label.hcl", 'network {\n}\n', "Missing resource name", 1, 1, 'network "NAME"'),
-    ("expr.hcl", 'network "lab" {\n  mode = var.mode\n}\n', "Unsupported expression", 2, 10, "literal values"),
+    ("expr.hcl", 'network "lab" {\n  mode = 1 + 2\n}\n', "Unsupported expression", 2, 10, "binary op"),
     ("name.yaml", "pools:\n  ../etc:\n    path: /srv\n", "Invalid resource name", 2, 3, "not a valid name"),
     ("mac.yaml", "domains:\n  web:\n    interfaces:\n      - {network: n, mac: '52:54:00:00:00:01'}\n"
      "      - {network: n, mac: '52:54:00:00:00:01'}\nnetworks:\n  n: {mode: isolated}\n",
@@ -54,7 +54,53 @@ CASES = [
     ("depends.yaml", "pools:\n  p:\n    path: /srv\n    depends_on: [network.gone]\n",
      "Reference to undeclared resource", 4, 18, "network.gone"),
     ("depends_bad.yaml", "pools:\n  p:\n    path: /srv\n    depends_on: [gone]\n", "Invalid value", 4, 5, "not a resource address"),
-    ("count.yaml", "pools:\n  p:\n    path: /srv\n    count: 2\n", "Not supported yet", 4, 5, "repeated resources"),
+    # variables, outputs, count, for_each and expressions
+    ("undefined_var.hcl", 'network "lab" {\n  mode = var.mode\n}\n', "Reference to undeclared variable", 2, 10,
+     'variable "mode"'),
+    ("undefined_var.yaml", "pools:\n  p:\n    path: /srv/${var.dir}\n", "Reference to undeclared variable", 3, 5,
+     "var.dir is not declared"),
+    ("var_type.hcl", 'variable "n" {\n  type    = number\n  default = "many"\n}\n', "Invalid value for variable",
+     3, 3, "var.n from its default: a string is not a number"),
+    ("var_required.yaml", "variables:\n  size:\n    type: string\n", "No value for required variable", 2, 3,
+     "--var size=VALUE"),
+    ("var_badtype.yaml", "variables:\n  n:\n    type: list(strin)\n", "Invalid type", 3, 5, "list(TYPE)"),
+    ("function.hcl", 'pool "p" {\n  path = cidrhost("10.0.0.0/24", 999)\n}\n', "Invalid function call", 2, 10,
+     "host number 999 is outside 10.0.0.0/24"),
+    ("function_args.yaml", "pools:\n  p:\n    path: ${join(\"/\")}\n", "Invalid function call", 3, 5,
+     "join() takes 2 arguments, not 1"),
+    ("unknown_function.hcl", 'pool "p" {\n  path = upper("/srv")\n}\n', "Unknown function", 2, 10,
+     "file, templatefile, cidrhost, format, join, lookup"),
+    ("template.hcl", 'pool "p" {\n  path = templatefile("nope.j2", {})\n}\n', "Invalid function call", 2, 10,
+     "cannot read"),
+    ("count_negative.yaml", "pools:\n  p:\n    path: /srv\n    count: -1\n", "Invalid count", 4, 5,
+     "0 or more; it is -1"),
+    ("count_string.hcl", 'pool "p" {\n  path = "/srv"\n  count = "two"\n}\n', "Invalid count", 3, 3, "a string"),
+    ("for_each.yaml", "pools:\n  p:\n    path: /srv\n    for_each: 3\n", "Invalid for_each", 4, 5,
+     "a map, or a list of distinct strings"),
+    ("for_each_keys.hcl", 'pool "p" {\n  for_each = ["a", "b", "a"]\n  path = "/srv/${each.key}"\n}\n',
+     "Duplicate instance keys", 2, 3, "'a' more than once"),
+    ("both.yaml", "pools:\n  p:\n    path: /srv\n    count: 1\n    for_each: [a]\n", "Invalid meta-arguments", 5, 5,
+     "not both"),
+    ("missing_instance.hcl", 'pool "p" {\n  path = "/srv"\n}\nvolume "v" {\n  count = 2\n  pool = pool.p\n'
+     '  capacity = "1GiB"\n}\ndomain "d" {\n  disk {\n    volume = volume.v[5]\n  }\n}\n',
+     "Reference to missing instance", 11, 14, "volume.v[5] does not exist; the instances are: volume.v[0], volume.v[1]"),
+    ("missing_key.yaml", "pools:\n  p:\n    for_each: {a: /srv/a}\n    path: ${each.value}\nvolumes:\n  v:\n"
+     "    pool: ${pool.p[\"b\"]}\n    capacity: 1GiB\n", "Reference to missing instance", 7, 5, 'pool.p["a"]'),
+    ("cycle.yaml", "pools:\n  a:\n    path: ${pool.b.path}/a\n  b:\n    path: ${pool.a.path}/b\n", "Dependency cycle",
+     3, 5, "pool.a -> pool.b -> pool.a"),
+    ("count_index.yaml", "pools:\n  p:\n    path: /srv/${count.index}\n", "Invalid reference", 3, 5,
+     "only available in a resource that sets `count`"),
+    ("unclosed.yaml", "pools:\n  p:\n    path: /srv/${var.x\n", "Unsupported expression", 3, 5, "no closing"),
+    ("attribute.hcl", 'pool "p" {\n  path = "/srv"\n}\npool "q" {\n  path = "${pool.p.paht}/q"\n}\n',
+     "Unsupported attribute", 5, 13, "no attribute 'paht'"),
+    ("same_name.hcl", 'pool "p" {\n  count = 2\n  name = "same"\n  path = "/srv/${count.index}"\n}\n',
+     "Duplicate object name", 1, 1, "pool.p[0] and pool.p[1]"),
+    ("object_name.yaml", "pools:\n  p:\n    for_each: {'a b': /srv/a}\n    path: ${each.value}\n", "Invalid object name",
+     2, 3, "'p-a b'"),
+    ("output_ref.hcl", 'output "x" {\n  value = network.gone.name\n}\n', "Reference to undeclared resource", 2, 11,
+     "network.gone"),
+    ("output_sensitive.yaml", "variables:\n  pw: {default: s3cret, sensitive: true}\noutputs:\n  pw: {value: '${var.pw}'}\n",
+     "Output refers to sensitive values", 4, 8, "mark the output `sensitive = true`"),
 ]
 
 
@@ -97,3 +143,29 @@ def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "No such file or folder" in missing.stderr
     empty = CliRunner().invoke(app, ["validate", str(tmp_path)])
     assert empty.exit_code == 1 and "No configuration files" in empty.stderr
+
+
+@pytest.mark.parametrize("args,env,summary,detail", [
+    (["--var", "n=many"], {}, "Invalid value for variable", "var.n from --var 'n=many': a string is not a number"),
+    ([], {"KVMSTATE_VAR_n": "x"}, "Invalid value for variable", "from the environment variable KVMSTATE_VAR_n"),
+    (["--var", "m=1"], {}, "Undeclared variable", "declared: n"),
+], ids=["cli", "env", "undeclared"])
+def test_bad_variable_value(tmp_path: Path, args, env, summary, detail) -> None:
+    """A value of the wrong type names its source, and the error points at the declaration."""
+    path = tmp_path / "main.hcl"
+    path.write_text('variable "n" {\n  type = number\n  default = 1\n}\n')
+    result = CliRunner(env=env).invoke(app, ["validate", "--no-color", str(path), *args])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"Error: {summary}" in result.stderr and detail in result.stderr, result.stderr
+    if summary != "Undeclared variable":
+        assert f"on {path} line 1, column 1" in result.stderr
+
+
+def test_bad_var_file(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text("variables:\n  n: {type: number}\n")
+    (tmp_path / "vals.tfvars").write_text("# values\nn = \"lots\"\n")
+    result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path / "main.yaml"),
+                                      "--var-file", str(tmp_path / "vals.tfvars")])
+    assert result.exit_code == 1
+    assert f"on {tmp_path / 'vals.tfvars'} line 2, column 1" in result.stderr, result.stderr
+    assert "a string is not a number" in result.stderr

@@ -1,0 +1,107 @@
+"""Variables, outputs and instance references through the engine and the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kvmstate.apply import apply_plan, record_outputs
+from kvmstate.cli import app
+from kvmstate.config import load
+from kvmstate.config.variables import Inputs
+from kvmstate.planner import make_plan
+from kvmstate.provider import Registry
+from kvmstate.state import State, StateStore
+
+from tests.engine.fake_provider import FakeProvider
+
+CONFIG = '''variable "path" {
+  type    = string
+  default = "/srv/default"
+}
+variable "secret" {
+  default   = "hunter2"
+  sensitive = true
+}
+pool "p" {
+  for_each = { a = "/srv/a", b = "/srv/b" }
+  path     = each.value
+}
+pool "q" {
+  path = var.path
+}
+output "paths" {
+  value = { for_each_a = pool.p["a"].path, q = pool.q.path }
+}
+output "names" {
+  value = join(",", pool.p[*].name)
+}
+output "secret" {
+  value     = var.secret
+  sensitive = true
+}
+'''
+
+
+def registry() -> Registry:
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    return Registry([provider])
+
+
+def path_of(tmp_path: Path, inputs: Inputs) -> str:
+    (tmp_path / "main.hcl").write_text(CONFIG)
+    config = load(tmp_path, registry(), inputs)
+    return config.resources[next(a for a in config.resources if a.name == "q")].attributes["path"]
+
+
+def test_precedence_default_env_files_then_vars(tmp_path: Path) -> None:
+    (tmp_path / "vars").mkdir()
+    (tmp_path / "vars" / "one.yaml").write_text("path: /srv/file1\n")
+    (tmp_path / "two.tfvars").write_text('path = "/srv/file2"\n')      # beside the configuration: not read as one
+    env = {"KVMSTATE_VAR_path": "/srv/env"}
+    assert path_of(tmp_path, Inputs(env={})) == "/srv/default"
+    assert path_of(tmp_path, Inputs(env=env)) == "/srv/env"
+    files = [tmp_path / "vars" / "one.yaml", tmp_path / "two.tfvars"]
+    assert path_of(tmp_path, Inputs(var_files=files, env=env)) == "/srv/file2"
+    assert path_of(tmp_path, Inputs(var_files=files[::-1], env=env)) == "/srv/file1"
+    assert path_of(tmp_path, Inputs(["path=/srv/v1", "path=/srv/v2"], files, env)) == "/srv/v2"
+
+
+def test_typed_values_from_text(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text(
+        "variables:\n  nets: {type: 'map(string)'}\n  n: {type: number}\n  on: {type: bool}\n"
+        "pools:\n  p:\n    for_each: ${var.nets}\n    path: /srv/${each.value}\n    autostart: ${var.on}\n"
+        "volumes:\n  v:\n    count: ${var.n}\n    pool: ${pool.p[\"x\"]}\n    capacity: 1GiB\n")
+    config = load(tmp_path, registry(), Inputs(["nets={ x = \"a\", y = \"b\" }", "n=2", "on=true"], env={}))
+    assert sorted(str(a) for a in config.resources) == ['pool.p["x"]', 'pool.p["y"]', "volume.v[0]", "volume.v[1]"]
+    assert config.resources[next(a for a in config.resources if a.key == "y")].attributes["autostart"] is True
+    volume = next(r for a, r in config.resources.items() if a.type == "volume")
+    assert volume.attributes["pool"] == "p-x" and [str(d) for d in config.dependencies(volume.address)] == ['pool.p["x"]']
+
+
+def test_outputs_recorded_at_apply_and_printed_masked(tmp_path: Path) -> None:
+    (tmp_path / "main.hcl").write_text(CONFIG)
+    reg = registry()
+    config, state, store = load(tmp_path, reg, Inputs(env={})), State(), StateStore(tmp_path / "state.json")
+    assert apply_plan(make_plan(config, state, reg), config, state, store, reg).ok
+    record_outputs(config, state, store)
+    saved = store.read()
+    assert saved.outputs["paths"].value == {"for_each_a": "/srv/a", "q": "/srv/default"}
+    assert saved.outputs["names"].value == "p-a,p-b"
+    assert saved.outputs["secret"].sensitive
+
+    run = CliRunner().invoke
+    text = run(app, ["output", "--state", str(tmp_path / "state.json")])
+    assert text.exit_code == 0
+    assert text.stdout.splitlines() == ['names = "p-a,p-b"', 'paths = {"for_each_a": "/srv/a", "q": "/srv/default"}',
+                                        "secret = <sensitive>"]
+    doc = json.loads(run(app, ["output", "--json", "--state", str(tmp_path / "state.json")]).stdout)
+    assert doc["secret"] == {"sensitive": True} and doc["names"] == {"sensitive": False, "value": "p-a,p-b"}
+    shown = json.loads(run(app, ["output", "--json", "--show-sensitive", "--state", str(tmp_path / "state.json")]).stdout)
+    assert shown["secret"]["value"] == "hunter2"
+    assert run(app, ["output", "names", "--state", str(tmp_path / "state.json")]).stdout == "p-a,p-b\n"
+    refused = run(app, ["output", "secret", "--state", str(tmp_path / "state.json")])
+    assert refused.exit_code == 1 and "--show-sensitive" in refused.stderr
