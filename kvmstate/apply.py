@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kvmstate.addrs import parse_path
 from kvmstate.config import Configuration
+from kvmstate.diff import set_path
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
 from kvmstate.planner import request_for
@@ -45,6 +47,9 @@ class Outcome:
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
     outcome = Outcome()
+    if plan.options.refresh_only:
+        refresh_state(plan, state, store)
+        return outcome
     _record_drift(plan, state, store)
     forward = [plan.change(a) for a in config.graph.order()]
     forward = [c for c in forward if c and c.action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)]
@@ -88,6 +93,23 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
         store.write(state)
 
 
+def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
+    """Record the drift in the state, changing no object: the state then says what libvirt has."""
+    for drift in plan.drift:
+        if drift.kind == "deleted":
+            state.remove(drift.address)
+        elif drift.kind == "changed":
+            recorded = state.get(drift.address)
+            for change in reversed(drift.changes):       # before = live, after = recorded
+                set_path(recorded.attributes, parse_path(change.path), change.before)
+        else:
+            obj = plan._live[drift.address]
+            state.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
+                                    identity=obj.identity, attributes=obj.attributes))
+    if plan.drift:
+        store.write(state)
+
+
 def _record(change: ResourceChange, identity: str, state: State) -> None:
     state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
                             identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
@@ -101,6 +123,11 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
+    if change.create_before_destroy:
+        _record(change, provider.create(request_for(change, config, state.lineage)).identity, state)
+        store.write(state)
+        provider.delete(change.type, live.host, live.name, live.identity)
+        return
     if change.action in (Action.DELETE, Action.REPLACE) and live is not None:
         provider.delete(change.type, live.host, live.name, live.identity)
         state.remove(change.address)
