@@ -81,12 +81,13 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
 
 
 def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
-    """Forget objects deleted outside kvmstate that are no longer wanted; record unrecorded ones that need no change."""
+    """Forget objects deleted outside kvmstate that are no longer wanted; record drifted or unrecorded ones that
+    need no change (their differences are all in lifecycle.ignore_changes, or they already match)."""
     for drift in plan.drift:
         change = plan.change(drift.address)
         if drift.kind == "deleted" and change is None:
             state.remove(drift.address)
-        elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
+        elif drift.kind != "deleted" and change is not None and change.action == Action.NOOP:
             _record(change, plan._live[change.address].identity, state)
         else:
             continue

@@ -28,7 +28,7 @@ from kvmstate.workspace import Workspace
 
 app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
-state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
+state_app = typer.Typer(help="Inspect and edit the state file (each edit keeps a backup).", no_args_is_help=True)
 app.add_typer(state_app, name="state")
 
 PathArg = typer.Argument(Path("."), help="A desired-state file, or a folder of *.yaml, *.yml and *.hcl files.")
@@ -306,7 +306,10 @@ def show(path: Path = typer.Argument(Path("."), help="Configuration file or fold
 
 @state_app.command("list")
 def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
-    """List the addresses recorded in the state."""
+    """List the addresses recorded in the state.
+
+    Example: kvmstate state list examples/basic
+    """
     ws = Workspace.open(path, state)
     try:
         current = ws.store.read()
@@ -318,3 +321,6 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
 
 def main() -> None:
     app()
+
+
+from kvmstate import cli_state  # noqa: E402,F401  (registers state, import, force-unlock and graph)

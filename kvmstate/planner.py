@@ -87,7 +87,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         elif recorded is not None and obj is None:
             plan.drift.append(Drift(address=key, kind="deleted"))
         elif recorded is not None:
-            changes = _changes(registry, obj, recorded.attributes, None)
+            changes = attribute_changes(registry, obj, recorded.attributes, None)
             if changes:
                 plan.drift.append(Drift(address=key, kind="changed", changes=changes))
         if obj is not None:
@@ -160,7 +160,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         return change
     change.identity = obj.identity
     change.before = _live_view(registry, obj, desired)
-    changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
+    changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
         change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))
@@ -190,7 +190,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
     return change
 
 
-def _changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
              recorded: dict[str, Any] | None) -> list[AttributeChange]:
     """Attribute changes from the live object to `desired`, each with its update class."""
     model = registry.types[obj.type].model

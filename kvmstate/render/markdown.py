@@ -35,16 +35,19 @@ def render_markdown(plan: Plan, limit: int = GITHUB_LIMIT) -> str:
         sections.insert(0, _Section("Objects changed outside kvmstate since the last apply",
                                     "", [line for d in plan.drift for line in _drift_lines(d)]))
     budget = limit - len(head) - _RESERVE
-    collapsed = 0
-    for section in sorted(sections, key=lambda s: -len(s.full())):
-        if sum(len(s.text()) for s in sections) <= budget:
+    size = {id(s): len(s.full()) + 1 for s in sections}      # + 1: the newline joining sections
+    total = sum(size.values())
+    for section in sorted(sections, key=lambda s: -size[id(s)]):
+        if total <= budget:
             break
         section.collapsed = True
-        collapsed += 1
+        short = len(section.text()) + 1
+        total, size[id(section)] = total - size[id(section)] + short, short
     shown = list(sections)
-    while shown and sum(len(s.text()) for s in shown) > budget:
-        shown.pop()
+    while shown and total > budget:
+        total -= size[id(shown.pop())]
     out = [head, *(s.text() for s in shown)]
+    collapsed = sum(s.collapsed for s in shown)
     if collapsed:
         out.append(f"_{collapsed} of {len(sections)} sections are collapsed to their headline to keep this comment "
                    f"under {limit:,} characters; the job log or `kvmstate show FILE` has every diff._\n")

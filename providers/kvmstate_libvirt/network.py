@@ -101,7 +101,9 @@ def live(host: Host, net: libvirt.virNetwork) -> LiveObject:
     with doing(f"reading network {name}"):
         xml = net.XMLDesc(0)
         attrs = from_xml(xml, active=bool(net.isActive()), autostart=bool(net.autostart()))
-    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(xml)))
+        # the mark of an adopted running network is only in its persistent definition
+        defined = net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE) if net.isPersistent() else xml
+    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(defined)))
 
 
 def read_all(host: Host) -> list[LiveObject]:
@@ -162,6 +164,14 @@ def _update_dhcp(net: libvirt.virNetwork, name: str, old: dict | None, new: Dhcp
         net.connect().networkDefineXML(xml)
         if active:
             net.create()
+
+
+def adopt(host: Host, current: LiveObject, owner: Owner) -> LiveObject:
+    """Redefine the network with the ownership mark; a running network keeps running."""
+    with doing(f"marking network {current.name} as managed by kvmstate"):
+        net = host.conn.networkLookupByUUIDString(current.identity)
+        net = host.conn.networkDefineXML(ownership.with_owner(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE), owner))
+    return live(host, net)
 
 
 def delete(host: Host, name: str, identity: str) -> None:
