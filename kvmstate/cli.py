@@ -130,7 +130,10 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         ws.close()
     print(render(the_plan, fmt, colored), end="")
     if out is not None:
-        planfile.save(the_plan, out)
+        try:
+            planfile.save(the_plan, out)
+        except DiagnosticError as exc:
+            _fail(exc, colored)
         note = sys.stdout if fmt == Format.text else sys.stderr
         note.write(f"\nSaved the plan to {out}. Apply exactly this plan with: kvmstate apply {out}\n")
     if detailed_exitcode and (the_plan.has_changes or the_plan.refreshes):

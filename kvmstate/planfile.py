@@ -33,10 +33,13 @@ def config_hash(files: list[Path]) -> str:
 
 def save(plan: Plan, path: Path) -> None:
     """Write the plan, readable by its owner only (it holds every desired attribute)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with open(fd, "w", encoding="utf-8") as f:
-        f.write(plan.model_dump_json(indent=2) + "\n")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(plan.model_dump_json(indent=2) + "\n")
+    except OSError as exc:
+        raise error("Cannot write the plan", f"{path}: {exc.strerror}.") from None
 
 
 def is_plan_file(path: Path) -> bool:

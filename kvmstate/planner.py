@@ -66,7 +66,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     diags.raise_if_errors()
     addresses = sorted(known)
     if targets:
-        addresses = sorted(covered(targets, addresses, config, state))
+        addresses = sorted(covered(targets, addresses, config, state, options.destroy))
     wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
     live = read_live(registry, wanted)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)

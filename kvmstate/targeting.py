@@ -1,7 +1,9 @@
 """`--target` and `--replace`: which addresses a plan covers, and which it must replace.
 
 A target covers a resource (all its instances when given without a key) and,
-like Terraform, everything it depends on, so the targeted resource can be made.
+like Terraform, everything it depends on, so the targeted resource can be made;
+when destroying, everything that depends on it, so nothing is left pointing at
+a deleted object.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ def _matches(address: Address, wanted: Address) -> bool:
     return address == wanted or (wanted.key is None and address.resource == wanted)
 
 
-def covered(targets: list[Address], addresses: Iterable[Address], config: Configuration,
-            state: State) -> set[Address]:
-    """The addresses the targets select, with their dependencies (from the configuration, else the state)."""
+def covered(targets: list[Address], addresses: Iterable[Address], config: Configuration, state: State,
+            destroy: bool = False) -> set[Address]:
+    """The addresses the targets select, with their dependencies (from the configuration, else the state),
+    or with `destroy` their dependents (from the state)."""
     addresses = list(addresses)
+    dependents: dict[Address, list[Address]] = {}
+    for r in state.resources:
+        for dep in r.dependencies:
+            dependents.setdefault(Address.parse(dep), []).append(Address.parse(r.address))
     pending = [a for a in addresses if any(_matches(a, t) for t in targets)]
     seen: set[Address] = set()
     while pending:
@@ -46,7 +53,9 @@ def covered(targets: list[Address], addresses: Iterable[Address], config: Config
         if address in seen:
             continue
         seen.add(address)
-        if address in config.resources:
+        if destroy:
+            pending.extend(dependents.get(address, []))
+        elif address in config.resources:
             pending.extend(config.dependencies(address))
         elif (recorded := state.get(str(address))) is not None:
             pending.extend(Address.parse(d) for d in recorded.dependencies)

@@ -88,7 +88,7 @@ def _resource(change: ResourceChange, style: Style) -> list[str]:
         lines.append(style(f"  # (because {change.reason})", "dim"))
     lines.extend(style(f"  # ({note})", "dim") for note in change.notes)
     head = f"{' ' * (3 - len(sign))}{style(sign, colour)} {change.type} {json.dumps(change.name)}"
-    if change.action == Action.DELETE:
+    if change.action == Action.DELETE or (change.action != Action.CREATE and not change.changes):
         return lines + [head]
     lines.append(head + " {")
     if change.action == Action.CREATE:

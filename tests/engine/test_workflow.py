@@ -4,10 +4,11 @@ create-before-destroy order, prevent_destroy on destroy, import, state surgery, 
 from __future__ import annotations
 
 import fcntl
-import os
-import socket
 import json
+import os
 import shutil
+import socket
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from kvmstate.importer import import_object
 from kvmstate.plan import Action, Options, Source
 from kvmstate.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
-from kvmstate.render.dot import render_dot
+from kvmstate.render.dot import render_dot, render_svg
 from kvmstate.state import State, StateStore, ops
 
 from tests.engine.fake_provider import FakeProvider
@@ -139,6 +140,16 @@ def test_destroy_stops_at_prevent_destroy(env) -> None:
     assert (d.summary, d.address, d.position.line) == ("Resource protected by prevent_destroy", "pool.basic-pool", 15)
 
 
+def test_destroy_target_takes_its_dependents_and_plan_target_its_dependencies(env) -> None:
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    made = make_plan(config, state, registry, Options(targets=["volume.basic-root"]))
+    assert sorted(c.address for c in made.resource_changes) == ["pool.basic-pool", "volume.basic-root"]
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    gone = make_plan(config, state, registry, Options(destroy=True, targets=["volume.basic-root"]))
+    assert sorted(c.address for c in gone.resource_changes) == ["domain.basic-vm", "volume.basic-root"]
+
+
 def test_unknown_target_and_ignore_path_are_reported(env) -> None:
     _, registry, _, conf = env
     text = (conf / "main.yaml").read_text().replace("    vcpu: 1\n", "    vcpu: 1\n    lifecycle: {ignore_changes: [memroy]}\n")
@@ -241,3 +252,12 @@ def test_graph_as_dot(env) -> None:
     dot = render_dot(load(conf, registry).graph)
     assert '"volume.basic-root" -> "pool.basic-pool";' in dot
     assert '"domain.basic-vm" -> "network.basic-net";' in dot and dot.startswith("digraph kvmstate {")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is installed by scripts/host-setup")
+def test_graph_as_svg(env) -> None:
+    _, registry, _, conf = env
+    svg = render_svg(render_dot(load(conf, registry).graph))
+    root = ET.fromstring(svg)
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"domain.basic-vm", "volume.basic-root", "pool.basic-pool", "network.basic-net"} <= texts
