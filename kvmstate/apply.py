@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kvmstate.addrs import Address
+from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
 from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
+from kvmstate.diff import set_path
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
 from kvmstate.planner import request_for
@@ -49,6 +50,9 @@ class Outcome:
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
     outcome = Outcome()
+    if plan.options.refresh_only:
+        refresh_state(plan, state, store)
+        return outcome
     _record_drift(plan, state, store)
     forward = [plan.change(a) for a in config.graph.order()]
     forward = [c for c in forward if c and c.action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)]
@@ -80,15 +84,33 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
 
 
 def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
-    """Forget objects deleted outside kvmstate that are no longer wanted; record unrecorded ones that need no change."""
+    """Forget objects deleted outside kvmstate that are no longer wanted; record drifted or unrecorded ones that
+    need no change (their differences are all in lifecycle.ignore_changes, or they already match)."""
     for drift in plan.drift:
         change = plan.change(drift.address)
         if drift.kind == "deleted" and change is None:
             state.remove(drift.address)
-        elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
+        elif drift.kind != "deleted" and change is not None and change.action == Action.NOOP:
             _record(change, plan._live[change.address].identity, state)
         else:
             continue
+        store.write(state)
+
+
+def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
+    """Record the drift in the state, changing no object: the state then says what libvirt has."""
+    for drift in plan.drift:
+        if drift.kind == "deleted":
+            state.remove(drift.address)
+        elif drift.kind == "changed":
+            recorded = state.get(drift.address)
+            for change in reversed(drift.changes):       # before = live, after = recorded
+                set_path(recorded.attributes, parse_path(change.path), change.before)
+        else:
+            obj = plan._live[drift.address]
+            state.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
+                                    identity=obj.identity, attributes=obj.attributes))
+    if plan.drift:
         store.write(state)
 
 
@@ -105,6 +127,11 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
+    if change.create_before_destroy:
+        _record(change, provider.create(request_for(change, config, state.lineage)).identity, state)
+        store.write(state)
+        provider.delete(change.type, live.host, live.name, live.identity)
+        return
     if change.action in (Action.DELETE, Action.REPLACE) and live is not None:
         provider.delete(change.type, live.host, live.name, live.identity)
         state.remove(change.address)

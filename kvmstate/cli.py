@@ -7,6 +7,7 @@ present (with --detailed-exitcode), 3 files not formatted (fmt --check).
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -14,20 +15,24 @@ import typer
 
 from kvmstate import __version__
 from kvmstate.apply import Event, apply_plan, record_outputs
+from kvmstate import planfile
 from kvmstate.config.fmt import format_text
 from kvmstate.config.loader import EXTENSIONS
 from kvmstate.config.variables import Inputs
 from kvmstate.diagnostics import DiagnosticError, error, format_diagnostic
-from kvmstate.plan import Action
+from kvmstate.plan import Action, Options, Plan, Source
+from kvmstate.planfile import config_hash
 from kvmstate.provider import ProviderError
+from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style, use_color
 from kvmstate.render.outputs import render_outputs
 from kvmstate.render.text import render_plan, render_state, summary_line
+from kvmstate.state import State
 from kvmstate.workspace import Workspace
 
 app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
-state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
+state_app = typer.Typer(help="Inspect and edit the state file (each edit keeps a backup).", no_args_is_help=True)
 app.add_typer(state_app, name="state")
 
 PathArg = typer.Argument(Path("."), help="A desired-state file, or a folder of *.yaml, *.yml and *.hcl files.")
@@ -77,82 +82,134 @@ def validate(path: Path = PathArg, var: Optional[list[str]] = VarOpt, var_file: 
     print(f"Success! The configuration is valid ({len(config.resources)} resources in {len(config.files)} files).")
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable).")
+ReplaceOpt = typer.Option(None, "--replace", help="Replace this resource even if it has no change (repeatable).")
+RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in the state; change no object.")
+
+
+def render(the_plan: Plan, fmt: Format, colored: bool) -> str:
+    """The plan in the asked format, ending with a newline."""
+    if fmt == Format.json:
+        return the_plan.model_dump_json(indent=2) + "\n"
+    if fmt == Format.markdown:
+        return render_markdown(the_plan)
+    return render_plan(the_plan, Style(colored))
+
+
 @app.command()
 def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
          var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
-         json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON (schemas/plan.schema.json)."),
+         out: Optional[Path] = typer.Option(None, "--out", help="Save the plan to this file for `kvmstate apply FILE`."),
+         fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
+         json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
+         target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+         refresh_only: bool = RefreshOpt,
+         destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
          color: Optional[bool] = ColorOpt) -> None:
     """Show what apply would change, without changing anything.
 
-    Example: kvmstate plan examples/basic --detailed-exitcode
+    Examples:
+
+      kvmstate plan examples/basic --detailed-exitcode
+
+      kvmstate plan --format markdown --out plan.bin      # a PR comment, and the plan to apply on merge
+
+      kvmstate plan --target domain.web --replace domain.web
     """
+    fmt = Format.json if json_out else fmt
     colored = use_color(sys.stdout, color)
     ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
+    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
     try:
         with ws.store.lock("plan"):
-            the_plan = ws.plan(ws.load(), ws.read_state())
+            config = ws.load_for(options)
+            the_plan = ws.plan(config, ws.read_state(), options)
+            the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=config_hash(config))
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
     finally:
         ws.close()
-    print(the_plan.model_dump_json(indent=2) if json_out else render_plan(the_plan, Style(colored)), end="\n" if json_out else "")
-    if detailed_exitcode and the_plan.has_changes:
+    print(render(the_plan, fmt, colored), end="")
+    if out is not None:
+        try:
+            planfile.save(the_plan, out)
+        except DiagnosticError as exc:
+            _fail(exc, colored)
+        note = sys.stdout if fmt == Format.text else sys.stderr
+        note.write(f"\nSaved the plan to {out}. Apply exactly this plan with: kvmstate apply {out}\n")
+    if detailed_exitcode and (the_plan.has_changes or the_plan.refreshes):
         raise typer.Exit(2)
 
 
 @app.command()
-def apply(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+def apply(path: Path = typer.Argument(Path("."), help="Configuration file or folder, or a plan saved with "
+                                      "`kvmstate plan --out FILE`."),
+          state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
           var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
-          color: Optional[bool] = ColorOpt) -> None:
+          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+          refresh_only: bool = RefreshOpt, color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
-    Example: kvmstate apply examples/basic --auto-approve
+    Given a saved plan, apply exactly that plan without asking; it is refused as stale, and nothing is
+    touched, when the state, the configuration or the live objects changed since it was made.
+
+    Examples:
+
+      kvmstate apply examples/basic --auto-approve
+
+      kvmstate apply plan.bin
+
+      kvmstate apply --refresh-only --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=False, inputs=inputs(var, var_file))
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    if planfile.is_plan_file(path):
+        if target or replace or refresh_only or state:
+            _fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
+                        "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."),
+                  use_color(sys.stderr, color))
+        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file))
+        return
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file))
 
 
 @app.command()
 def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+            var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
-            color: Optional[bool] = ColorOpt) -> None:
+            target: Optional[list[str]] = TargetOpt, color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
-    Example: kvmstate destroy examples/basic --auto-approve
+    Resources with lifecycle.prevent_destroy in the configuration stop the command.
+
+    Examples:
+
+      kvmstate destroy examples/basic --auto-approve
+
+      kvmstate destroy --target domain.web
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=True)
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
+         inputs(var, var_file))
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], destroy: bool, inputs: Optional[Inputs] = None) -> None:
+         color: Optional[bool], options: Options, inputs: Optional[Inputs] = None) -> None:
     colored = use_color(sys.stdout, color)
-    style = Style(colored)
     ws = Workspace.open(path, state_file, uri, inputs=inputs, shutdown_timeout=shutdown_timeout)
     try:
-        with ws.store.lock("destroy" if destroy else "apply"):
-            config = ws.empty_config() if destroy else ws.load()
+        with ws.store.lock("destroy" if options.destroy else "apply"):
+            config = ws.load_for(options)
             state = ws.read_state()
-            the_plan = ws.plan(config, state, destroy)
-            print(render_plan(the_plan, style), end="")
-            if not the_plan.has_changes and not the_plan.drift:
-                record_outputs(config, state, ws.store)
-                return
-            if the_plan.has_changes and not auto_approve and not _confirm(destroy):
-                print("Cancelled: nothing was changed.")
-                raise typer.Exit(1)
-            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style))
-            if not outcome.ok:
-                for address, message in outcome.failed.items():
-                    sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
-                sys.stderr.write(f"{len(outcome.done)} actions completed and recorded in {ws.state_path}; "
-                                 f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
-                                 "Run `kvmstate plan` to see what is left.\n")
-                raise typer.Exit(1)
-            record_outputs(config, state, ws.store)
-            verb = "Destroy" if destroy else "Apply"
-            print(style(f"\n{verb} complete! ", "bold", "green") + summary_line(the_plan, done=True))
+            the_plan = ws.plan(config, state, options)
+            _carry_out(ws, the_plan, config, state, Style(colored), auto_approve)
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
     finally:
@@ -162,6 +219,55 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
 def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]) -> Inputs:
     """Variable values from --var, --var-file and the environment (KVMSTATE_VAR_name)."""
     return Inputs(list(var or []), list(var_file or []))
+
+
+def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Optional[bool],
+               inputs: Optional[Inputs] = None) -> None:
+    colored = use_color(sys.stdout, color)
+    try:
+        saved = planfile.load(file)
+        ws = Workspace.open(saved.source.path, saved.source.state, uri, inputs=inputs,
+                            shutdown_timeout=shutdown_timeout)
+    except DiagnosticError as exc:
+        _fail(exc, colored)
+    try:
+        with ws.store.lock("apply"):
+            config = ws.load_for(saved.options)
+            state = ws.store.read() or State(lineage=saved.lineage)
+            planfile.check_fresh(saved, state, config_hash(config))
+            fresh = ws.plan(config, state, saved.options)
+            planfile.check_same(saved, fresh)
+            _carry_out(ws, fresh, config, state, Style(colored), auto_approve=True)
+    except (DiagnosticError, ProviderError) as exc:
+        _fail(exc, colored)
+    finally:
+        ws.close()
+
+
+def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style, auto_approve: bool) -> None:
+    """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
+    print(render_plan(the_plan, style), end="")
+    if not the_plan.has_changes and not the_plan.drift:
+        record_outputs(config, state, ws.store)
+        return
+    destroy = the_plan.options.destroy
+    if (the_plan.has_changes or the_plan.refreshes) and not auto_approve and not _confirm(destroy):
+        print("Cancelled: nothing was changed.")
+        raise typer.Exit(1)
+    outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style))
+    if not outcome.ok:
+        for address, message in outcome.failed.items():
+            sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
+        sys.stderr.write(f"{len(outcome.done)} actions completed and recorded in {ws.state_path}; "
+                         f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
+                         "Run `kvmstate plan` to see what is left.\n")
+        raise typer.Exit(1)
+    record_outputs(config, state, ws.store)
+    if the_plan.options.refresh_only:
+        print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
+        return
+    verb = "Destroy" if destroy else "Apply"
+    print(style(f"\n{verb} complete! ", "bold", "green") + summary_line(the_plan, done=True))
 
 
 def _confirm(destroy: bool) -> bool:
@@ -191,10 +297,26 @@ def _progress(event: Event, style: Style) -> None:
 
 
 @app.command()
-def show(path: Path = PathArg, state: Optional[Path] = StateOpt,
-         json_out: bool = typer.Option(False, "--json", help="Print the state file's JSON."),
+def show(path: Path = typer.Argument(Path("."), help="Configuration file or folder (its state is shown), or a "
+                                     "saved plan."),
+         state: Optional[Path] = StateOpt,
+         json_out: bool = typer.Option(False, "--json", help="Print the state file's (or saved plan's) JSON."),
          color: Optional[bool] = ColorOpt) -> None:
-    """Print the resources recorded in the state."""
+    """Print the resources recorded in the state, or a saved plan.
+
+    Examples:
+
+      kvmstate show examples/basic
+
+      kvmstate show --json plan.bin
+    """
+    if planfile.is_plan_file(path):
+        try:
+            saved = planfile.load(path)
+        except DiagnosticError as exc:
+            _fail(exc, use_color(sys.stderr, color))
+        print(render(saved, Format.json if json_out else Format.text, use_color(sys.stdout, color)), end="")
+        return
     ws = Workspace.open(path, state)
     try:
         current = ws.store.read()
@@ -263,7 +385,10 @@ def fmt(path: Path = PathArg,
 
 @state_app.command("list")
 def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
-    """List the addresses recorded in the state."""
+    """List the addresses recorded in the state.
+
+    Example: kvmstate state list examples/basic
+    """
     ws = Workspace.open(path, state)
     try:
         current = ws.store.read()
@@ -275,3 +400,6 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
 
 def main() -> None:
     app()
+
+
+from kvmstate import cli_state  # noqa: E402,F401  (registers state, import, force-unlock and graph)

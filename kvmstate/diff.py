@@ -32,3 +32,19 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[tuple, Any
             a = None if isinstance(level.t2, NotPresent) else level.t2
             out.append((tuple(level.path(output_format="list")), b, a))
     return sorted(out, key=lambda item: [str(p).zfill(8) if isinstance(p, int) else p for p in item[0]])
+
+
+def set_path(data: Any, path: tuple, value: Any) -> None:
+    """Put `value` at `path` inside nested dicts and lists; None removes the key or list item."""
+    for part in path[:-1]:
+        data = data[part]
+    last = path[-1]
+    if value is None:
+        if isinstance(data, dict):
+            data.pop(last, None)
+        elif isinstance(data, list) and last < len(data):
+            del data[last]
+    elif isinstance(data, list) and last >= len(data):
+        data.append(value)
+    else:
+        data[last] = value

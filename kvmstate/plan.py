@@ -1,7 +1,8 @@
 """The plan: one action per resource, with the attribute changes behind it and why.
 
 This is plain data. The planner builds it, renderers print it, the applier walks
-it, and `plan --json` emits it (its JSON Schema is schemas/plan.schema.json).
+it, `plan --json` emits it and `plan --out` saves it (its JSON Schema is
+schemas/plan.schema.json; the format is described in docs/json-format.md).
 """
 
 from __future__ import annotations
@@ -43,8 +44,14 @@ class ResourceChange(BaseModel):
     changes: list[AttributeChange] = Field(default_factory=list)
     replace_paths: list[str] = Field(default_factory=list, description="Attribute paths that force the replacement.")
     identity: str | None = Field(None, description="libvirt identity of the existing object, if any.")
+    before: dict[str, Any] | None = Field(None, description="Live attributes (for an update, only the keys the "
+                                          "configuration sets); null for a create.")
     after: dict[str, Any] | None = Field(None, description="Desired attributes; null for a delete.")
     dependencies: list[str] = Field(default_factory=list)
+    create_before_destroy: bool = Field(False, description="A replacement that creates the new object before "
+                                        "deleting the old one.")
+    notes: list[str] = Field(default_factory=list, description="Remarks about how the action is carried out, "
+                             "e.g. why create_before_destroy cannot apply.")
 
 
 class Drift(BaseModel):
@@ -54,6 +61,24 @@ class Drift(BaseModel):
     address: str
     kind: Literal["changed", "deleted", "unrecorded"]
     changes: list[AttributeChange] = Field(default_factory=list)
+
+
+class Options(BaseModel):
+    """How the plan was asked for; a saved plan is applied with the same options."""
+
+    destroy: bool = Field(False, description="Plan to delete everything in the state.")
+    refresh_only: bool = Field(False, description="Only record drift in the state; change no object.")
+    targets: list[str] = Field(default_factory=list, description="Addresses the plan is limited to "
+                               "(with their dependencies); empty for all.")
+    replace: list[str] = Field(default_factory=list, description="Addresses whose replacement was requested.")
+
+
+class Source(BaseModel):
+    """The configuration a plan was made from."""
+
+    path: str = Field(description="The configuration file or folder, as given on the command line.")
+    state: str = Field(description="The state file, as given or found.")
+    hash: str = Field(description="sha256 over the configuration files' names and contents.")
 
 
 class Summary(BaseModel):
@@ -70,6 +95,8 @@ class Plan(BaseModel):
     kvmstate_version: str = __version__
     lineage: str
     prior_serial: int | None = Field(None, description="Serial of the state the plan was made against; null if none.")
+    source: Source | None = Field(None, description="The configuration and state the plan was made from.")
+    options: Options = Field(default_factory=Options)
     resource_changes: list[ResourceChange] = Field(default_factory=list)
     drift: list[Drift] = Field(default_factory=list)
     summary: Summary = Field(default_factory=Summary)
@@ -78,6 +105,11 @@ class Plan(BaseModel):
     @property
     def has_changes(self) -> bool:
         return any(c.action != Action.NOOP for c in self.resource_changes)
+
+    @property
+    def refreshes(self) -> bool:
+        """A refresh-only plan with drift to record."""
+        return self.options.refresh_only and bool(self.drift)
 
     def change(self, address: str) -> ResourceChange | None:
         return next((c for c in self.resource_changes if c.address == address), None)

@@ -17,9 +17,11 @@ from kvmstate.addrs import Address, format_path, parse_path
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.diff import diff, prune
-from kvmstate.plan import Action, AttributeChange, Drift, Plan, ResourceChange
+from kvmstate.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
+from kvmstate.plan import Action, AttributeChange, Drift, Options, Plan, ResourceChange
 from kvmstate.provider import LiveObject, Owner, Registry, Request, field_meta, submodel
 from kvmstate.state import State, StateResource
+from kvmstate.targeting import covered, is_requested, parse_addresses
 
 _RANK = {"live": 0, "restart": 1, "replace": 2}
 
@@ -47,24 +49,35 @@ def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey,
     return live
 
 
-def make_plan(config: Configuration, state: State, registry: Registry, destroy: bool = False) -> Plan:
-    """The plan that takes the live objects to the configuration (to nothing, with `destroy`).
+def make_plan(config: Configuration, state: State, registry: Registry, options: Options | None = None) -> Plan:
+    """The plan that takes the live objects to the configuration (to nothing, with `options.destroy`).
 
-    Raises a DiagnosticError on ownership conflicts.
+    With `destroy`, the configuration only supplies lifecycle settings. Raises a DiagnosticError on
+    ownership conflicts, unknown targets and resources protected by prevent_destroy.
     """
-    wanted = {(r.host, a.type) for a, r in config.resources.items()} | {(r.host, r.type) for r in state.resources}
-    live = read_live(registry, wanted)
-    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None)
+    options = options or Options()
+    desired = {} if options.destroy else config.resources
     diags = Diagnostics()
-    addresses = sorted(set(config.resources) | {Address.parse(r.address) for r in state.resources})
+    known = set(desired) | {Address.parse(r.address) for r in state.resources}
+    targets = parse_addresses(options.targets, "--target", known, diags)
+    replace = parse_addresses(options.replace, "--replace", set(desired), diags)
+    for resource in desired.values():
+        check_ignore_paths(resource, diags)
+    diags.raise_if_errors()
+    addresses = sorted(known)
+    if targets:
+        addresses = sorted(covered(targets, addresses, config, state, options.destroy))
+    wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
+    live = read_live(registry, wanted)
+    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)
     for address in addresses:
         key = str(address)
-        resource = config.resources.get(address)
+        resource = desired.get(address)
         recorded = state.get(key)
         host = recorded.host if recorded else resource.host
-        known = recorded.attributes if recorded else resource.attributes
+        known_attrs = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name
-        obj = live.get(live_key(registry, host, address.type, name, known))
+        obj = live.get(live_key(registry, host, address.type, name, known_attrs))
         if obj is not None and not _ours(obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
@@ -74,22 +87,25 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         elif recorded is not None and obj is None:
             plan.drift.append(Drift(address=key, kind="deleted"))
         elif recorded is not None:
-            changes = _changes(registry, obj, recorded.attributes, None)
+            changes = attribute_changes(registry, obj, recorded.attributes, None)
             if changes:
                 plan.drift.append(Drift(address=key, kind="changed", changes=changes))
-        if resource is None:
-            if obj is not None:
-                plan.resource_changes.append(ResourceChange(
-                    address=key, type=address.type, name=name, host=host, action=Action.DELETE,
-                    reason="destroy was requested" if destroy else "it is no longer in the configuration",
-                    identity=obj.identity,
-                    dependencies=recorded.dependencies))
-                plan._live[key] = obj
-            continue
-        change = _plan_resource(registry, config, address, recorded, obj)
         if obj is not None:
             plan._live[key] = obj
+        if options.refresh_only:
+            continue
+        if resource is None:
+            if obj is not None:
+                change = ResourceChange(
+                    address=key, type=address.type, name=name, host=host, action=Action.DELETE,
+                    reason="destroy was requested" if options.destroy else "it is no longer in the configuration",
+                    identity=obj.identity, before=obj.attributes, dependencies=recorded.dependencies)
+                check_prevent_destroy(change, config.resources.get(address), diags)
+                plan.resource_changes.append(change)
+            continue
+        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace))
         plan.resource_changes.append(change)
+        check_prevent_destroy(change, resource, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()
@@ -133,8 +149,8 @@ def _conflict(address: str, obj: LiveObject) -> str:
             "adopt or delete it: rename the resource in the configuration, or remove the existing object.")
 
 
-def _plan_resource(registry: Registry, config: Configuration, address: Address,
-                   recorded: StateResource | None, obj: LiveObject | None) -> ResourceChange:
+def _plan_resource(registry: Registry, config: Configuration, address: Address, recorded: StateResource | None,
+                   obj: LiveObject | None, replace: bool) -> ResourceChange:
     resource = config.resources[address]
     desired = resource.attributes
     change = ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
@@ -145,13 +161,19 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
         change.reason = ("it was deleted outside kvmstate" if recorded else "it is not in the state")
         return change
     change.identity = obj.identity
-    change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
+    change.before = _live_view(registry, obj, desired)
+    changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
+    change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
         change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))
-    if not change.changes:
+    if obj.name != resource.object_name:
+        change.changes.append(AttributeChange(path="name", before=obj.name, after=resource.object_name,
+                                              update="replace"))
+    if not change.changes and not replace:
         return change
-    worst = max((c.update for c in change.changes), key=_RANK.__getitem__)
-    change.action = {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
+    worst = max((c.update for c in change.changes), key=_RANK.__getitem__, default="replace")
+    change.action = Action.REPLACE if replace else \
+        {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
     change.replace_paths = [c.path for c in change.changes if c.update == "replace"]
     edited = [c.path for c in change.changes if not c.outside]
     drifted = [c.path for c in change.changes if c.outside]
@@ -162,22 +184,29 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
         parts.append(f"{', '.join(drifted)} changed outside kvmstate")
     if change.replace_paths:
         parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
+    if replace:
+        parts.append("its replacement was requested with --replace")
     change.reason = "; ".join(parts)
+    scope = registry.types[address.type].scope
+    order_replacement(change, resource, obj, lambda *k: live_key(registry, *k), scope)
     return change
 
 
-def _changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
              recorded: dict[str, Any] | None) -> list[AttributeChange]:
     """Attribute changes from the live object to `desired`, each with its update class."""
-    provider = registry.provider_of[obj.type]
     model = registry.types[obj.type].model
-    before = prune(provider.normalize(obj, desired), desired)
     out = []
-    for path, old, new in diff(before, desired):
+    for path, old, new in diff(_live_view(registry, obj, desired), desired):
         outside = recorded is not None and _get(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
     return out
+
+
+def _live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+    """The live attributes in the desired form, cut to the keys the configuration sets."""
+    return prune(registry.provider_of[obj.type].normalize(obj, desired), desired)
 
 
 def _get(data: Any, path: tuple) -> Any:

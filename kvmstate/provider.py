@@ -115,6 +115,9 @@ class Provider(Protocol):
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None: ...
 
+    def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
+        """Mark an existing object as owned by kvmstate (`import`); types without metadata return it as is."""
+
     def close(self) -> None: ...
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from kvmstate.config import Configuration, load
 from kvmstate.config.loader import DEFAULT_HOST
 from kvmstate.config.variables import Inputs
+from kvmstate.config.loader import DEFAULT_HOST, find_files
 from kvmstate.graph import Graph
-from kvmstate.plan import Plan
+from kvmstate.plan import Options, Plan
 from kvmstate.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
@@ -57,15 +58,17 @@ class Workspace:
     def load(self) -> Configuration:
         return load(self.path, self.registry, self.inputs)
 
-    def empty_config(self) -> Configuration:
-        """The configuration `destroy` plans against: no resources at all."""
-        return Configuration([], {}, Graph())
+    def load_for(self, options: Options) -> Configuration:
+        """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""
+        if options.destroy and not (self.path.exists() and find_files(self.path)):
+            return Configuration([], {}, Graph())
+        return self.load()
 
     def read_state(self) -> State:
         return self.store.read() or State()
 
-    def plan(self, config: Configuration, state: State, destroy: bool = False) -> Plan:
-        return make_plan(config, state, self.registry, destroy)
+    def plan(self, config: Configuration, state: State, options: Options | None = None) -> Plan:
+        return make_plan(config, state, self.registry, options)
 
     def close(self) -> None:
         for provider in self.registry.providers:

@@ -52,6 +52,13 @@ def render_plan(plan: Plan, style: Style) -> str:
                 out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")
             out.append("")
     changes = [c for c in plan.resource_changes if c.action != Action.NOOP]
+    if plan.options.refresh_only:
+        if plan.drift:
+            out.append(style("This is a refresh-only plan:", "bold") + " applying it records the changes above "
+                       "in the state and changes no object.")
+        else:
+            out.append(style("No changes.", "bold", "green") + " The state matches the live objects.")
+        return "\n".join(out) + "\n"
     if not changes:
         out.append(style("No changes.", "bold", "green") + " The live objects match the configuration.")
         return "\n".join(out) + "\n"
@@ -74,11 +81,14 @@ def summary_line(plan: Plan, done: bool = False) -> str:
 
 def _resource(change: ResourceChange, style: Style) -> list[str]:
     sign, colour, verb = _HEAD[change.action]
+    if change.create_before_destroy:
+        sign, verb = "+/-", "must be replaced (the new one is created first)"
     lines = [f"  # {style(change.address, 'bold')} {verb}"]
     if change.reason:
         lines.append(style(f"  # (because {change.reason})", "dim"))
+    lines.extend(style(f"  # ({note})", "dim") for note in change.notes)
     head = f"{' ' * (3 - len(sign))}{style(sign, colour)} {change.type} {json.dumps(change.name)}"
-    if change.action == Action.DELETE:
+    if change.action == Action.DELETE or (change.action != Action.CREATE and not change.changes):
         return lines + [head]
     lines.append(head + " {")
     if change.action == Action.CREATE:

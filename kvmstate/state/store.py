@@ -4,7 +4,14 @@ Every write goes to a temporary file in the same folder, is fsynced and renamed
 over the state, so a crash leaves either the old or the new state, never half of
 one. The previous state is kept beside it as `<state>.backup`. The lock is an
 advisory `flock` on `<state>.lock`, released by the kernel if the process dies;
-the file records who holds it so a blocked user can be told.
+the file records who holds it (an id, user, host, pid, operation and time) so a
+blocked user can be told.
+
+`force_unlock(ID)` is for the cases the kernel cannot settle: a holder on another
+machine sharing the folder (NFS locks outlive a crashed client until the server
+drops them) or a lock still held after its process is gone. It refuses while the
+recorded holder is a live process on this machine; otherwise it puts a fresh lock
+file in place, so the lost holder's lock no longer counts.
 """
 
 from __future__ import annotations
@@ -76,10 +83,14 @@ class StateStore:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise error("State locked", f"{self.path} is locked by {_holder(self.lock_path)}. Wait for that "
-                            "command to finish; the lock is released when its process ends.") from None
+                info = _read_info(self.lock_path)
+                raise error("State locked", f"{self.path} is locked by {_holder(info)}. Wait for that "
+                            "command to finish; the lock is released when its process ends. If that process is "
+                            "gone and the lock stays (a crash on another machine sharing this folder), run "
+                            f"`kvmstate force-unlock {info.get('id', 'ID')}`.") from None
             info = {"id": str(uuid.uuid4()), "operation": operation, "who": f"{getpass.getuser()}@{socket.gethostname()}",
-                    "pid": os.getpid(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                    "host": socket.gethostname(), "pid": os.getpid(),
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)
             try:
@@ -91,11 +102,52 @@ class StateStore:
             os.close(fd)
 
 
-def _holder(lock_path: Path) -> str:
+    def force_unlock(self, lock_id: str) -> str:
+        """Break the lock with this id when its holder is gone; what was done, in a sentence."""
+        info = _read_info(self.lock_path)
+        if info.get("id") != lock_id:
+            current = f"the current lock has id {info['id']}" if info.get("id") else "no lock is recorded"
+            raise error("Lock id does not match", f"{self.lock_path}: {current}, not {lock_id}. Nothing was changed.")
+        fd = os.open(self.lock_path, os.O_RDWR)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
+                os.ftruncate(fd, 0)          # nobody holds it: only the record of a killed holder was left
+                return f"No process held lock {lock_id} any more; its record was cleared."
+        finally:
+            os.close(fd)
+        if info.get("host") == socket.gethostname() and _alive(info.get("pid")):
+            raise error("Lock holder is running", f"Lock {lock_id} is held by {_holder(info)}, which is still "
+                        f"running on this machine. Let it finish, or stop it (kill {info.get('pid')}); "
+                        "force-unlock only breaks locks whose holder is gone.")
+        _atomic_write(self.lock_path, b"")     # a new lock file: the lost holder's flock is on the old one
+        return f"Lock {lock_id} ({_holder(info)}) was broken."
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_info(lock_path: Path) -> dict:
     try:
         info = json.loads(lock_path.read_text() or "{}")
     except (OSError, json.JSONDecodeError):
         info = {}
+    return info if isinstance(info, dict) else {}
+
+
+def _holder(info: dict) -> str:
     if not info:
         return "another process"
     return f"{info.get('who', '?')} (pid {info.get('pid', '?')}, `{info.get('operation', '?')}` since {info.get('created', '?')})"

@@ -252,6 +252,16 @@ def _redefine(host: Host, request: Request, spec: Domain, dom: libvirt.virDomain
     return dom
 
 
+def adopt(host: Host, current: LiveObject, owner: Owner) -> LiveObject:
+    """Write the ownership mark into the domain's metadata, live and persistent; nothing else changes."""
+    with doing(f"marking domain {current.name} as managed by kvmstate"):
+        dom = host.conn.lookupByUUIDString(current.identity)
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, ownership.owner_xml(owner), ownership.PREFIX,
+                        ownership.NAMESPACE, flags)
+    return live(host, dom)
+
+
 def _stop(dom: libvirt.virDomain, name: str, timeout: float) -> None:
     """Ask the guest to shut down, wait up to `timeout` seconds, then pull the plug."""
     if not dom.isActive():

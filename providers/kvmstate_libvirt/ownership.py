@@ -31,3 +31,20 @@ def parse_owner(root: ET.Element) -> Owner | None:
     if mark is None or not mark.get("lineage") or not mark.get("address"):
         return None
     return Owner(lineage=mark.get("lineage"), address=mark.get("address"))
+
+
+def owner_xml(owner: Owner) -> str:
+    """The mark as a standalone element, for libvirt's setMetadata (which declares the namespace itself)."""
+    return ET.tostring(ET.Element("owner", {"lineage": owner.lineage, "address": owner.address}), encoding="unicode")
+
+
+def with_owner(xml: str, owner: Owner) -> str:
+    """A libvirt document with its mark replaced by `owner`."""
+    root = ET.fromstring(xml)
+    metadata = root.find("metadata")
+    if metadata is None:
+        metadata = ET.SubElement(root, "metadata")
+    for old in metadata.findall(f"{{{NAMESPACE}}}owner"):
+        metadata.remove(old)
+    add_owner(metadata, owner)
+    return ET.tostring(root, encoding="unicode")

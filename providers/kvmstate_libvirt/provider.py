@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kvmstate.provider import LiveObject, Problem, ProviderError, Request, ResourceType
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
 from . import domain, network, pool, schema, volume
 from .connection import Connections
@@ -65,6 +65,11 @@ class LibvirtProvider:
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
         _module(type).delete(self.connections.get(host), name, identity)
+
+    def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
+        """Write the ownership mark into a domain or network; pools and volumes carry none."""
+        adopt = getattr(_module(live.type), "adopt", None)
+        return adopt(self.connections.get(live.host), live, owner) if adopt else live
 
     def close(self) -> None:
         self.connections.close()

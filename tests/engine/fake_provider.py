@@ -72,5 +72,11 @@ class FakeProvider:
         self._check(f"{type}.{name}")
         self.objects.pop((host, type, name), None)
 
+    def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
+        self.calls.append(("adopt", f"{live.type}.{live.name}"))
+        obj = self.objects[(live.host, live.type, live.name)]
+        obj.owner = Owner(owner.lineage, owner.address)
+        return copy.deepcopy(obj)
+
     def close(self) -> None:
         pass

@@ -3,12 +3,14 @@
     tests/scenarios/NAME/
         before/      configuration applied first through the fake provider (optional)
         after/       configuration to plan against the resulting state
+        options.yaml plan options for after/ (optional): {targets: [...], replace: [...], refresh_only: true}
         live.yaml    changes made to the live objects between the two (optional):
                        delete: [ADDRESS, ...]
                        set: {ADDRESS: {attribute: value}}
                        add: [{type, name, attributes, owner: {lineage, address} | null}]
         plan.txt     expected text plan (or error.txt: expected diagnostics)
         plan.json    expected JSON plan
+        plan.md      expected Markdown plan (the pull-request comment)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kvmstate.apply import apply_plan
 from kvmstate.config import load
 from kvmstate.config.loader import Configuration
 from kvmstate.graph import Graph
+from kvmstate.plan import Options
 from kvmstate.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.state import State, StateStore
@@ -43,13 +46,16 @@ def run_until_plan(folder: Path, tmp: Path):
         assert outcome.ok, outcome
     patch_live(provider, folder / "live.yaml")
     after = load(folder / "after", registry) if (folder / "after").is_dir() else Configuration([], {}, Graph())
-    return make_plan(after, state, registry), provider, state
+    options = Options.model_validate(_yaml(folder / "options.yaml"))
+    return make_plan(after, state, registry, options), provider, state
+
+
+def _yaml(path: Path) -> dict:
+    return (YAML(typ="safe").load(path.read_text()) or {}) if path.exists() else {}
 
 
 def patch_live(provider: FakeProvider, path: Path) -> None:
-    if not path.exists():
-        return
-    patch = YAML(typ="safe").load(path.read_text()) or {}
+    patch = _yaml(path)
     for address in patch.get("delete", []):
         rtype, name = address.split(".", 1)
         del provider.objects[("default", rtype, name)]

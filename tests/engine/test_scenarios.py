@@ -1,4 +1,4 @@
-"""Golden plans: each folder in tests/scenarios gives a text plan and a JSON plan (or diagnostics)."""
+"""Golden plans: each folder in tests/scenarios gives a text, a JSON and a Markdown plan (or diagnostics)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kvmstate.diagnostics import DiagnosticError, format_plain
+from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style
 from kvmstate.render.text import render_plan
 
@@ -35,3 +36,4 @@ def test_scenario(folder: Path, tmp_path: Path, regenerate: bool) -> None:
     plan, _, _ = run_until_plan(folder, tmp_path)
     check_golden(folder / "plan.txt", render_plan(plan, Style(False)), regenerate)
     check_golden(folder / "plan.json", json.dumps(plan.model_dump(mode="json"), indent=2) + "\n", regenerate)
+    check_golden(folder / "plan.md", render_markdown(plan), regenerate)

@@ -1,0 +1,158 @@
+"""Commands that work on the state rather than on a plan: state show/rm/mv, import, force-unlock, graph.
+
+Registered on the main command line by kvmstate/cli.py. Each command that changes
+the state holds the lock and writes it atomically, keeping the previous file as
+`<state>.backup`.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kvmstate.cli import ColorOpt, PathArg, StateOpt, UriOpt, _fail, app, state_app
+from kvmstate.diagnostics import DiagnosticError, error
+from kvmstate.importer import import_object
+from kvmstate.provider import ProviderError
+from kvmstate.render.dot import render_dot, render_svg
+from kvmstate.render.style import Style, use_color
+from kvmstate.render.text import render_state
+from kvmstate.state import State, ops
+from kvmstate.workspace import Workspace
+
+
+def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
+    """Run `change(state)` on the state under the lock and write it, keeping a backup."""
+    ws = Workspace.open(path, state)
+    try:
+        with ws.store.lock(what):
+            current = ws.store.read()
+            if current is None:
+                raise _no_state(ws)
+            message = change(current)
+            ws.store.write(current)
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr))
+    print(f"{message} The previous state is in {ws.store.backup_path}.")
+
+
+def _no_state(ws: Workspace) -> DiagnosticError:
+    return error("No state", f"There is no state at {ws.state_path}; nothing is recorded yet.")
+
+
+@state_app.command("show")
+def state_show(address: str = typer.Argument(..., help="The resource address, e.g. domain.web."),
+               path: Path = PathArg, state: Optional[Path] = StateOpt, color: Optional[bool] = ColorOpt) -> None:
+    """Print one resource as recorded in the state.
+
+    Example: kvmstate state show domain.basic-vm examples/basic
+    """
+    ws = Workspace.open(path, state)
+    try:
+        current = ws.store.read()
+        if current is None:
+            raise _no_state(ws)
+        recorded = ops.find(current, address)
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr, color))
+    print(render_state(State(lineage=current.lineage, resources=[recorded]), Style(use_color(sys.stdout, color))),
+          end="")
+
+
+@state_app.command("rm")
+def state_rm(address: str = typer.Argument(..., help="The resource address to forget."),
+             path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
+    """Forget a resource: it leaves the state, its libvirt object stays as it is.
+
+    The object keeps kvmstate's mark, so while the resource is still in the configuration the next apply
+    records it again; remove it from the configuration too to let it go.
+
+    Example: kvmstate state rm domain.old-vm
+    """
+    _edit(path, state, "state rm", lambda s: f"Removed {ops.remove(s, address).address} from the state.")
+
+
+@state_app.command("mv")
+def state_mv(old: str = typer.Argument(..., help="The recorded address."),
+             new: str = typer.Argument(..., help="The new address, of the same type."),
+             path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
+    """Record a resource under another address, e.g. after renaming it in the configuration.
+
+    libvirt objects cannot be renamed: when the new address gives another object name, the next plan
+    replaces the object. Dependencies recorded for other resources follow the move.
+
+    Example: kvmstate state mv 'domain.web' 'domain.web[0]'
+    """
+    _edit(path, state, "state mv", lambda s: f"Moved {old} to {ops.move(s, old, new).address}.")
+
+
+@app.command("import")
+def import_(address: str = typer.Argument(..., help="The address declared in the configuration."),
+            name: str = typer.Argument(..., help="The libvirt object's name."),
+            path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+            color: Optional[bool] = ColorOpt) -> None:
+    """Adopt an existing libvirt object into the state, after checking it matches the configuration.
+
+    Differences are listed and nothing is recorded. Domains and networks get kvmstate's ownership mark.
+
+    Example: kvmstate import network.lab lab
+    """
+    colored = use_color(sys.stderr, color)
+    ws = Workspace.open(path, state, uri)
+    try:
+        with ws.store.lock("import"):
+            config = ws.load()
+            current = ws.read_state()
+            recorded = import_object(config, current, ws.registry, address, name)
+            ws.store.write(current)
+    except (DiagnosticError, ProviderError) as exc:
+        _fail(exc, colored)
+    finally:
+        ws.close()
+    print(f"Imported {recorded.type} {recorded.name!r} (identity {recorded.identity}) as {recorded.address}.")
+
+
+@app.command("force-unlock")
+def force_unlock(lock_id: str = typer.Argument(..., metavar="ID", help="The lock id, as the 'State locked' "
+                                               "error prints it."),
+                 path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
+    """Break a state lock whose holder is gone (killed, or on a machine that crashed).
+
+    The lock is a kernel lock released when its process ends; force-unlock is for a lock left on a shared
+    folder by another machine. It refuses while the holder is a running process on this machine.
+
+    Example: kvmstate force-unlock 6f1c2a0e-...
+    """
+    ws = Workspace.open(path, state)
+    try:
+        print(ws.store.force_unlock(lock_id))
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr))
+
+
+class GraphFormat(str, Enum):
+    dot = "dot"
+    svg = "svg"
+
+
+@app.command()
+def graph(path: Path = PathArg,
+          fmt: GraphFormat = typer.Option(GraphFormat.dot, "--format", help="dot (text) or svg (through Graphviz).")
+          ) -> None:
+    """Print the dependency graph: an arrow from each resource to what it needs.
+
+    Examples:
+
+      kvmstate graph examples/basic
+
+      kvmstate graph examples/basic --format svg > graph.svg
+    """
+    try:
+        dot = render_dot(Workspace.open(path).load().graph)
+        print(render_svg(dot) if fmt == GraphFormat.svg else dot, end="")
+    except DiagnosticError as exc:
+        _fail(exc, use_color(sys.stderr))

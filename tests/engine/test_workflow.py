@@ -1,0 +1,263 @@
+"""The workflow around plans, with the recording fake provider: saved plans and staleness, refresh-only,
+create-before-destroy order, prevent_destroy on destroy, import, state surgery, the lock and the graph."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import socket
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from kvmstate import planfile
+from kvmstate.apply import apply_plan
+from kvmstate.config import load
+from kvmstate.diagnostics import DiagnosticError
+from kvmstate.importer import import_object
+from kvmstate.plan import Action, Options, Source
+from kvmstate.planner import make_plan
+from kvmstate.provider import LiveObject, Owner, Registry
+from kvmstate.render.dot import render_dot, render_svg
+from kvmstate.state import State, StateStore, ops
+
+from tests.engine.fake_provider import FakeProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "tests" / "scenarios"
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    shutil.copytree(ROOT / "examples" / "basic", tmp_path / "conf")
+    return provider, registry, StateStore(tmp_path / "state.json"), tmp_path / "conf"
+
+
+def saved_plan(config, state, registry, tmp_path: Path, options: Options | None = None):
+    plan = make_plan(config, state, registry, options)
+    plan.source = Source(path=str(tmp_path), state="state.json", hash=planfile.config_hash(config))
+    planfile.save(plan, tmp_path / "plan.bin")
+    return planfile.load(tmp_path / "plan.bin")
+
+
+def summaries(exc: pytest.ExceptionInfo) -> list[str]:
+    return [d.summary for d in exc.value.diagnostics]
+
+
+def test_saved_plan_is_private_and_reads_back_equal(env, tmp_path: Path) -> None:
+    _, registry, _, conf = env
+    config = load(conf, registry)
+    plan = make_plan(config, State(), registry)
+    plan.source = Source(path=str(conf), state="s", hash=planfile.config_hash(config))
+    planfile.save(plan, tmp_path / "plan.bin")
+    assert (tmp_path / "plan.bin").stat().st_mode & 0o777 == 0o600
+    assert planfile.is_plan_file(tmp_path / "plan.bin") and not planfile.is_plan_file(conf / "main.yaml")
+    assert planfile.load(tmp_path / "plan.bin") == plan
+
+
+def test_saved_plan_is_stale_after_another_apply(env, tmp_path: Path) -> None:
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    saved = saved_plan(config, state, registry, tmp_path)
+    planfile.check_fresh(saved, state, planfile.config_hash(config))          # nothing happened: fresh
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)  # someone else applies
+    with pytest.raises(DiagnosticError) as exc:
+        planfile.check_fresh(saved, store.read(), planfile.config_hash(config))
+    assert summaries(exc) == ["Stale plan"] and "serial" in exc.value.diagnostics[0].detail
+
+
+def test_saved_plan_is_stale_when_the_configuration_changed(env, tmp_path: Path) -> None:
+    _, registry, _, conf = env
+    config, state = load(conf, registry), State()
+    saved = saved_plan(config, state, registry, tmp_path)
+    (conf / "main.yaml").write_text((conf / "main.yaml").read_text().replace("128MiB", "256MiB"))
+    with pytest.raises(DiagnosticError) as exc:
+        planfile.check_fresh(saved, state, planfile.config_hash(load(conf, registry)))
+    assert "configuration" in exc.value.diagnostics[0].detail
+
+
+def test_saved_plan_is_stale_when_the_live_objects_changed(env, tmp_path: Path) -> None:
+    provider, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    (conf / "main.yaml").write_text((conf / "main.yaml").read_text().replace("vcpu: 1", "vcpu: 2"))
+    config = load(conf, registry)
+    saved = saved_plan(config, state, registry, tmp_path)
+    planfile.check_same(saved, make_plan(config, state, registry))                  # unchanged: the same plan
+    provider.objects[("default", "domain", "basic-vm")].attributes["power"] = "stopped"
+    with pytest.raises(DiagnosticError) as exc:
+        planfile.check_same(saved, make_plan(config, state, registry))
+    assert "domain.basic-vm" in exc.value.diagnostics[0].detail
+
+
+def test_refresh_only_records_drift_and_changes_nothing(env) -> None:
+    provider, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    provider.objects[("default", "domain", "basic-vm")].attributes["memory"] = "256MiB"
+    del provider.objects[("default", "network", "basic-net")]
+    provider.calls.clear()
+    refresh = make_plan(config, state, registry, Options(refresh_only=True))
+    assert not refresh.resource_changes and {d.kind for d in refresh.drift} == {"changed", "deleted"}
+    apply_plan(refresh, config, state, store, registry)
+    assert [c[0] for c in provider.calls if c[0] not in ("read", "check")] == []
+    saved = store.read()
+    assert saved.get("domain.basic-vm").attributes["memory"] == "256MiB" and saved.get("network.basic-net") is None
+    assert not make_plan(config, saved, registry, Options(refresh_only=True)).drift
+
+
+def test_create_before_destroy_creates_the_new_volume_first(tmp_path: Path) -> None:
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    store, state = StateStore(tmp_path / "s.json"), State()
+    before = load(SCENARIOS / "create_before_destroy" / "before", registry)
+    apply_plan(make_plan(before, state, registry), before, state, store, registry)
+    provider.calls.clear()
+    after = load(SCENARIOS / "create_before_destroy" / "after", registry)
+    assert apply_plan(make_plan(after, state, registry), after, state, store, registry).ok
+    calls = [c for c in provider.calls if c[0] in ("create", "delete")]
+    assert calls.index(("create", "volume.data")) < calls.index(("delete", "volume.data"))
+    assert calls.index(("delete", "volume.web-root")) < calls.index(("create", "volume.web-root"))
+    assert store.read().get("volume.data").attributes["pool"] == "archive"
+
+
+def test_destroy_stops_at_prevent_destroy(env) -> None:
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    text = (conf / "main.yaml").read_text().replace("  basic-pool:\n", "  basic-pool:\n    lifecycle: {prevent_destroy: true}\n")
+    (conf / "main.yaml").write_text(text)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(conf, registry), state, registry, Options(destroy=True))
+    d = exc.value.diagnostics[0]
+    assert (d.summary, d.address, d.position.line) == ("Resource protected by prevent_destroy", "pool.basic-pool", 15)
+
+
+def test_destroy_target_takes_its_dependents_and_plan_target_its_dependencies(env) -> None:
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    made = make_plan(config, state, registry, Options(targets=["volume.basic-root"]))
+    assert sorted(c.address for c in made.resource_changes) == ["pool.basic-pool", "volume.basic-root"]
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    gone = make_plan(config, state, registry, Options(destroy=True, targets=["volume.basic-root"]))
+    assert sorted(c.address for c in gone.resource_changes) == ["domain.basic-vm", "volume.basic-root"]
+
+
+def test_unknown_target_and_ignore_path_are_reported(env) -> None:
+    _, registry, _, conf = env
+    text = (conf / "main.yaml").read_text().replace("    vcpu: 1\n", "    vcpu: 1\n    lifecycle: {ignore_changes: [memroy]}\n")
+    (conf / "main.yaml").write_text(text)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(conf, registry), State(), registry, Options(targets=["domain.nope"]))
+    assert sorted(summaries(exc)) == ["Unknown address", "Unknown attribute"]
+
+
+def foreign(provider: FakeProvider, rtype: str, name: str, attributes: dict, owner: Owner | None = None) -> None:
+    provider.objects[("default", rtype, name)] = LiveObject(rtype, name, "default", f"uuid-{name}", attributes, owner)
+
+
+def test_import_adopts_a_matching_object_and_the_next_plan_is_quiet(env) -> None:
+    provider, registry, _, conf = env
+    config, state = load(conf, registry), State()
+    foreign(provider, "network", "basic-net", config.resources[next(a for a in config.resources
+                                                                      if a.type == "network")].attributes)
+    recorded = import_object(config, state, registry, "network.basic-net", "basic-net")
+    assert recorded.identity == "uuid-basic-net" and ("adopt", "network.basic-net") in provider.calls
+    assert provider.objects[("default", "network", "basic-net")].owner == Owner(state.lineage, "network.basic-net")
+    plan = make_plan(config, state, registry)
+    assert plan.change("network.basic-net").action == Action.NOOP and not plan.drift
+
+
+def test_import_of_a_different_object_shows_the_differences_and_records_nothing(env) -> None:
+    provider, registry, _, conf = env
+    config, state = load(conf, registry), State()
+    foreign(provider, "pool", "basic-pool", {"type": "dir", "path": "/elsewhere", "active": True, "autostart": False})
+    with pytest.raises(DiagnosticError) as exc:
+        import_object(config, state, registry, "pool.basic-pool", "basic-pool")
+    assert 'path: "/elsewhere" (live) != "/var/lib/libvirt/kvmstate-basic" (file)' in exc.value.diagnostics[0].detail
+    assert not state.resources and not any(c[0] == "adopt" for c in provider.calls)
+
+
+def test_import_refuses_another_states_object(env) -> None:
+    provider, registry, _, conf = env
+    config = load(conf, registry)
+    foreign(provider, "network", "basic-net", {}, Owner("other-lineage", "network.basic-net"))
+    with pytest.raises(DiagnosticError) as exc:
+        import_object(config, State(), registry, "network.basic-net", "basic-net")
+    assert summaries(exc) == ["Object managed elsewhere"]
+
+
+def test_state_mv_follows_dependencies_and_rm_forgets(env) -> None:
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    ops.move(state, "volume.basic-root", "volume.root")
+    assert state.get("volume.root").identity == "id-volume-basic-root" and state.get("volume.basic-root") is None
+    assert "volume.root" in state.get("domain.basic-vm").dependencies
+    with pytest.raises(DiagnosticError):
+        ops.move(state, "volume.root", "domain.root")
+    ops.remove(state, "domain.basic-vm")
+    assert [r.address for r in state.resources] == ["network.basic-net", "pool.basic-pool", "volume.root"]
+
+
+def lock_record(store: StateStore, **info) -> None:
+    store.lock_path.write_text(json.dumps({"id": "L1", "operation": "apply", "who": "u@h", "pid": 1, **info}))
+
+
+def test_force_unlock_clears_a_record_no_process_holds(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.json")
+    lock_record(store, host=socket.gethostname())
+    with pytest.raises(DiagnosticError):
+        store.force_unlock("wrong-id")
+    assert "cleared" in store.force_unlock("L1")
+    assert store.lock_path.read_text() == ""
+
+
+def test_force_unlock_breaks_a_lock_held_from_another_machine(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.json")
+    lock_record(store, host="another-machine", pid=12345)
+    fd = os.open(store.lock_path, os.O_RDWR)            # the lost holder's lock, still held
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(DiagnosticError) as exc:
+            with store.lock("plan"):
+                pass
+        assert "kvmstate force-unlock L1" in exc.value.diagnostics[0].detail
+        assert "was broken" in store.force_unlock("L1")
+        with store.lock("plan"):                         # a new command gets the lock at once
+            pass
+    finally:
+        os.close(fd)
+
+
+def test_force_unlock_refuses_a_running_holder_on_this_machine(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.json")
+    with store.lock("apply"):
+        lock_id = json.loads(store.lock_path.read_text())["id"]
+        with pytest.raises(DiagnosticError) as exc:
+            store.force_unlock(lock_id)
+        assert summaries(exc) == ["Lock holder is running"]
+    assert store.lock_path.read_text() == ""
+
+
+def test_graph_as_dot(env) -> None:
+    _, registry, _, conf = env
+    dot = render_dot(load(conf, registry).graph)
+    assert '"volume.basic-root" -> "pool.basic-pool";' in dot
+    assert '"domain.basic-vm" -> "network.basic-net";' in dot and dot.startswith("digraph kvmstate {")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is installed by scripts/host-setup")
+def test_graph_as_svg(env) -> None:
+    _, registry, _, conf = env
+    svg = render_svg(render_dot(load(conf, registry).graph))
+    root = ET.fromstring(svg)
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"domain.basic-vm", "volume.basic-root", "pool.basic-pool", "network.basic-net"} <= texts
