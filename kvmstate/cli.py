@@ -88,7 +88,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         _fail(exc, colored)
     finally:
         ws.close()
-    print(the_plan.model_dump_json(indent=2) if json_out else render_plan(the_plan, Style(colored)), end="\n" if json_out else "")
+    print(the_plan.redacted().model_dump_json(indent=2) if json_out else render_plan(the_plan, Style(colored)), end="\n" if json_out else "")
     if detailed_exitcode and the_plan.has_changes:
         raise typer.Exit(2)
 

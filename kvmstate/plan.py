@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from kvmstate import __version__
 
 PLAN_FORMAT_VERSION = "1"
+SENSITIVE = "(sensitive value)"
 
 
 class Action(str, Enum):
@@ -74,6 +75,7 @@ class Plan(BaseModel):
     drift: list[Drift] = Field(default_factory=list)
     summary: Summary = Field(default_factory=Summary)
     _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
+    _sensitive: dict[str, list[str]] = PrivateAttr(default_factory=dict)   # address -> sensitive attributes
 
     @property
     def has_changes(self) -> bool:
@@ -90,3 +92,18 @@ class Plan(BaseModel):
             s.replace += c.action == Action.REPLACE
             s.destroy += c.action == Action.DELETE
         self.summary = s
+
+    def redacted(self) -> "Plan":
+        """A copy for display: every value of a sensitive (`x-sensitive`) attribute reads `(sensitive value)`."""
+        out = self.model_copy(deep=True)
+        for address, changes, after in [(c.address, c.changes, c.after) for c in out.resource_changes] + \
+                [(d.address, d.changes, None) for d in out.drift]:
+            names = self._sensitive.get(address, [])
+            for name in names:
+                if after and name in after:
+                    after[name] = SENSITIVE
+            for change in changes:
+                if change.path.split(".")[0].split("[")[0] in names:
+                    change.before = None if change.before is None else SENSITIVE
+                    change.after = None if change.after is None else SENSITIVE
+        return out

@@ -90,11 +90,23 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         if obj is not None:
             plan._live[key] = obj
         plan.resource_changes.append(change)
+        plan._sensitive[key] = [n for n in registry.types[address.type].model.model_fields
+                                if field_meta(registry.types[address.type].model, n).get("x-sensitive")]
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()
+    _name_users(plan, config)
     plan.count()
     return plan
+
+
+def _name_users(plan: Plan, config: Configuration) -> None:
+    """Add to each replacement's reason the resources that refer to the replaced one."""
+    for change in plan.resource_changes:
+        address = Address.parse(change.address)
+        users = sorted(str(a) for a in config.resources if address in config.dependencies(a))
+        if change.action == Action.REPLACE and users:
+            change.reason += f"; it is used by {', '.join(users)}"
 
 
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
@@ -169,13 +181,27 @@ def _changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
     """Attribute changes from the live object to `desired`, each with its update class."""
     provider = registry.provider_of[obj.type]
     model = registry.types[obj.type].model
-    before = prune(provider.normalize(obj, desired), desired)
+    before = prune(_with_recorded(model, provider.normalize(obj, desired), desired, recorded), desired)
     out = []
     for path, old, new in diff(before, desired):
         outside = recorded is not None and _get(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
     return out
+
+
+def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[str, Any],
+                   recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """Live attributes completed with the `x-recorded` ones libvirt cannot report: the state's values
+    (the desired ones when there is no state to compare with, as when looking for drift)."""
+    live = dict(live)
+    for name in model.model_fields:
+        if field_meta(model, name).get("x-recorded"):
+            source = recorded if recorded is not None else desired
+            live.pop(name, None)
+            if name in source:
+                live[name] = source[name]
+    return live
 
 
 def _get(data: Any, path: tuple) -> Any:

@@ -126,7 +126,7 @@ def _validate(raws: list[RawResource], registry: Registry, diags: Diagnostics) -
         body = {k: v for k, v in raw.body.items() if k not in KEYS and k not in RESERVED}
         meta_body = {k: v for k, v in raw.body.items() if k in KEYS}
         try:
-            spec = model.model_validate(body)
+            spec = model.model_validate(body, context={"base_dir": Path(raw.position.file).parent})
             meta = Meta.model_validate(meta_body)
         except ValidationError as exc:
             for err in exc.errors():

@@ -41,7 +41,7 @@ def build(case: dict) -> str:
     if case["type"] == "pool":
         return pool.to_xml(name, spec)
     if case["type"] == "volume":
-        return volume.to_xml(name, spec)
+        return volume.to_xml(name, spec.capacity, spec.format)
     volumes = {k.removeprefix("volume."): schema.Volume.model_validate(v) for k, v in case["dependencies"].items()}
     return domain.to_xml(name, spec, volumes, owner, uuid=case.get("uuid"), macs=case.get("macs"))
 
