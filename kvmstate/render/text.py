@@ -37,6 +37,8 @@ def value(v: Any) -> str:
         return "null"
     if isinstance(v, list):
         return "[" + ", ".join(value(i) for i in v) + "]"
+    if isinstance(v, dict) and not v:
+        return "{}"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {value(i)}" for k, i in v.items()) + " }"
     return str(v)

@@ -164,8 +164,9 @@ class Cloudinit(_Model):
     user_data_template: str | None = _f(None, "replace", recorded=True,
                                         description="A Jinja2 template file for user-data, relative to the "
                                                     "configuration file, rendered in a sandbox.")
-    template_vars: dict[str, Any] = _f({}, "replace", recorded=True,
-                                       description="Values for `user_data_template`; an unknown variable is an error.")
+    template_vars: dict[str, Any] = _f({}, "replace", recorded=True, sensitive=True,
+                                       description="Values for `user_data_template`; an unknown variable is an "
+                                                   "error. Sensitive.")
     meta_data: str | None = _f(None, "replace", recorded=True,
                                description="The meta-data document; default: instance-id and local-hostname = NAME.")
     network_config: str | None = _f(None, "replace", recorded=True,
