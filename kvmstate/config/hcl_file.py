@@ -203,13 +203,13 @@ def _value(filename: str, node: Tree, path: Path, positions: dict[Path, Position
             return -value
     if node.data == "tuple":
         items = []
-        for item in (c for c in node.children if isinstance(c, Tree)):
+        for item in (c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"):
             positions[path + (len(items),)] = _pos(filename, item)
             items.append(_value(filename, item, path + (len(items),), positions))
         return items
     if node.data == "object":
         out = {}
-        for elem in (c for c in node.children if isinstance(c, Tree)):
+        for elem in (c for c in node.children if isinstance(c, Tree) and c.data == "object_elem"):
             key_node, value_node = [c for c in elem.children if isinstance(c, Tree)]
             key_term = key_node.children[0]
             key_inner = key_term.children[0] if isinstance(key_term, Tree) and key_term.children else key_term
