@@ -95,9 +95,27 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()
+    _cascade_replacements(plan, config, registry)
     _name_users(plan, config)
     plan.count()
     return plan
+
+
+def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry) -> None:
+    """Replace what refers to a replaced resource through a replace-class attribute (an overlay on its base)."""
+    for key in config.graph.order():
+        change = plan.change(key)
+        if change is None or change.action in (Action.CREATE, Action.REPLACE, Action.DELETE):
+            continue
+        model = registry.types[change.type].model
+        for path, target in config.resources[Address.parse(key)].refs.items():
+            replaced = plan.change(str(target))
+            if replaced and replaced.action == Action.REPLACE and update_class(model, path) == "replace":
+                change.action = Action.REPLACE
+                change.replace_paths.append(format_path(path))
+                why = f"it refers through {format_path(path)} to {target}, which is replaced"
+                change.reason = f"{change.reason}; {why}" if change.reason else why
+                break
 
 
 def _name_users(plan: Plan, config: Configuration) -> None:

@@ -154,6 +154,17 @@ def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn
         assert "main.yaml line 11" in result.stderr
     assert volume(conn, "st-overlay").info()[1] == 64 * MiB
 
+    # A new base image replaces the base, and with it the overlay that refers to it.
+    (work / "main.yaml").write_text(config.replace("source: base.qcow2", "source: base.qcow2\n    checksum: "
+                                                   + sha256(work / "base.qcow2")))
+    plan = cli("plan").stdout
+    assert "refers through backing_store to volume.st-base, which is replaced" in plan
+    assert "Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy." in plan
+    cli("apply", "--auto-approve")
+    overlay = volume(conn, "st-overlay")
+    assert overlay.info()[1] == 16 * MiB and holds_marker(overlay.path()) and not holds_marker(overlay.path(), "8M")
+    cli("plan", "--detailed-exitcode")
+
 
 def test_cloudinit_seed_is_attached_rendered_stable_and_replaced_when_its_input_changes(lab, conn) -> None:
     work, cli = lab
