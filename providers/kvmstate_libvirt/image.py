@@ -8,6 +8,7 @@ needs to be readable where kvmstate runs, whichever host the pool is on. A
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import urllib.error
 import urllib.request
@@ -68,17 +69,12 @@ def open_image(source: str) -> Iterator[Image]:
                 yield Image(source, response.read(HEAD), int(length) if length else None, response)
         else:
             with open(source, "rb") as file:
-                yield Image(source, file.read(HEAD), _file_length(file), file)
+                yield Image(source, file.read(HEAD), os.fstat(file.fileno()).st_size, file)
     except urllib.error.HTTPError as exc:
         raise ProviderError(f"cannot download {source}: the server answered {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc.strerror or exc
         raise ProviderError(f"cannot read the image {source}: {reason}") from None
-
-
-def _file_length(file: BinaryIO) -> int:
-    import os
-    return os.fstat(file.fileno()).st_size
 
 
 def format_problem(image: Image, wanted: str) -> str | None:
@@ -111,9 +107,8 @@ def upload(conn: libvirt.virConnect, vol: libvirt.virStorageVol, chunks: Iterabl
             vol.upload(stream, 0, 0, 0)
             for chunk in chunks:
                 digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[stream.send(view.tobytes()):]
+                while chunk:
+                    chunk = chunk[stream.send(chunk):]
         actual = f"sha256:{digest.hexdigest()}"
         if checksum is not None and actual != checksum:
             raise ProviderError(f"{what}: checksum mismatch: the image has {actual}, the configuration says "
