@@ -94,7 +94,8 @@ RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in th
 
 
 def render(the_plan: Plan, fmt: Format, colored: bool) -> str:
-    """The plan in the asked format, ending with a newline."""
+    """The plan in the asked format, ending with a newline; sensitive values are masked in every format."""
+    the_plan = the_plan.redacted()
     if fmt == Format.json:
         return the_plan.model_dump_json(indent=2) + "\n"
     if fmt == Format.markdown:
@@ -246,7 +247,7 @@ def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Opt
 
 def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style, auto_approve: bool) -> None:
     """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
-    print(render_plan(the_plan, style), end="")
+    print(render_plan(the_plan.redacted(), style), end="")
     if not the_plan.has_changes and not the_plan.drift:
         record_outputs(config, state, ws.store)
         return

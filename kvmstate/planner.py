@@ -74,6 +74,10 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         key = str(address)
         resource = desired.get(address)
         recorded = state.get(key)
+        model = registry.types[address.type].model
+        masked = [n for n in model.model_fields if field_meta(model, n).get("x-sensitive")]
+        if masked:
+            plan.sensitive[key] = masked
         host = recorded.host if recorded else resource.host
         known_attrs = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name
@@ -109,8 +113,36 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()
+    _cascade_replacements(plan, config, registry)
+    _name_users(plan, config)
     plan.count()
     return plan
+
+
+def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry) -> None:
+    """Replace what refers to a replaced resource through a replace-class attribute (an overlay on its base)."""
+    for key in config.graph.order():
+        change = plan.change(key)
+        if change is None or change.action in (Action.CREATE, Action.REPLACE, Action.DELETE):
+            continue
+        model = registry.types[change.type].model
+        for path, target in config.resources[Address.parse(key)].refs.items():
+            replaced = plan.change(str(target))
+            if replaced and replaced.action == Action.REPLACE and update_class(model, path) == "replace":
+                change.action = Action.REPLACE
+                change.replace_paths.append(format_path(path))
+                why = f"it refers through {format_path(path)} to {target}, which is replaced"
+                change.reason = f"{change.reason}; {why}" if change.reason else why
+                break
+
+
+def _name_users(plan: Plan, config: Configuration) -> None:
+    """Add to each replacement's reason the resources that refer to the replaced one."""
+    for change in plan.resource_changes:
+        address = Address.parse(change.address)
+        users = sorted(str(a) for a in config.resources if address in config.dependencies(a))
+        if change.action == Action.REPLACE and users:
+            change.reason += f"; it is used by {', '.join(users)}"
 
 
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
@@ -161,7 +193,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         change.reason = ("it was deleted outside kvmstate" if recorded else "it is not in the state")
         return change
     change.identity = obj.identity
-    change.before = _live_view(registry, obj, desired)
+    change.before = _live_view(registry, obj, desired, recorded.attributes if recorded else None)
     changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
@@ -197,16 +229,34 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
     """Attribute changes from the live object to `desired`, each with its update class."""
     model = registry.types[obj.type].model
     out = []
-    for path, old, new in diff(_live_view(registry, obj, desired), desired):
+    for path, old, new in diff(_live_view(registry, obj, desired, recorded), desired):
         outside = recorded is not None and _get(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
     return out
 
 
-def _live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-    """The live attributes in the desired form, cut to the keys the configuration sets."""
-    return prune(registry.provider_of[obj.type].normalize(obj, desired), desired)
+def _live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+               recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """The live attributes in the desired form, completed with the recorded ones libvirt cannot report,
+    cut to the keys the configuration sets."""
+    model = registry.types[obj.type].model
+    live = registry.provider_of[obj.type].normalize(obj, desired)
+    return prune(_with_recorded(model, live, desired, recorded), desired)
+
+
+def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[str, Any],
+                   recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """Live attributes completed with the `x-recorded` ones libvirt cannot report: the state's values
+    (the desired ones when there is no state to compare with, as when looking for drift)."""
+    live = dict(live)
+    for name in model.model_fields:
+        if field_meta(model, name).get("x-recorded"):
+            source = recorded if recorded is not None else desired
+            live.pop(name, None)
+            if name in source:
+                live[name] = source[name]
+    return live
 
 
 def _get(data: Any, path: tuple) -> Any:

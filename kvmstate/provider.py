@@ -9,6 +9,11 @@ Field metadata a resource model may carry (in `json_schema_extra`):
 
     x-update: "live" | "restart" | "replace"   how a change of this field is applied
     x-ref:    "<type>"                          the field names a resource of that type
+    x-recorded: true                            the remote API cannot report it: compared with the state
+    x-sensitive: true                           its value never appears in plan output
+
+Models are validated with the context `{"base_dir": <folder of the file>}`, so a field may
+resolve paths relative to the configuration file.
 
 Providers are found through the `kvmstate.providers` entry-point group.
 """

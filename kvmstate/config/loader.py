@@ -153,7 +153,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
         refs: dict[tuple, Address] = {}
         _take_refs(model, spec_body, (), refs)
         try:
-            spec = model.model_validate(spec_body)
+            spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
             meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():

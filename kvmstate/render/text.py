@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kvmstate.plan import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.plan import SENSITIVE, Action, AttributeChange, Plan, ResourceChange
 from kvmstate.render.style import Style
 from kvmstate.state import State
 
@@ -26,7 +26,9 @@ _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forc
 
 
 def value(v: Any) -> str:
-    """A value as HCL would write it."""
+    """A value as HCL would write it; a masked sensitive value as `(sensitive value)`."""
+    if v == SENSITIVE:
+        return SENSITIVE
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, bool):
@@ -35,12 +37,15 @@ def value(v: Any) -> str:
         return "null"
     if isinstance(v, list):
         return "[" + ", ".join(value(i) for i in v) + "]"
+    if isinstance(v, dict) and not v:
+        return "{}"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {value(i)}" for k, i in v.items()) + " }"
     return str(v)
 
 
 def render_plan(plan: Plan, style: Style) -> str:
+    plan = plan.redacted()
     out: list[str] = []
     if plan.drift:
         out.append(style("Objects changed outside kvmstate since the last apply:", "bold"))

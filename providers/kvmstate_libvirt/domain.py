@@ -1,7 +1,8 @@
 """libvirt domains: the `<domain>` document, its operations and the normalisation of aliases.
 
 Vocabulary: type, vcpu, memory, machine, disks [{volume, bus}], interfaces
-[{network, mac, model}], autostart, power, description. Identity: the domain's UUID.
+[{network, mac, model}], autostart, power, description, cloudinit (the seed
+CD-ROM). Identity: the domain's UUID.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import libvirt
 from kvmstate.provider import LiveObject, Owner, ProviderError, Request
 from kvmstate.units import format_size
 
-from . import ownership
+from . import cloudinit, ownership
 from .connection import Host, doing, find
 from .schema import Domain, Volume
 from .xmlutil import render, size_bytes, sub
@@ -40,12 +41,12 @@ def _dev_name(prefix: str, index: int) -> str:
 
 
 def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | None = None,
-           uuid: str | None = None, macs: list[str | None] | None = None) -> str:
+           uuid: str | None = None, macs: list[str | None] | None = None, seed_pool: str | None = None) -> str:
     """The `<domain>` document for a desired domain.
 
     `volumes` maps each attached volume's name to its desired model (for its pool
-    and format); `uuid` and `macs` (by interface position) keep what libvirt chose
-    when a domain is redefined.
+    and format); `seed_pool` is the pool of the cloudinit seed; `uuid` and `macs`
+    (by interface position) keep what libvirt chose when a domain is redefined.
     """
     root = ET.Element("domain", type=spec.type)
     sub(root, "name", name)
@@ -79,6 +80,8 @@ def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | N
         sub(el, "target", dev=_dev_name(prefix, counters[prefix]), bus=disk.bus)
         sub(el, "boot", order=str(order))
         counters[prefix] += 1
+    if spec.cloudinit:
+        _add_seed(devices, name, spec.cloudinit, seed_pool, _dev_name("sd", counters["sd"]))
     if any(d.bus == "scsi" for d in spec.disks):
         sub(devices, "controller", type="scsi", model="virtio-scsi")
     for index, iface in enumerate(spec.interfaces):
@@ -90,6 +93,26 @@ def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | N
         sub(el, "model", type=iface.model)
     sub(devices, "console", type="pty")
     return render(root)
+
+
+def _add_seed(devices: ET.Element, name: str, seed: str, pool: str | None, dev: str) -> None:
+    """The cloud-init seed ISO as a read-only SATA CD-ROM."""
+    if pool is None:
+        raise ProviderError(f"domain {name}: the attributes of cloudinit {seed} were not given")
+    el = sub(devices, "disk", type="volume", device="cdrom")
+    sub(el, "driver", name="qemu", type="raw")
+    sub(el, "source", pool=pool, volume=cloudinit.volume_name(seed))
+    sub(el, "target", dev=dev, bus="sata")
+    sub(el, "readonly")
+
+
+def _seed(root: ET.Element) -> str | None:
+    """The cloudinit whose seed ISO is in a CD-ROM, if any."""
+    for el in root.findall("devices/disk[@device='cdrom']/source"):
+        volume = el.get("volume") or os.path.basename(el.get("file") or "")
+        if volume.endswith(cloudinit.SUFFIX):
+            return volume.removesuffix(cloudinit.SUFFIX)
+    return None
 
 
 def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
@@ -108,6 +131,8 @@ def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
     attrs["power"] = power
     if root.find("description") is not None:
         attrs["description"] = root.findtext("description") or ""
+    if _seed(root):
+        attrs["cloudinit"] = _seed(root)
     return attrs
 
 
@@ -198,10 +223,14 @@ def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     return found
 
 
+def _seed_pool(request: Request, spec: Domain) -> str | None:
+    return (request.dependencies.get(f"cloudinit.{spec.cloudinit}") or {}).get("pool") if spec.cloudinit else None
+
+
 def create(host: Host, request: Request) -> LiveObject:
     spec = Domain.model_validate(request.attributes)
     name = request.name
-    xml = to_xml(name, spec, _volumes(request, spec), request.owner)
+    xml = to_xml(name, spec, _volumes(request, spec), request.owner, seed_pool=_seed_pool(request, spec))
     with doing(f"defining domain {name}"):
         dom = host.conn.defineXML(xml)
     with doing(f"setting autostart of domain {name}"):
@@ -242,7 +271,8 @@ def _redefine(host: Host, request: Request, spec: Domain, dom: libvirt.virDomain
     with doing(f"reading domain {name}"):
         old = from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), autostart=False, power="stopped")
     macs = [iface.get("mac") for iface in old["interfaces"]]
-    xml = to_xml(name, spec, _volumes(request, spec), request.owner, uuid=dom.UUIDString(), macs=macs)
+    xml = to_xml(name, spec, _volumes(request, spec), request.owner, uuid=dom.UUIDString(), macs=macs,
+                 seed_pool=_seed_pool(request, spec))
     with doing(f"defining domain {name}"):
         dom = host.conn.defineXML(xml)
     if dom.isActive() and spec.power == "running":

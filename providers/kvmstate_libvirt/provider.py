@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 
 from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
-from . import domain, network, pool, schema, volume
+from . import cloudinit, domain, network, pool, schema, volume
 from .connection import Connections
 
 # type name -> (module that handles it, its declaration); read() lists types in this order.
@@ -16,6 +16,8 @@ _TYPES: dict[str, tuple[ModuleType, ResourceType]] = {
     "pool": (pool, ResourceType("pool", "pools", schema.Pool, "A libvirt storage pool.")),
     "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.",
                                           scope="pool")),
+    "cloudinit": (cloudinit, ResourceType("cloudinit", "cloudinits", schema.Cloudinit,
+                                          "A cloud-init NoCloud seed ISO inside a storage pool.", scope="pool")),
     "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.")),
 }
 
@@ -27,7 +29,7 @@ def _module(type_name: str) -> ModuleType:
 
 
 class LibvirtProvider:
-    """Networks, storage pools, volumes and domains on any number of libvirt hosts."""
+    """Networks, storage pools, volumes, cloud-init seeds and domains on any number of libvirt hosts."""
 
     name = "libvirt"
 

@@ -8,9 +8,10 @@ left to libvirt when unset and are then never compared.
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from kvmstate.units import Size
 
@@ -18,10 +19,14 @@ MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
 
 
-def _f(default, update: str, ref: str | None = None, **kw):
-    extra = {"x-update": update}
+def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False, **kw):
+    extra: dict = {"x-update": update}
     if ref:
         extra["x-ref"] = ref
+    if recorded:
+        extra["x-recorded"] = True
+    if sensitive:
+        extra["x-sensitive"] = True
     return Field(default, json_schema_extra=extra, **kw)
 
 
@@ -101,14 +106,87 @@ class Pool(_Model):
         return value.rstrip("/") or "/"
 
 
+def _base_dir(info: ValidationInfo) -> Path | None:
+    """The folder of the configuration file being validated (relative paths start there)."""
+    return Path(info.context["base_dir"]) if isinstance(info.context, dict) and "base_dir" in info.context else None
+
+
 class Volume(_Model):
     """A volume (disk image) inside a storage pool."""
 
     model_config = ConfigDict(extra="forbid", title="volume")
 
     pool: str = _f(..., "replace", ref="pool", description="The pool that holds the volume.")
-    capacity: Size = _f(..., "live", description="Virtual size, for example 10GiB; growing resizes in place.")
-    format: Literal["qcow2", "raw"] = _f("qcow2", "replace", description="Image format.")
+    capacity: Size | None = _f(None, "live", description="Virtual size, for example 10GiB; growing resizes in place, "
+                               "shrinking is refused. Required unless `source` (default: the image's virtual size) "
+                               "or `backing_store` (default: the base's size) is set.")
+    format: Literal["qcow2", "raw"] = _f("qcow2", "replace", description="Image format; with `source`, the image's.")
+    source: str | None = _f(None, "replace", recorded=True,
+                            description="A local image file (relative to the configuration file) or an http(s) URL "
+                                        "whose content fills the volume when it is created, streamed through libvirt.")
+    checksum: str | None = _f(None, "replace", recorded=True, pattern=r"^sha256:[0-9a-f]{64}$",
+                              description="`sha256:<hex>` of the `source` image, verified while it is uploaded.")
+    backing_store: str | None = _f(None, "replace", ref="volume",
+                                   description="A base volume: this one is a qcow2 copy-on-write overlay on it.")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None, info: ValidationInfo):
+        if value is None or value.startswith(("http://", "https://")):
+            return value
+        if "://" in value:
+            raise ValueError(f"{value!r}: only local files and http(s) URLs are supported")
+        base = _base_dir(info)
+        return str((base / value).resolve()) if base is not None and not value.startswith("/") else value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.checksum and not self.source:
+            raise ValueError("`checksum` needs `source`: it is the checksum of the image uploaded into the volume")
+        if self.source and self.backing_store:
+            raise ValueError("a volume is filled from `source` or is an overlay on `backing_store`, not both")
+        if self.backing_store and self.format != "qcow2":
+            raise ValueError("an overlay on `backing_store` must have format qcow2")
+        if self.capacity is None and not (self.source or self.backing_store):
+            raise ValueError("`capacity` is required for an empty volume (without `source` or `backing_store`)")
+        return self
+
+
+class Cloudinit(_Model):
+    """A cloud-init NoCloud seed: an ISO labelled cidata with user-data, meta-data and network-config."""
+
+    model_config = ConfigDict(extra="forbid", title="cloudinit")
+
+    pool: str = _f(..., "replace", ref="pool", description="The pool that holds the ISO (volume `NAME.iso`).")
+    user_data: str | None = _f(None, "replace", recorded=True, sensitive=True,
+                               description="The user-data document (`#cloud-config ...`); with "
+                                           "`user_data_template`, the rendered template. Sensitive.")
+    user_data_template: str | None = _f(None, "replace", recorded=True,
+                                        description="A Jinja2 template file for user-data, relative to the "
+                                                    "configuration file, rendered in a sandbox.")
+    template_vars: dict[str, Any] = _f({}, "replace", recorded=True, sensitive=True,
+                                       description="Values for `user_data_template`; an unknown variable is an "
+                                                   "error. Sensitive.")
+    meta_data: str | None = _f(None, "replace", recorded=True,
+                               description="The meta-data document; default: instance-id and local-hostname = NAME.")
+    network_config: str | None = _f(None, "replace", recorded=True,
+                                    description="The network-config document; no such file when unset.")
+
+    @model_validator(mode="after")
+    def _render(self, info: ValidationInfo):
+        from .template import render_file   # jinja2 is only needed to read a configuration
+
+        base = _base_dir(info)
+        if self.user_data_template is None:
+            if self.template_vars:
+                raise ValueError("`template_vars` needs `user_data_template`")
+        elif base is not None:      # reading the configuration: render; a provider re-validates the result
+            if self.user_data is not None:
+                raise ValueError("set `user_data` or `user_data_template`, not both")
+            self.user_data = render_file(base / self.user_data_template, self.template_vars)
+        if self.user_data is None:
+            raise ValueError("a cloudinit needs `user_data` or `user_data_template`")
+        return self
 
 
 class Disk(_Model):
@@ -137,6 +215,8 @@ class Domain(_Model):
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")
     power: Literal["running", "stopped"] = _f("running", "live", description="Desired power state.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
+    cloudinit: str | None = _f(None, "restart", ref="cloudinit",
+                               description="A cloud-init seed attached as a read-only SATA CD-ROM.")
 
     @model_validator(mode="after")
     def _unique(self):

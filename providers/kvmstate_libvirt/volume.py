@@ -1,19 +1,23 @@
 """libvirt storage volumes: the `<volume>` document and its operations.
 
-Vocabulary: pool (the pool's name), capacity (canonical size), format. Identity:
-the volume's key (its path for dir pools). Volumes carry no owner mark.
+Vocabulary: pool (the pool's name), capacity (canonical size), format, backing_store
+(the base volume's name). `source` and `checksum` cannot be read back: the engine
+compares them with the state. Identity: the volume's key (its path for dir pools).
+Volumes carry no owner mark.
 """
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import libvirt
 
-from kvmstate.provider import LiveObject, ProviderError, Request
-from kvmstate.units import format_size
+from kvmstate.provider import LiveObject, Problem, ProviderError, Request
+from kvmstate.units import format_size, parse_size
 
+from . import image
 from .connection import Host, doing, find
 from .schema import Volume
 from .xmlutil import render, size_bytes, sub
@@ -21,13 +25,17 @@ from .xmlutil import render, size_bytes, sub
 TYPE = "volume"
 
 
-def to_xml(name: str, spec: Volume) -> str:
-    """The `<volume>` document for a desired volume (sparse: allocation 0)."""
+def to_xml(name: str, capacity: int, fmt: str, backing: tuple[str, str] | None = None) -> str:
+    """The `<volume>` document for a new volume (sparse: allocation 0); `backing`: (path, format) of its base."""
     root = ET.Element("volume")
     sub(root, "name", name)
-    sub(root, "capacity", str(spec.capacity), unit="bytes")
+    sub(root, "capacity", str(capacity), unit="bytes")
     sub(root, "allocation", "0", unit="bytes")
-    sub(sub(root, "target"), "format", type=spec.format)
+    sub(sub(root, "target"), "format", type=fmt)
+    if backing:
+        store = sub(root, "backingStore")
+        sub(store, "path", backing[0])
+        sub(store, "format", type=backing[1])
     return render(root)
 
 
@@ -41,6 +49,9 @@ def from_xml(xml: str, *, pool: str) -> dict[str, Any]:
     fmt = root.find("target/format")
     if fmt is not None and fmt.get("type"):
         attrs["format"] = fmt.get("type")
+    backing = root.findtext("backingStore/path")
+    if backing:
+        attrs["backing_store"] = os.path.basename(backing)   # a dir pool names a volume by its file
     return attrs
 
 
@@ -66,13 +77,80 @@ def read_all(host: Host) -> list[LiveObject]:
     return found
 
 
+def check(host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
+    """Refuse a shrink; for a new volume from a local image, check its format and size before any change."""
+    spec = Volume.model_validate(request.attributes)
+    if current is not None:
+        have = current.attributes.get("capacity")
+        if spec.capacity is not None and have and spec.capacity < parse_size(have):
+            return [Problem("capacity", f"volume {request.name} cannot shrink from {have} to "
+                            f"{format_size(spec.capacity)}: shrinking would destroy the data at its end. Keep a "
+                            "capacity of at least the current one, or replace the volume (remove it from the "
+                            "configuration and apply, then add it back; its data is lost)")]
+        return []
+    if spec.source is None or image.is_url(spec.source):
+        return []
+    try:
+        with image.open_image(spec.source) as img:
+            fmt, size = image.format_problem(img, spec.format), image.capacity_problem(img, spec.capacity)
+    except ProviderError as exc:
+        return [Problem("source", f"{exc}.")]
+    return [Problem(path, f"volume {request.name}: {msg}.") for path, msg in (("format", fmt), ("capacity", size))
+            if msg]
+
+
 def create(host: Host, request: Request) -> LiveObject:
     spec = Volume.model_validate(request.attributes)
     name = request.name
     with doing(f"looking up pool {spec.pool} for volume {name}"):
         pool = host.conn.storagePoolLookupByName(spec.pool)
+    if spec.source:
+        return _create_from_source(host, pool, name, spec)
+    backing = _base(host, request, spec) if spec.backing_store else None
+    capacity = spec.capacity or backing[2]
     with doing(f"creating volume {name} in pool {spec.pool}"):
-        vol = pool.createXML(to_xml(name, spec), 0)
+        vol = pool.createXML(to_xml(name, capacity, spec.format, backing and backing[:2]), 0)
+    return live(host, vol, spec.pool)
+
+
+def _base(host: Host, request: Request, spec: Volume) -> tuple[str, str, int]:
+    """Path, format and capacity of the base volume of an overlay."""
+    base = request.dependencies.get(f"volume.{spec.backing_store}")
+    if base is None:
+        raise ProviderError(f"volume {request.name}: the attributes of its base volume {spec.backing_store} "
+                            "were not given")
+    with doing(f"looking up the base volume {spec.backing_store} of volume {request.name}"):
+        vol = host.conn.storagePoolLookupByName(base["pool"]).storageVolLookupByName(spec.backing_store)
+        return vol.path(), base.get("format", "qcow2"), vol.info()[1]
+
+
+def _create_from_source(host: Host, pool: libvirt.virStoragePool, name: str, spec: Volume) -> LiveObject:
+    """Create the volume and fill it from its image; on any failure remove it again."""
+    with image.open_image(spec.source) as img:
+        problem = image.format_problem(img, spec.format) or image.capacity_problem(img, spec.capacity)
+        if problem:
+            raise ProviderError(f"volume {name}: {problem}")
+        if img.format == "raw" and img.length is None and spec.capacity is None:
+            raise ProviderError(f"volume {name}: the server does not say how large {spec.source} is: set `capacity`")
+        # An empty file the upload overwrites; libvirt reads format and virtual size from the content afterwards.
+        size = img.length or spec.capacity or 1
+        with doing(f"creating volume {name} in pool {spec.pool}"):
+            vol = pool.createXML(to_xml(name, size, "raw"), 0)
+        try:
+            image.upload(host.conn, vol, img.chunks(), spec.checksum, f"{spec.source} into volume {name}")
+            with doing(f"reading volume {name} after the upload"):
+                pool.refresh(0)
+                vol = pool.storageVolLookupByName(name)
+                capacity = vol.info()[1]
+            if spec.capacity is not None and spec.capacity > capacity:
+                with doing(f"growing volume {name} to {format_size(spec.capacity)}"):
+                    vol.resize(spec.capacity, 0)
+        except BaseException:
+            try:
+                vol.delete(0)
+            except libvirt.libvirtError:
+                pass
+            raise
     return live(host, vol, spec.pool)
 
 
@@ -81,7 +159,7 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     name = request.name
     with doing(f"looking up volume {name}"):
         vol = host.conn.storageVolLookupByKey(current.identity)
-    if "capacity" in {p.split(".")[0] for p in paths}:
+    if spec.capacity is not None and "capacity" in {p.split(".")[0] for p in paths}:
         with doing(f"reading the capacity of volume {name}"):
             capacity = vol.info()[1]
         if spec.capacity < capacity:

@@ -101,6 +101,18 @@ CASES = [
      "network.gone"),
     ("output_sensitive.yaml", "variables:\n  pw: {default: s3cret, sensitive: true}\noutputs:\n  pw: {value: '${var.pw}'}\n",
      "Output refers to sensitive values", 4, 8, "mark the output `sensitive = true`"),
+    ("capacity.yaml", "volumes:\n  v:\n    pool: p\n", "Invalid value", 2, 3, "`capacity` is required"),
+    ("checksum.yaml", "volumes:\n  v:\n    pool: p\n    capacity: 1GiB\n    checksum: sha256:00\n",
+     "Invalid value", 5, 5, '"checksum"'),
+    ("nosource.yaml", "volumes:\n  v:\n    pool: p\n    capacity: 1GiB\n    checksum: sha256:" + "0" * 64 + "\n",
+     "Invalid value", 2, 3, "`checksum` needs `source`"),
+    ("scheme.yaml", "volumes:\n  v:\n    pool: p\n    source: ftp://host/x.img\n", "Invalid value", 4, 5,
+     "only local files and http(s) URLs"),
+    ("overlay.hcl", 'volume "v" {\n  pool = "p"\n  backing_store = "b"\n  format = "raw"\n}\n', "Invalid value", 1, 1,
+     "must have format qcow2"),
+    ("seed.yaml", "cloudinits:\n  s:\n    pool: p\n", "Invalid value", 2, 3, "needs `user_data` or `user_data_template`"),
+    ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
+     "cannot read the template"),
 ]
 
 

@@ -16,6 +16,7 @@ TYPES = [
     ResourceType("network", "networks", schema.Network),
     ResourceType("pool", "pools", schema.Pool),
     ResourceType("volume", "volumes", schema.Volume, scope="pool"),
+    ResourceType("cloudinit", "cloudinits", schema.Cloudinit, scope="pool"),
     ResourceType("domain", "domains", schema.Domain),
 ]
 

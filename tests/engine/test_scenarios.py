@@ -35,5 +35,5 @@ def test_scenario(folder: Path, tmp_path: Path, regenerate: bool) -> None:
         return
     plan, _, _ = run_until_plan(folder, tmp_path)
     check_golden(folder / "plan.txt", render_plan(plan, Style(False)), regenerate)
-    check_golden(folder / "plan.json", json.dumps(plan.model_dump(mode="json"), indent=2) + "\n", regenerate)
-    check_golden(folder / "plan.md", render_markdown(plan), regenerate)
+    check_golden(folder / "plan.json", json.dumps(plan.redacted().model_dump(mode="json"), indent=2) + "\n", regenerate)
+    check_golden(folder / "plan.md", render_markdown(plan.redacted()), regenerate)

@@ -8,7 +8,8 @@ from kvmstate.diff import prune
 from kvmstate.provider import Owner, Request
 from kvmstate_libvirt import LibvirtProvider, schema
 
-MODELS = {"network": schema.Network, "pool": schema.Pool, "volume": schema.Volume, "domain": schema.Domain}
+MODELS = {"network": schema.Network, "pool": schema.Pool, "volume": schema.Volume, "domain": schema.Domain,
+          "cloudinit": schema.Cloudinit}
 LINEAGE = "2b1f6c7e-0c1d-4f7a-9a51-6c1f0e3d2a10"
 
 
