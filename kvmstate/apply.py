@@ -79,7 +79,7 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
     """Forget objects deleted outside kvmstate that are no longer wanted; record unrecorded ones that need no change."""
     for drift in plan.drift:
         change = plan.change(drift.address)
-        if drift.kind == "deleted" and change is None:
+        if drift.kind in ("deleted", "unfinished") and change is None:
             state.remove(drift.address)
         elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
             _record(change, plan._live[change.address].identity, state)
@@ -88,9 +88,10 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
         store.write(state)
 
 
-def _record(change: ResourceChange, identity: str, state: State) -> None:
+def _record(change: ResourceChange, identity: str | None, state: State, pending: str | None = None) -> None:
     state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                            identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
+                            identity=identity, pending=pending, attributes=change.after or {},
+                            dependencies=change.dependencies))
 
 
 def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
@@ -109,6 +110,8 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
             return
     request = request_for(change, config, state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
+        _record(change, None, state, pending="create")        # write-ahead: a crash now leaves a trace
+        store.write(state)
         result = provider.create(request)
     else:
         paths = [c.path for c in change.changes]

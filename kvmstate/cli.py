@@ -198,7 +198,7 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
     except DiagnosticError as exc:
         _fail(exc, use_color(sys.stderr))
     for r in current.resources if current else []:
-        print(r.address)
+        print(r.address + (f" ({r.pending} pending)" if r.pending else ""))
 
 
 def main() -> None:

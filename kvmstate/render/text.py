@@ -19,8 +19,8 @@ _HEAD = {
 _DRIFT = {
     "deleted": "was deleted outside kvmstate",
     "changed": "was changed outside kvmstate",
-    "unrecorded": "exists with this state's ownership mark but is not in the state (an interrupted apply?): "
-                  "it will be recorded",
+    "unrecorded": "was created by an interrupted apply but not recorded: it will be recorded",
+    "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
 }
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
 
@@ -43,7 +43,7 @@ def value(v: Any) -> str:
 def render_plan(plan: Plan, style: Style) -> str:
     out: list[str] = []
     if plan.drift:
-        out.append(style("Objects changed outside kvmstate since the last apply:", "bold"))
+        out.append(style("Objects that changed since the state was last written:", "bold"))
         out.append("")
         for drift in plan.drift:
             out.append(f"  # {style(drift.address, 'bold')} {_DRIFT[drift.kind]}")
