@@ -31,6 +31,7 @@ StateOpt = typer.Option(None, "--state", help="State file. Default: kvmstate.sta
 UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAULT_URI, then qemu:///system.")
 ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
 ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
+LockOpt = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for another command's state lock.")
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
 
 
@@ -74,7 +75,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON (schemas/plan.schema.json)."),
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
-         color: Optional[bool] = ColorOpt) -> None:
+         lock_timeout: float = LockOpt, color: Optional[bool] = ColorOpt) -> None:
     """Show what apply would change, without changing anything.
 
     Example: kvmstate plan examples/basic --detailed-exitcode
@@ -82,7 +83,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     colored = use_color(sys.stdout, color)
     ws = Workspace.open(path, state, uri)
     try:
-        with ws.store.lock("plan"):
+        with ws.store.lock("plan", lock_timeout):
             the_plan = ws.plan(ws.load(), ws.read_state())
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
@@ -95,33 +96,33 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
 
 @app.command()
 def apply(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
-          auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
+          auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt, lock_timeout: float = LockOpt,
           color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
     Example: kvmstate apply examples/basic --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=False)
+    _run(path, state, uri, auto_approve, shutdown_timeout, lock_timeout, color, destroy=False)
 
 
 @app.command()
 def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
-            auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
+            auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt, lock_timeout: float = LockOpt,
             color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Example: kvmstate destroy examples/basic --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=True)
+    _run(path, state, uri, auto_approve, shutdown_timeout, lock_timeout, color, destroy=True)
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], destroy: bool) -> None:
+         lock_timeout: float, color: Optional[bool], destroy: bool) -> None:
     colored = use_color(sys.stdout, color)
     style = Style(colored)
     ws = Workspace.open(path, state_file, uri, shutdown_timeout=shutdown_timeout)
     try:
-        with ws.store.lock("destroy" if destroy else "apply"):
+        with ws.store.lock("destroy" if destroy else "apply", lock_timeout):
             config = ws.empty_config() if destroy else ws.load()
             state = ws.read_state()
             the_plan = ws.plan(config, state, destroy)

@@ -68,16 +68,23 @@ class StateStore:
         _atomic_write(self.path, data.encode())
 
     @contextmanager
-    def lock(self, operation: str) -> Iterator[None]:
-        """Hold the state lock for one command; fail at once, naming the holder, if someone has it."""
+    def lock(self, operation: str, timeout: float = 0) -> Iterator[None]:
+        """Hold the state lock for one command; wait up to `timeout` seconds for a holder, then fail naming it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise error("State locked", f"{self.path} is locked by {_holder(self.lock_path)}. Wait for that "
-                            "command to finish; the lock is released when its process ends.") from None
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        waited = f" (waited {timeout:g}s)" if timeout else ""
+                        raise error("State locked", f"{self.path} is locked by {_holder(self.lock_path)}{waited}. "
+                                    "Wait for that command to finish, or retry with --lock-timeout SECONDS; the "
+                                    "lock is released when its process ends.") from None
+                    time.sleep(0.1)
             info = {"id": str(uuid.uuid4()), "operation": operation, "who": f"{getpass.getuser()}@{socket.gethostname()}",
                     "pid": os.getpid(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             os.ftruncate(fd, 0)

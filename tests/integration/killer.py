@@ -4,6 +4,7 @@
     KVMSTATE_KILL_AT=after:N     just after it returned
     KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write (temporary file written, not renamed)
     KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W} to $KVMSTATE_KILL_COUNTS at exit
+    KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, wait until the file $KVMSTATE_RESUME exists
 
 Usage: python -m tests.integration.killer plan|apply|destroy ARGS...
 """
@@ -15,6 +16,7 @@ import functools
 import json
 import os
 import signal
+import time
 
 import libvirt
 
@@ -45,6 +47,9 @@ def counted(fn):
         counts["calls"] += 1
         if mode == "before" and counts["calls"] == target:
             die()
+        if mode == "pause" and counts["calls"] == target:
+            while not os.path.exists(os.environ["KVMSTATE_RESUME"]):
+                time.sleep(0.05)
         result = fn(*args, **kwargs)
         if mode == "after" and counts["calls"] == target:
             die()
