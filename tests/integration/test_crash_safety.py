@@ -109,6 +109,7 @@ def test_killed_apply_and_destroy_recover(cli, conn, workdir: Path) -> None:
     create = trial.count("apply")
     trial.use(2)
     change = trial.count("apply")
+    trial.cli("destroy", "--auto-approve", "--shutdown-timeout", "0")
     trial.use(1)
     trial.cli("apply", "--auto-approve", "--shutdown-timeout", "0")
     destroy = trial.count("destroy")
