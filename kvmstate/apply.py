@@ -36,6 +36,7 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)     # address -> error message
     skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -43,7 +44,9 @@ class Outcome:
 
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
-               on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+               on_event: Callable[[Event], None] = lambda e: None,
+               stop: Callable[[], bool] = lambda: False) -> Outcome:
+    """Execute the plan; `stop()` turning true lets the running action finish and starts no other."""
     outcome = Outcome()
     _record_drift(plan, state, store)
     forward = [plan.change(a) for a in config.graph.order()]
@@ -56,10 +59,12 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
     blocked: set[str] = set()
     for change in forward + backward:
         related = change.dependencies if change.action != Action.DELETE else _dependents(change.address, deletes)
-        if blocked.intersection(related):
+        if stop() or blocked.intersection(related):
             blocked.add(change.address)
             outcome.skipped.append(change.address)
-            on_event(Event(change, "skipped", message="a resource it depends on failed"))
+            outcome.interrupted = outcome.interrupted or stop()
+            on_event(Event(change, "skipped", message="the apply was interrupted" if stop()
+                           else "a resource it depends on failed"))
             continue
         on_event(Event(change, "start"))
         started = time.monotonic()

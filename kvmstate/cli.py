@@ -15,6 +15,7 @@ import typer
 from kvmstate import __version__
 from kvmstate.apply import Event, apply_plan
 from kvmstate.diagnostics import DiagnosticError, format_diagnostic
+from kvmstate.interrupt import graceful_interrupts
 from kvmstate.plan import Action
 from kvmstate.provider import ProviderError
 from kvmstate.render.style import Style, use_color
@@ -132,7 +133,19 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
             if the_plan.has_changes and not auto_approve and not _confirm(destroy):
                 print("Cancelled: nothing was changed.")
                 raise typer.Exit(1)
-            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style))
+            try:
+                with graceful_interrupts() as stop:
+                    outcome = apply_plan(the_plan, config, state, ws.store, ws.registry,
+                                         lambda e: _progress(e, style), stop)
+            except KeyboardInterrupt:
+                sys.stderr.write(f"Stopped at once. {ws.state_path} records every completed action; the action "
+                                 "that was running may be half-done. Run `kvmstate plan` to see what is left.\n")
+                raise typer.Exit(130)
+            if outcome.interrupted:
+                sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in "
+                                 f"{ws.state_path}; {len(outcome.skipped)} not started. Run `kvmstate plan` to see "
+                                 "what is left.\n")
+                raise typer.Exit(130)
             if not outcome.ok:
                 for address, message in outcome.failed.items():
                     sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
