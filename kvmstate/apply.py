@@ -41,6 +41,7 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)     # address -> error message
     skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -48,7 +49,9 @@ class Outcome:
 
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
-               on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+               on_event: Callable[[Event], None] = lambda e: None,
+               stop: Callable[[], bool] = lambda: False) -> Outcome:
+    """Execute the plan; `stop()` turning true lets the running action finish and starts no other."""
     outcome = Outcome()
     if plan.options.refresh_only:
         refresh_state(plan, state, store)
@@ -64,10 +67,12 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
     blocked: set[str] = set()
     for change in forward + backward:
         related = change.dependencies if change.action != Action.DELETE else _dependents(change.address, deletes)
-        if blocked.intersection(related):
+        if stop() or blocked.intersection(related):
             blocked.add(change.address)
             outcome.skipped.append(change.address)
-            on_event(Event(change, "skipped", message="a resource it depends on failed"))
+            outcome.interrupted = outcome.interrupted or stop()
+            on_event(Event(change, "skipped", message="the apply was interrupted" if stop()
+                           else "a resource it depends on failed"))
             continue
         on_event(Event(change, "start"))
         started = time.monotonic()
@@ -88,9 +93,9 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
     need no change (their differences are all in lifecycle.ignore_changes, or they already match)."""
     for drift in plan.drift:
         change = plan.change(drift.address)
-        if drift.kind == "deleted" and change is None:
+        if drift.kind in ("deleted", "unfinished") and change is None:
             state.remove(drift.address)
-        elif drift.kind != "deleted" and change is not None and change.action == Action.NOOP:
+        elif drift.kind not in ("deleted", "unfinished") and change is not None and change.action == Action.NOOP:
             _record(change, plan._live[change.address].identity, state)
         else:
             continue
@@ -100,7 +105,7 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
 def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
     """Record the drift in the state, changing no object: the state then says what libvirt has."""
     for drift in plan.drift:
-        if drift.kind == "deleted":
+        if drift.kind in ("deleted", "unfinished"):
             state.remove(drift.address)
         elif drift.kind == "changed":
             recorded = state.get(drift.address)
@@ -114,9 +119,10 @@ def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
         store.write(state)
 
 
-def _record(change: ResourceChange, identity: str, state: State) -> None:
+def _record(change: ResourceChange, identity: str | None, state: State, pending: str | None = None) -> None:
     state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                            identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
+                            identity=identity, pending=pending, attributes=change.after or {},
+                            dependencies=change.dependencies))
 
 
 def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
@@ -140,6 +146,8 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
             return
     request = request_for(change, config, state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
+        _record(change, None, state, pending="create")        # write-ahead: a crash now leaves a trace
+        store.write(state)
         result = provider.create(request)
     else:
         paths = [c.path for c in change.changes]

@@ -20,6 +20,7 @@ from kvmstate.config.fmt import format_text
 from kvmstate.config.loader import EXTENSIONS
 from kvmstate.config.variables import Inputs
 from kvmstate.diagnostics import DiagnosticError, error, format_diagnostic
+from kvmstate.interrupt import graceful_interrupts
 from kvmstate.plan import Action, Options, Plan, Source
 from kvmstate.planfile import config_hash
 from kvmstate.provider import ProviderError
@@ -41,6 +42,7 @@ UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAUL
 ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
 ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
 FMT_CHANGES = 3
+LockOpt = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for another command's state lock.")
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
 VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
 VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
@@ -112,6 +114,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
          refresh_only: bool = RefreshOpt,
          destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
+         lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
          color: Optional[bool] = ColorOpt) -> None:
@@ -127,7 +130,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     """
     fmt = Format.json if json_out else fmt
     colored = use_color(sys.stdout, color)
-    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
     try:
         with ws.store.lock("plan"):
@@ -157,7 +160,8 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
-          refresh_only: bool = RefreshOpt, color: Optional[bool] = ColorOpt) -> None:
+          refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt,
+          color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
     Given a saved plan, apply exactly that plan without asking; it is refused as stale, and nothing is
@@ -177,16 +181,17 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
             _fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
                         "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."),
                   use_color(sys.stderr, color))
-        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file))
+        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout)
         return
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file))
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout)
 
 
 @app.command()
 def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
             var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
-            target: Optional[list[str]] = TargetOpt, color: Optional[bool] = ColorOpt) -> None:
+            target: Optional[list[str]] = TargetOpt, lock_timeout: float = LockOpt,
+            color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Resources with lifecycle.prevent_destroy in the configuration stop the command.
@@ -198,13 +203,14 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
       kvmstate destroy --target domain.web
     """
     _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
-         inputs(var, var_file))
+         inputs(var, var_file), lock_timeout)
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], options: Options, inputs: Optional[Inputs] = None) -> None:
+         color: Optional[bool], options: Options, inputs: Optional[Inputs] = None, lock_timeout: float = 0) -> None:
     colored = use_color(sys.stdout, color)
-    ws = Workspace.open(path, state_file, uri, inputs=inputs, shutdown_timeout=shutdown_timeout)
+    ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
+                        shutdown_timeout=shutdown_timeout)
     try:
         with ws.store.lock("destroy" if options.destroy else "apply"):
             config = ws.load_for(options)
@@ -223,11 +229,11 @@ def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]) -> Inputs:
 
 
 def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Optional[bool],
-               inputs: Optional[Inputs] = None) -> None:
+               inputs: Optional[Inputs] = None, lock_timeout: float = 0) -> None:
     colored = use_color(sys.stdout, color)
     try:
         saved = planfile.load(file)
-        ws = Workspace.open(saved.source.path, saved.source.state, uri, inputs=inputs,
+        ws = Workspace.open(saved.source.path, saved.source.state, uri, inputs=inputs, lock_timeout=lock_timeout,
                             shutdown_timeout=shutdown_timeout)
     except DiagnosticError as exc:
         _fail(exc, colored)
@@ -255,7 +261,17 @@ def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style
     if (the_plan.has_changes or the_plan.refreshes) and not auto_approve and not _confirm(destroy):
         print("Cancelled: nothing was changed.")
         raise typer.Exit(1)
-    outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style))
+    try:
+        with graceful_interrupts() as stop:
+            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style), stop)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"Stopped at once. {ws.state_path} records every completed action; the action that was "
+                         "running may be half-done. Run `kvmstate plan` to see what is left.\n")
+        raise typer.Exit(130)
+    if outcome.interrupted:
+        sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in {ws.state_path}; "
+                         f"{len(outcome.skipped)} not started. Run `kvmstate plan` to see what is left.\n")
+        raise typer.Exit(130)
     if not outcome.ok:
         for address, message in outcome.failed.items():
             sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
@@ -396,7 +412,7 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
     except DiagnosticError as exc:
         _fail(exc, use_color(sys.stderr))
     for r in current.resources if current else []:
-        print(r.address)
+        print(r.address + (f" ({r.pending} pending)" if r.pending else ""))
 
 
 def main() -> None:

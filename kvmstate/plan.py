@@ -56,11 +56,12 @@ class ResourceChange(BaseModel):
 
 
 class Drift(BaseModel):
-    """An object that changed or disappeared outside kvmstate since the state was written,
-    or one kvmstate created (it carries this state's ownership mark) but never recorded."""
+    """What happened to an object since the state was written: changed or deleted outside kvmstate,
+    created by an interrupted apply but not recorded ("unrecorded"), or never created by an interrupted
+    apply that had started to ("unfinished")."""
 
     address: str
-    kind: Literal["changed", "deleted", "unrecorded"]
+    kind: Literal["changed", "deleted", "unrecorded", "unfinished"]
     changes: list[AttributeChange] = Field(default_factory=list)
 
 

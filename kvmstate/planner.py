@@ -82,18 +82,16 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         known_attrs = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name
         obj = live.get(live_key(registry, host, address.type, name, known_attrs))
-        if obj is not None and not _ours(obj, recorded, state.lineage, key):
+        if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        if recorded is None and obj is not None:
-            plan.drift.append(Drift(address=key, kind="unrecorded"))
-        elif recorded is not None and obj is None:
-            plan.drift.append(Drift(address=key, kind="deleted"))
-        elif recorded is not None:
-            changes = attribute_changes(registry, obj, recorded.attributes, None)
-            if changes:
-                plan.drift.append(Drift(address=key, kind="changed", changes=changes))
+        drift = _drift(registry, key, recorded, obj)
+        if drift:
+            plan.drift.append(drift)
+        interrupted = recorded is not None and recorded.pending == "create"
+        if interrupted:
+            recorded = None  # plan as if unrecorded
         if obj is not None:
             plan._live[key] = obj
         if options.refresh_only:
@@ -103,11 +101,14 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 change = ResourceChange(
                     address=key, type=address.type, name=name, host=host, action=Action.DELETE,
                     reason="destroy was requested" if options.destroy else "it is no longer in the configuration",
-                    identity=obj.identity, before=obj.attributes, dependencies=recorded.dependencies)
+                    identity=obj.identity, before=obj.attributes,
+                    dependencies=recorded.dependencies if recorded else [])
                 check_prevent_destroy(change, config.resources.get(address), diags)
                 plan.resource_changes.append(change)
             continue
         change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace))
+        if interrupted and change.action == Action.CREATE:
+            change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
         if change.action != Action.NOOP:
@@ -165,11 +166,30 @@ def request_for(change: ResourceChange, config: Configuration, lineage: str) -> 
                    names={str(d.address): d.object_name for d in deps})
 
 
-def _ours(obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:
-    """Whether a live object is the one kvmstate manages at this address."""
-    if recorded is not None and obj.identity == recorded.identity:
+def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:
+    """Whether a live object is the one kvmstate manages at this address.
+
+    It is when the state records its identity, or when it carries this state's ownership mark. An object
+    of a type that cannot carry the mark is also ours when the state says kvmstate was creating it (the
+    plan that started that create had found the name free).
+    """
+    if recorded is not None and recorded.identity is not None and obj.identity == recorded.identity:
         return True
-    return obj.owner is not None and obj.owner.lineage == lineage and obj.owner.address == address
+    if obj.owner is not None:
+        return obj.owner.lineage == lineage and obj.owner.address == address
+    return recorded is not None and recorded.pending == "create" and not registry.types[obj.type].marks_owner
+
+
+def _drift(registry: Registry, address: str, recorded: StateResource | None, obj: LiveObject | None) -> Drift | None:
+    """What happened to an object outside kvmstate (or during an interrupted apply) since the state was written."""
+    if recorded is None or recorded.pending:
+        if obj is not None:
+            return Drift(address=address, kind="unrecorded")
+        return Drift(address=address, kind="unfinished") if recorded is not None else None
+    if obj is None:
+        return Drift(address=address, kind="deleted")
+    changes = attribute_changes(registry, obj, recorded.attributes, None)
+    return Drift(address=address, kind="changed", changes=changes) if changes else None
 
 
 def _conflict(address: str, obj: LiveObject) -> str:
@@ -190,7 +210,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
                             dependencies=[str(a) for a in config.dependencies(address)])
     if obj is None:
         change.action = Action.CREATE
-        change.reason = ("it was deleted outside kvmstate" if recorded else "it is not in the state")
+        change.reason = "it was deleted outside kvmstate" if recorded else "it is not in the state"
         return change
     change.identity = obj.identity
     change.before = _live_view(registry, obj, desired, recorded.attributes if recorded else None)

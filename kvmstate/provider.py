@@ -39,6 +39,7 @@ class ResourceType:
     model: type[BaseModel]
     description: str = ""
     scope: str | None = None  # attribute whose value namespaces names, e.g. a volume's pool
+    marks_owner: bool = False  # objects carry the ownership mark (LiveObject.owner) from their creation
 
 
 @dataclass(frozen=True)

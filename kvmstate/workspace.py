@@ -42,16 +42,17 @@ class Workspace:
     options: dict = field(default_factory=dict)
     registry: Registry = field(default_factory=Registry.discover)
     inputs: Inputs = field(default_factory=Inputs)
+    lock_timeout: float = 0
 
     @classmethod
     def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None,
-             inputs: Inputs | None = None, **options) -> "Workspace":
+             inputs: Inputs | None = None, lock_timeout: float = 0, **options) -> "Workspace":
         path = Path(path)
         return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options,
-                   inputs=inputs or Inputs())
+                   inputs=inputs or Inputs(), lock_timeout=lock_timeout)
 
     def __post_init__(self) -> None:
-        self.store = StateStore(self.state_path)
+        self.store = StateStore(self.state_path, self.lock_timeout)
         for provider in self.registry.providers:
             provider.configure({DEFAULT_HOST: self.uri}, self.options)
 

@@ -13,7 +13,7 @@ import html
 import re
 
 from kvmstate.plan import Action, AttributeChange, Drift, Plan, ResourceChange
-from kvmstate.render.text import value
+from kvmstate.render.text import DRIFT, value
 
 GITHUB_LIMIT = 65_536
 _VERB = {
@@ -130,6 +130,4 @@ def _change_lines(c: AttributeChange, drift: bool = False) -> list[str]:
 
 
 def _drift_lines(d: Drift) -> list[str]:
-    what = {"deleted": "was deleted outside kvmstate", "changed": "was changed outside kvmstate",
-            "unrecorded": "carries this state's mark but is not recorded in it"}[d.kind]
-    return [f"# {d.address} {what}"] + [line for c in d.changes for line in _change_lines(c, drift=True)]
+    return [f"# {d.address} {DRIFT[d.kind]}"] + [line for c in d.changes for line in _change_lines(c, drift=True)]

@@ -16,11 +16,11 @@ _HEAD = {
     Action.REPLACE: ("-/+", "red", "must be replaced"),
     Action.DELETE: ("-", "red", "will be destroyed"),
 }
-_DRIFT = {
+DRIFT = {
     "deleted": "was deleted outside kvmstate",
     "changed": "was changed outside kvmstate",
-    "unrecorded": "exists with this state's ownership mark but is not in the state (an interrupted apply?): "
-                  "it will be recorded",
+    "unrecorded": "was created by an interrupted apply but not recorded: it will be recorded",
+    "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
 }
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
 
@@ -48,10 +48,10 @@ def render_plan(plan: Plan, style: Style) -> str:
     plan = plan.redacted()
     out: list[str] = []
     if plan.drift:
-        out.append(style("Objects changed outside kvmstate since the last apply:", "bold"))
+        out.append(style("Objects that changed since the state was last written:", "bold"))
         out.append("")
         for drift in plan.drift:
-            out.append(f"  # {style(drift.address, 'bold')} {_DRIFT[drift.kind]}")
+            out.append(f"  # {style(drift.address, 'bold')} {DRIFT[drift.kind]}")
             width = max((len(c.path) for c in drift.changes), default=0)
             for c in drift.changes:   # before = live, after = recorded
                 out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")

@@ -19,7 +19,11 @@ class StateResource(BaseModel):
     type: str
     name: str = Field(description="The object's name in libvirt.")
     host: str = Field(description="The named libvirt host the object lives on.")
-    identity: str = Field(description="libvirt's identity of the object: a UUID, or a volume's key.")
+    identity: str | None = Field(description="libvirt's identity of the object: a UUID, or a volume's key; "
+                                             "null while a create is pending.")
+    pending: Literal["create"] | None = Field(
+        None, description='"create" from just before kvmstate asks libvirt to create the object until it is '
+                          "recorded: after a crash the object may or may not exist.")
     attributes: dict[str, Any] = Field(description="The attributes as last applied or refreshed.")
     dependencies: list[str] = Field(default_factory=list, description="Addresses this resource depended on when applied.")
 

@@ -37,8 +37,9 @@ DEFAULT_STATE_FILE = "kvmstate.state.json"
 
 
 class StateStore:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, lock_timeout: float = 0):
         self.path = Path(path)
+        self.lock_timeout = lock_timeout          # seconds lock() waits for another holder by default
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
@@ -75,19 +76,27 @@ class StateStore:
         _atomic_write(self.path, data.encode())
 
     @contextmanager
-    def lock(self, operation: str) -> Iterator[None]:
-        """Hold the state lock for one command; fail at once, naming the holder, if someone has it."""
+    def lock(self, operation: str, timeout: float | None = None) -> Iterator[None]:
+        """Hold the state lock for one command; wait up to `timeout` seconds for a holder, then fail naming it."""
+        timeout = self.lock_timeout if timeout is None else timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                info = _read_info(self.lock_path)
-                raise error("State locked", f"{self.path} is locked by {_holder(info)}. Wait for that "
-                            "command to finish; the lock is released when its process ends. If that process is "
-                            "gone and the lock stays (a crash on another machine sharing this folder), run "
-                            f"`kvmstate force-unlock {info.get('id', 'ID')}`.") from None
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        info = _read_info(self.lock_path)
+                        waited = f" (waited {timeout:g}s)" if timeout else ""
+                        raise error("State locked", f"{self.path} is locked by {_holder(info)}{waited}. Wait for "
+                                    "that command to finish, or retry with --lock-timeout SECONDS; the lock is "
+                                    "released when its process ends. If that process is gone and the lock stays (a "
+                                    "crash on another machine sharing this folder), run "
+                                    f"`kvmstate force-unlock {info.get('id', 'ID')}`.") from None
+                    time.sleep(0.1)
             info = {"id": str(uuid.uuid4()), "operation": operation, "who": f"{getpass.getuser()}@{socket.gethostname()}",
                     "host": socket.gethostname(), "pid": os.getpid(),
                     "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

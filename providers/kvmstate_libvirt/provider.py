@@ -12,13 +12,14 @@ from .connection import Connections
 
 # type name -> (module that handles it, its declaration); read() lists types in this order.
 _TYPES: dict[str, tuple[ModuleType, ResourceType]] = {
-    "network": (network, ResourceType("network", "networks", schema.Network, "A libvirt virtual network.")),
+    "network": (network, ResourceType("network", "networks", schema.Network, "A libvirt virtual network.",
+                                            marks_owner=True)),
     "pool": (pool, ResourceType("pool", "pools", schema.Pool, "A libvirt storage pool.")),
     "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.",
                                           scope="pool")),
     "cloudinit": (cloudinit, ResourceType("cloudinit", "cloudinits", schema.Cloudinit,
                                           "A cloud-init NoCloud seed ISO inside a storage pool.", scope="pool")),
-    "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.")),
+    "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.", marks_owner=True)),
 }
 
 

@@ -13,11 +13,11 @@ from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request
 from kvmstate_libvirt import schema
 
 TYPES = [
-    ResourceType("network", "networks", schema.Network),
+    ResourceType("network", "networks", schema.Network, marks_owner=True),
     ResourceType("pool", "pools", schema.Pool),
     ResourceType("volume", "volumes", schema.Volume, scope="pool"),
     ResourceType("cloudinit", "cloudinits", schema.Cloudinit, scope="pool"),
-    ResourceType("domain", "domains", schema.Domain),
+    ResourceType("domain", "domains", schema.Domain, marks_owner=True),
 ]
 
 

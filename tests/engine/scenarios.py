@@ -8,6 +8,8 @@
                        delete: [ADDRESS, ...]
                        set: {ADDRESS: {attribute: value}}
                        add: [{type, name, attributes, owner: {lineage, address} | null}]
+                       pending: [ADDRESS, ...]   state entries turned into create intents, as a
+                                                 crash between the intent and the result leaves them
         plan.txt     expected text plan (or error.txt: expected diagnostics)
         plan.json    expected JSON plan
         plan.md      expected Markdown plan (the pull-request comment)
@@ -44,7 +46,7 @@ def run_until_plan(folder: Path, tmp: Path):
         config = load(folder / "before", registry)
         outcome = apply_plan(make_plan(config, state, registry), config, state, store, registry)
         assert outcome.ok, outcome
-    patch_live(provider, folder / "live.yaml")
+    patch_live(provider, state, folder / "live.yaml")
     after = load(folder / "after", registry) if (folder / "after").is_dir() else Configuration([], {}, Graph())
     options = Options.model_validate(_yaml(folder / "options.yaml"))
     return make_plan(after, state, registry, options), provider, state
@@ -54,8 +56,11 @@ def _yaml(path: Path) -> dict:
     return (YAML(typ="safe").load(path.read_text()) or {}) if path.exists() else {}
 
 
-def patch_live(provider: FakeProvider, path: Path) -> None:
+def patch_live(provider: FakeProvider, state: State, path: Path) -> None:
     patch = _yaml(path)
+    for address in patch.get("pending", []):
+        recorded = state.get(address)
+        recorded.identity, recorded.pending = None, "create"
     for address in patch.get("delete", []):
         rtype, name = address.split(".", 1)
         del provider.objects[("default", rtype, name)]

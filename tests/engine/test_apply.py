@@ -34,7 +34,7 @@ def test_create_in_dependency_order_then_second_plan_is_empty(tmp_path: Path) ->
     assert creates.index("pool.basic-pool") < creates.index("volume.basic-root") < creates.index("domain.basic-vm")
     assert creates.index("network.basic-net") < creates.index("domain.basic-vm")
     saved = store.read()
-    assert saved.serial == 4                     # one write per completed action
+    assert saved.serial == 8                     # per create: the intent, then the result
     assert [r.address for r in saved.resources] == sorted(creates)
     assert not make_plan(config, saved, registry).has_changes
 
@@ -58,8 +58,9 @@ def test_failure_keeps_completed_actions_and_skips_dependents(tmp_path: Path) ->
     outcome = apply_plan(make_plan(config, state, registry), config, state, store, registry)
     assert outcome.failed == {"volume.basic-root": "injected failure for volume.basic-root"}
     assert outcome.skipped == ["domain.basic-vm"]
-    recorded = {r.address for r in store.read().resources}
-    assert recorded == {"network.basic-net", "pool.basic-pool"}
+    saved = store.read().resources
+    assert {r.address for r in saved if not r.pending} == {"network.basic-net", "pool.basic-pool"}
+    assert {r.address for r in saved if r.pending} == {"volume.basic-root"}   # the failed create left its intent
     provider.fail_on.clear()
     remaining = make_plan(config, store.read(), registry)
     assert {c.address: c.action.value for c in remaining.resource_changes if c.action.value != "no-op"} == {

@@ -64,3 +64,26 @@ def test_second_locker_is_told_who_holds_the_lock(tmp_path: Path) -> None:
         holder.wait()
     with StateStore(path).lock("plan"):       # released by the kernel when the holder died
         pass
+
+
+def test_lock_timeout_waits_for_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from kvmstate.state import StateStore\n"
+        f"with StateStore({str(path)!r}).lock('apply'):\n"
+        "    print('locked', flush=True)\n"
+        "    input()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DiagnosticError) as exc:
+            with StateStore(path).lock("plan", timeout=0.3):
+                pass
+        assert "(waited 0.3s)" in exc.value.diagnostics[0].detail
+        holder.stdin.write("\n")
+        holder.stdin.flush()                    # the holder releases the lock: a waiting locker gets it
+        with StateStore(path).lock("plan", timeout=30):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
