@@ -20,8 +20,8 @@ from kvmstate.diagnostics import Diagnostics
 from kvmstate.diff import set_path
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
-from kvmstate.planner import request_for
-from kvmstate.provider import LiveObject, ProviderError, Registry
+from kvmstate.planner import live_key, read_live, request_for
+from kvmstate.provider import LiveObject, ProviderError, Registry, Request
 from kvmstate.state import State, StateResource, StateStore
 from kvmstate.state.model import StateOutput
 
@@ -146,15 +146,34 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
             return
     request = request_for(change, config, state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
-        _record(change, None, state, pending="create")        # write-ahead: a crash now leaves a trace
-        store.write(state)
-        result = provider.create(request)
+        result = _create(change, request, registry, state, store)
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
     _record(change, result.identity, state)
     store.write(state)
 
+
+def _create(change: ResourceChange, request: Request, registry: Registry, state: State, store: StateStore):
+    """Create through a write-ahead intent: a crash during the call leaves a trace the next plan resolves."""
+    _record(change, None, state, pending="create")
+    store.write(state)
+    try:
+        return registry.provider_of[change.type].create(request)
+    except ProviderError:
+        if not _exists(registry, change):         # a clean failure: nothing was made, so no trace is kept
+            state.remove(change.address)
+            store.write(state)
+        raise
+
+
+def _exists(registry: Registry, change: ResourceChange) -> bool:
+    """Whether libvirt has the object a failed create was making (True when that cannot be known)."""
+    try:
+        live = read_live(registry, {(change.host, change.type)})
+    except ProviderError:
+        return True
+    return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
 
 
 def record_outputs(config: Configuration, state: State, store: StateStore) -> None:

@@ -14,10 +14,11 @@ from typing import Optional
 
 import typer
 
-from kvmstate.cli import ColorOpt, PathArg, StateOpt, UriOpt, _fail, app, state_app
+from kvmstate.cli import ColorOpt, PathArg, StateOpt, UriOpt, VarFileOpt, VarOpt, _fail, app, inputs, state_app
 from kvmstate.diagnostics import DiagnosticError, error
 from kvmstate.importer import import_object
 from kvmstate.provider import ProviderError
+from kvmstate.recover import recover
 from kvmstate.render.dot import render_dot, render_svg
 from kvmstate.render.style import Style, use_color
 from kvmstate.render.text import render_state
@@ -156,3 +157,43 @@ def graph(path: Path = PathArg,
         print(render_svg(dot) if fmt == GraphFormat.svg else dot, end="")
     except DiagnosticError as exc:
         _fail(exc, use_color(sys.stderr))
+
+
+@state_app.command("recover")
+def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+                  var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
+                  lineage: Optional[str] = typer.Option(None, "--lineage", help="Recover this state's objects when "
+                                                        "libvirt holds the marks of several."),
+                  force: bool = typer.Option(False, "--force", help="Replace a valid state (kept as the backup)."),
+                  color: Optional[bool] = ColorOpt) -> None:
+    """Rebuild a lost or corrupt state from the ownership marks kvmstate writes into libvirt.
+
+    A corrupt state file is kept beside it as `<state>.corrupt`. Prints what was recovered and why, and what
+    could not be, with how to take it over.
+
+    Example: kvmstate state recover examples/basic
+    """
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
+    try:
+        with ws.store.lock("state recover"):
+            try:
+                current = ws.store.read()
+            except DiagnosticError:
+                current = None
+                ws.state_path.replace(ws.state_path.with_name(ws.state_path.name + ".corrupt"))
+            if current is not None and current.resources and not force:
+                raise error("State exists", f"{ws.state_path} is a valid state with {len(current.resources)} "
+                            "resources; recover rebuilds a lost or corrupt one. Use --force to replace it anyway "
+                            "(it is kept as the backup).")
+            result = recover(ws.load(), ws.registry, lineage)
+            ws.store.write(result.state)
+    except (DiagnosticError, ProviderError) as exc:
+        _fail(exc, use_color(sys.stderr, color))
+    finally:
+        ws.close()
+    for address, why in result.recovered.items():
+        print(f"recovered     {address}: {why}")
+    for address, why in result.missed.items():
+        print(f"not recovered {address}: {why}")
+    print(f"\nWrote {ws.state_path} (lineage {result.state.lineage}) with {len(result.recovered)} resources; "
+          f"{len(result.missed)} existing objects were not recovered. Run `kvmstate plan` to see what is left.")

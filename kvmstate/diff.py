@@ -34,6 +34,16 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[tuple, Any
     return sorted(out, key=lambda item: [str(p).zfill(8) if isinstance(p, int) else p for p in item[0]])
 
 
+def get_path(data: Any, path: tuple) -> Any:
+    """The value at `path` inside nested dicts and lists, or None when it is not there."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def set_path(data: Any, path: tuple, value: Any) -> None:
     """Put `value` at `path` inside nested dicts and lists; None removes the key or list item."""
     for part in path[:-1]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from kvmstate.addrs import Address, format_path, parse_path
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.diff import diff, prune
+from kvmstate.diff import diff, get_path, prune
 from kvmstate.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan import Action, AttributeChange, Drift, Options, Plan, ResourceChange
 from kvmstate.provider import LiveObject, Owner, Registry, Request, field_meta, submodel
@@ -213,7 +213,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         change.reason = "it was deleted outside kvmstate" if recorded else "it is not in the state"
         return change
     change.identity = obj.identity
-    change.before = _live_view(registry, obj, desired, recorded.attributes if recorded else None)
+    change.before = live_view(registry, obj, desired, recorded.attributes if recorded else None)
     changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
@@ -249,14 +249,14 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
     """Attribute changes from the live object to `desired`, each with its update class."""
     model = registry.types[obj.type].model
     out = []
-    for path, old, new in diff(_live_view(registry, obj, desired, recorded), desired):
-        outside = recorded is not None and _get(recorded, path) == new
+    for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
+        outside = recorded is not None and get_path(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
     return out
 
 
-def _live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+def live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],
                recorded: dict[str, Any] | None) -> dict[str, Any]:
     """The live attributes in the desired form, completed with the recorded ones libvirt cannot report,
     cut to the keys the configuration sets."""
@@ -277,15 +277,6 @@ def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[s
             if name in source:
                 live[name] = source[name]
     return live
-
-
-def _get(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def update_class(model: type[BaseModel] | None, path: tuple) -> str:

@@ -74,9 +74,14 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     with doing(f"looking up pool {name}"):
         pool = host.conn.storagePoolLookupByUUIDString(current.identity)
     changed = {p.split(".")[0] for p in paths}
-    if "active" in changed:
-        with doing(f"{'starting' if spec.active else 'stopping'} pool {name}"):
-            pool.create(0) if spec.active else pool.destroy()
+    if "active" in changed and spec.active:
+        with doing(f"building pool {name} (creating {spec.path})"):
+            pool.build(0)            # idempotent for a dir pool; needed when a create stopped before its build
+        with doing(f"starting pool {name}"):
+            pool.create(0)
+    elif "active" in changed:
+        with doing(f"stopping pool {name}"):
+            pool.destroy()
     if "autostart" in changed:
         with doing(f"setting autostart of pool {name}"):
             pool.setAutostart(int(spec.autostart))

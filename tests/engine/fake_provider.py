@@ -56,8 +56,9 @@ class FakeProvider:
     def create(self, request: Request) -> LiveObject:
         self.calls.append(("create", request.address))
         self._check(request.address)
+        marks = next(t.marks_owner for t in TYPES if t.name == request.type)     # as libvirt: pools carry none
         obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
-                         copy.deepcopy(request.attributes), Owner(request.owner.lineage, request.owner.address))
+                         copy.deepcopy(request.attributes), request.owner if marks else None)
         self.objects[(obj.host, obj.type, obj.name)] = obj
         return obj
 

@@ -10,7 +10,7 @@ from kvmstate.config import load
 from kvmstate.graph import Graph
 from kvmstate.config.loader import Configuration
 from kvmstate.planner import make_plan
-from kvmstate.provider import Registry
+from kvmstate.provider import ProviderError, Registry
 from kvmstate.state import State, StateStore
 
 from tests.engine.fake_provider import FakeProvider
@@ -59,8 +59,7 @@ def test_failure_keeps_completed_actions_and_skips_dependents(tmp_path: Path) ->
     assert outcome.failed == {"volume.basic-root": "injected failure for volume.basic-root"}
     assert outcome.skipped == ["domain.basic-vm"]
     saved = store.read().resources
-    assert {r.address for r in saved if not r.pending} == {"network.basic-net", "pool.basic-pool"}
-    assert {r.address for r in saved if r.pending} == {"volume.basic-root"}   # the failed create left its intent
+    assert {r.address for r in saved} == {"network.basic-net", "pool.basic-pool"}   # nothing made, no intent kept
     provider.fail_on.clear()
     remaining = make_plan(config, store.read(), registry)
     assert {c.address: c.action.value for c in remaining.resource_changes if c.action.value != "no-op"} == {
@@ -92,3 +91,22 @@ def test_provider_problems_stop_the_plan_at_the_attribute(tmp_path: Path) -> Non
     assert (diag.summary, diag.address, diag.attribute) == ("Invalid resource", "domain.basic-vm", "disks[0].volume")
     assert diag.position.line == (BASIC / "main.yaml").read_text().splitlines().index("      - volume: basic-root") + 1
     assert not [c for c in provider.calls if c[0] in ("create", "update", "delete")]
+
+
+def test_failed_create_that_made_something_keeps_its_intent(tmp_path: Path) -> None:
+    provider, registry, store = setup(tmp_path)
+    config, state = load(BASIC, registry), State()
+    original = provider.create
+
+    def half_made(request):
+        original(request)                         # the object exists, then the call still fails
+        if request.address == "volume.basic-root":
+            raise ProviderError("failed after defining")
+        return provider.objects[(request.host, request.type, request.name)]
+    provider.create = half_made
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    pending = [r for r in store.read().resources if r.pending]
+    assert [r.address for r in pending] == ["volume.basic-root"]
+    provider.create = original
+    again = make_plan(config, store.read(), registry)
+    assert [d.kind for d in again.drift] == ["unrecorded"] and again.change("volume.basic-root").action.value == "no-op"
