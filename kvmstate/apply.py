@@ -82,15 +82,17 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
         if drift.kind == "deleted" and change is None:
             state.remove(drift.address)
         elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
-            _record(change, plan._live[change.address].identity, state)
+            live = plan._live[change.address]
+            _record(change, live.identity, state, live.computed)
         else:
             continue
         store.write(state)
 
 
-def _record(change: ResourceChange, identity: str, state: State) -> None:
+def _record(change: ResourceChange, identity: str, state: State, computed: dict | None = None) -> None:
     state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                            identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
+                            identity=identity, attributes=change.after or {}, dependencies=change.dependencies,
+                            computed=computed or {}))
 
 
 def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
@@ -113,6 +115,6 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    _record(change, result.identity, state)
+    _record(change, result.identity, state, result.computed)
     store.write(state)
 

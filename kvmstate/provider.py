@@ -9,6 +9,8 @@ Field metadata a resource model may carry (in `json_schema_extra`):
 
     x-update: "live" | "restart" | "replace"   how a change of this field is applied
     x-ref:    "<type>"                          the field names a resource of that type
+    x-local:  true                              kvmstate's own setting (how long to wait), not a property of
+                                                the live object: used when applying, never compared
 
 Providers are found through the `kvmstate.providers` entry-point group.
 """
@@ -54,6 +56,8 @@ class LiveObject:
     identity: str                          # UUID, or a volume's key
     attributes: dict[str, Any]             # in the resource model's vocabulary (JSON values)
     owner: Owner | None = None
+    computed: dict[str, Any] = field(default_factory=dict)   # values the provider found (a guest's addresses);
+                                                              # recorded in the state, never compared
 
 
 @dataclass
@@ -125,6 +129,22 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
             return ann
         stack.extend(typing.get_args(ann))
     return None
+
+
+def observable(model: type[BaseModel], data: Any) -> Any:
+    """`data` without the `x-local` fields at any depth: what the live object can show."""
+    if isinstance(data, list):
+        return [observable(model, item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is not None and field_meta(model, key).get("x-local"):
+            continue
+        inner = submodel(info.annotation) if info is not None else None
+        out[key] = observable(inner, value) if inner is not None else value
+    return out
 
 
 class Registry:

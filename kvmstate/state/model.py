@@ -22,6 +22,9 @@ class StateResource(BaseModel):
     identity: str = Field(description="libvirt's identity of the object: a UUID, or a volume's key.")
     attributes: dict[str, Any] = Field(description="The attributes as last applied or refreshed.")
     dependencies: list[str] = Field(default_factory=list, description="Addresses this resource depended on when applied.")
+    computed: dict[str, Any] = Field(default_factory=dict,
+                                     description="Values the provider found when applying, such as a guest's addresses "
+                                                 "(interfaces[].ipv4); never compared with the configuration.")
 
 
 class State(BaseModel):
