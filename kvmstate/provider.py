@@ -81,6 +81,16 @@ class Problem:
     message: str           # a full sentence that says what to do
 
 
+@dataclass(frozen=True)
+class HostCheck:
+    """One finding of `kvmstate doctor` about a host."""
+
+    name: str              # what was checked, e.g. "/dev/kvm"
+    ok: bool
+    detail: str            # what was found
+    fix: str = ""          # what to do, when not ok
+
+
 class ProviderError(Exception):
     """A failure reported by the remote API, with a message fit for the user."""
 
@@ -112,6 +122,8 @@ class Provider(Protocol):
     def delete(self, type: str, host: str, name: str, identity: str) -> None: ...
 
     def close(self) -> None: ...
+
+    # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
 
 
 def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:

@@ -22,9 +22,23 @@ from .schema import Domain, Interface
 _POLL = 1.0   # seconds between two looks at the leases
 
 
-def computed(host: Host, dom: libvirt.virDomain, spec: Domain) -> dict[str, Any]:
+def leases(host: Host, dom: libvirt.virDomain, spec: Domain) -> dict[str, float]:
+    """MAC -> expiry of the DHCP leases the domain's awaited interfaces hold now: taken before a restart, so
+    that the wait afterwards does not take the lease of the guest's previous boot for a fresh one."""
+    with doing(f"reading domain {dom.name()}"):
+        macs = [devs.parse_interface(el).get("mac") for el in ET.fromstring(dom.XMLDesc(0)).findall("devices/interface")]
+    held = {}
+    for iface, mac in zip(spec.interfaces, macs):
+        if iface.wait_for_ip and iface.network and mac:
+            lease = _lease(host, iface.network, mac)
+            if lease:
+                held[mac] = lease.get("expirytime", 0)
+    return held
+
+
+def computed(host: Host, dom: libvirt.virDomain, spec: Domain, stale: dict[str, float] | None = None) -> dict[str, Any]:
     """`{"interfaces": [{"mac": ..., "ipv4": ...}, ...]}`, in the order of the configuration; an address only
-    for interfaces with `wait_for_ip` on a running domain."""
+    for interfaces with `wait_for_ip` on a running domain. `stale`: leases (see `leases`) not to accept."""
     if not spec.interfaces:
         return {}
     with doing(f"reading domain {dom.name()}"):
@@ -35,16 +49,19 @@ def computed(host: Host, dom: libvirt.virDomain, spec: Domain) -> dict[str, Any]
         mac = macs[index] if index < len(macs) else None
         entry: dict[str, Any] = {"mac": mac} if mac else {}
         if iface.wait_for_ip and running and mac:
-            entry["ipv4"] = wait_for_ipv4(host, dom, index, iface, mac)
+            entry["ipv4"] = wait_for_ipv4(host, dom, index, iface, mac, (stale or {}).get(mac))
         found.append(entry)
     return {"interfaces": found}
 
 
-def wait_for_ipv4(host: Host, dom: libvirt.virDomain, index: int, iface: Interface, mac: str) -> str:
+def wait_for_ipv4(host: Host, dom: libvirt.virDomain, index: int, iface: Interface, mac: str,
+                  stale_expiry: float | None = None) -> str:
     """The IPv4 address of the interface with this MAC, polled until `iface.wait_timeout` runs out."""
     deadline = time.monotonic() + iface.wait_timeout
     while True:
-        address = (_from_leases(host, iface.network, mac) if iface.network else None) or _from_agent(dom, mac)
+        lease = _lease(host, iface.network, mac) if iface.network else None
+        fresh = lease if lease and lease.get("expirytime", 0) != stale_expiry else None
+        address = (fresh["ipaddr"] if fresh else None) or _from_agent(dom, mac)
         if address:
             return address
         if time.monotonic() >= deadline or not dom.isActive():
@@ -56,11 +73,12 @@ def wait_for_ipv4(host: Host, dom: libvirt.virDomain, index: int, iface: Interfa
                         "qemu-guest-agent), or raise `wait_timeout`")
 
 
-def _from_leases(host: Host, network: str, mac: str) -> str | None:
+def _lease(host: Host, network: str, mac: str) -> dict[str, Any] | None:
+    """The newest IPv4 lease of this MAC on the network."""
     with doing(f"reading the DHCP leases of network {network}"):
-        leases = host.conn.networkLookupByName(network).DHCPLeases(mac)
-    ipv4 = [lease for lease in leases if lease.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
-    return max(ipv4, key=lambda lease: lease.get("expirytime", 0))["ipaddr"] if ipv4 else None
+        found = host.conn.networkLookupByName(network).DHCPLeases(mac)
+    ipv4 = [lease for lease in found if lease.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
+    return max(ipv4, key=lambda lease: lease.get("expirytime", 0)) if ipv4 else None
 
 
 def _from_agent(dom: libvirt.virDomain, mac: str) -> str | None:

@@ -6,6 +6,7 @@ type, firmware and CPU mode, each reported at its attribute with what the host o
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 import libvirt
 
@@ -38,7 +39,7 @@ def machines(host: Host, virttype: str) -> list[str]:
         for dom in guest_arch.findall("domain"):
             if dom.get("type") == virttype:
                 found.update(m.text.strip() for m in guest_arch.findall("machine") + dom.findall("machine") if m.text)
-    return sorted(found)
+    return sorted(found, key=lambda m: (re.search(r"\d\.\d", m) is not None, m))    # aliases (pc, q35) first
 
 
 def domain_caps(host: Host, virttype: str, machine: str | None) -> ET.Element | None:

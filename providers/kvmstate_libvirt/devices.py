@@ -47,8 +47,8 @@ def volume_of(domain: str, volumes: dict[str, Volume], name: str) -> Volume:
 
 # ---- builders -----------------------------------------------------------------
 
-def disk(spec: Disk | Cdrom, vol: Volume, dev: str, order: int) -> ET.Element:
-    """A volume as a disk, or read-only as a CD-ROM."""
+def disk(spec: Disk | Cdrom, vol: Volume, dev: str, order: int | None) -> ET.Element:
+    """A volume as a disk, or read-only as a CD-ROM; `order` is its boot order (none: not bootable)."""
     cdrom = isinstance(spec, Cdrom)
     el = ET.Element("disk", {"type": "volume", "device": "cdrom" if cdrom else "disk"})
     sub(el, "driver", name="qemu", type="raw" if cdrom else vol.format)
@@ -56,7 +56,8 @@ def disk(spec: Disk | Cdrom, vol: Volume, dev: str, order: int) -> ET.Element:
     sub(el, "target", dev=dev, bus=spec.bus)
     if cdrom:
         sub(el, "readonly")
-    sub(el, "boot", order=str(order))
+    if order is not None:
+        sub(el, "boot", order=str(order))
     return el
 
 

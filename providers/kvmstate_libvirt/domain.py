@@ -233,7 +233,9 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     with doing(f"looking up domain {name}"):
         dom = host.conn.lookupByUUIDString(current.identity)
     changed = {p.split(".")[0].split("[")[0] for p in paths}
+    stale: dict[str, float] = {}
     if restart:
+        stale = addresses.leases(host, dom, spec) if dom.isActive() else {}
         dom = _redefine(host, request, spec, dom)
     else:
         hotplug.apply(dom, name, spec, _volumes(request, spec), changed)
@@ -250,13 +252,13 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
                 dom.create()
         elif spec.power == "stopped":
             _stop(dom, name, host.shutdown_timeout)
-    return _result(host, dom, spec)
+    return _result(host, dom, spec, stale)
 
 
-def _result(host: Host, dom: libvirt.virDomain, spec: Domain) -> LiveObject:
+def _result(host: Host, dom: libvirt.virDomain, spec: Domain, stale: dict[str, float] | None = None) -> LiveObject:
     """The domain as it is now, with the addresses it was asked to wait for as computed values."""
     obj = live(host, dom)
-    obj.computed = addresses.computed(host, dom, spec)
+    obj.computed = addresses.computed(host, dom, spec, stale)
     return obj
 
 

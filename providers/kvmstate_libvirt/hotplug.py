@@ -43,9 +43,12 @@ def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domai
     used = {t.get("dev") for t in root.findall("devices/disk/target")}
     orders = [int(b.get("order")) for b in root.findall("devices/*/boot") if b.get("order", "").isdigit()]
     order = max(orders, default=0)
+    # A definition without boot orders boots by <os><boot dev=...>, which libvirt does not mix with them.
+    bootable = root.find("os/boot") is None
     for disk in spec.disks[len(have):]:
         order += 1
-        el = devs.disk(disk, devs.volume_of(name, volumes, disk.volume), devs.free_dev(disk.bus, used), order)
+        el = devs.disk(disk, devs.volume_of(name, volumes, disk.volume), devs.free_dev(disk.bus, used),
+                       order if bootable else None)
         with doing(f"attaching disk {disk.volume} to domain {name}"):
             dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kvmstate.provider import LiveObject, Problem, ProviderError, Request, ResourceType
+from kvmstate.provider import HostCheck, LiveObject, Problem, ProviderError, Request, ResourceType
 
-from . import domain, network, pool, schema, volume
+from . import doctor, domain, network, pool, schema, volume
 from .connection import Connections
 
 # type name -> (module that handles it, its declaration); read() lists types in this order.
@@ -65,6 +65,10 @@ class LibvirtProvider:
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
         _module(type).delete(self.connections.get(host), name, identity)
+
+    def doctor(self, uri: str) -> list[HostCheck]:
+        """What a host needs for kvmstate's domains, checked as virt-host-validate does."""
+        return doctor.diagnose(uri)
 
     def close(self) -> None:
         self.connections.close()

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kvmstate.units import Size
+from kvmstate.units import Size, format_size
 
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
@@ -228,7 +228,7 @@ class Domain(_Model):
         if self.max_memory is None:
             self.max_memory = self.memory
         elif self.max_memory < self.memory:
-            raise ValueError(f"memory {self.memory} is more than max_memory {self.max_memory}")
+            raise ValueError(f"memory {format_size(self.memory)} is more than max_memory {format_size(self.max_memory)}")
         if self.max_vcpu is None:
             self.max_vcpu = self.vcpu
         elif self.max_vcpu < self.vcpu:

@@ -73,9 +73,9 @@ def test_full_lifecycle(provider, tmp_path):
 
     # A restart-class change redefines and restarts the running domain (no guest OS: forced off).
     mac = dom.attributes["interfaces"][0]["mac"]
-    dom_new = {**dom_want, "memory": "256MiB"}
+    dom_new = {**dom_want, "memory": "256MiB", "max_memory": "256MiB"}
     dom = provider.update(on("local", request("domain", "kvst-web", dom_new, {"volume.kvst-root": vol_want})),
-                          dom, ["memory"], True)
+                          dom, ["max_memory", "memory"], True)
     d = conn.lookupByName("kvst-web")
     assert d.isActive() and d.info()[1] == 256 * 1024
     assert dom.attributes["interfaces"][0]["mac"] == mac
