@@ -1,7 +1,7 @@
 # kvmstate developer entry points.
 #   make setup   Debian packages, qemu.conf, .venv (idempotent, fast when done)
 #   make demo    run scripts/demo against the host's libvirtd
-#   make test    run pytest next to a private, throw-away libvirtd
+#   make test    build the test guest (.cache/guest), run pytest next to a private, throw-away libvirtd
 #   make clean   remove .venv
 
 SHELL := /bin/bash
@@ -19,6 +19,7 @@ demo: setup
 	scripts/demo
 
 test: setup
+	scripts/build-test-guest
 	scripts/private-libvirtd .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

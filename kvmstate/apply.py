@@ -96,7 +96,8 @@ def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
         if drift.kind in ("deleted", "unfinished") and change is None:
             state.remove(drift.address)
         elif drift.kind not in ("deleted", "unfinished") and change is not None and change.action == Action.NOOP:
-            _record(change, plan._live[change.address].identity, state)
+            live = plan._live[change.address]
+            _record(change, live.identity, state, computed=live.computed)
         else:
             continue
         store.write(state)
@@ -114,15 +115,16 @@ def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
         else:
             obj = plan._live[drift.address]
             state.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
-                                    identity=obj.identity, attributes=obj.attributes))
+                                    identity=obj.identity, attributes=obj.attributes, computed=obj.computed))
     if plan.drift:
         store.write(state)
 
 
-def _record(change: ResourceChange, identity: str | None, state: State, pending: str | None = None) -> None:
+def _record(change: ResourceChange, identity: str | None, state: State, *, pending: str | None = None,
+            computed: dict | None = None) -> None:
     state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
                             identity=identity, pending=pending, attributes=change.after or {},
-                            dependencies=change.dependencies))
+                            dependencies=change.dependencies, computed=computed or {}))
 
 
 def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
@@ -134,7 +136,8 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
     if change.create_before_destroy:
-        _record(change, provider.create(request_for(change, config, state.lineage)).identity, state)
+        result = provider.create(request_for(change, config, state.lineage))
+        _record(change, result.identity, state, computed=result.computed)
         store.write(state)
         provider.delete(change.type, live.host, live.name, live.identity)
         return
@@ -150,7 +153,7 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: S
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    _record(change, result.identity, state)
+    _record(change, result.identity, state, computed=result.computed)
     store.write(state)
 
 

@@ -23,13 +23,13 @@ from kvmstate.diagnostics import DiagnosticError, error, format_diagnostic
 from kvmstate.interrupt import graceful_interrupts
 from kvmstate.plan import Action, Options, Plan, Source
 from kvmstate.planfile import config_hash
-from kvmstate.provider import ProviderError
+from kvmstate.provider import ProviderError, Registry
 from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style, use_color
 from kvmstate.render.outputs import render_outputs
 from kvmstate.render.text import render_plan, render_state, summary_line
 from kvmstate.state import State
-from kvmstate.workspace import Workspace
+from kvmstate.workspace import Workspace, resolve_uri
 
 app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
@@ -398,6 +398,28 @@ def fmt(path: Path = PathArg,
         print(file)
     if check and changed:
         raise typer.Exit(FMT_CHANGES)
+
+
+@app.command()
+def doctor(uri: Optional[str] = UriOpt, color: Optional[bool] = ColorOpt) -> None:
+    """Check that the host can run kvmstate's domains (as virt-host-validate does), and say what to fix.
+
+    Exits 1 when a check fails. Example: kvmstate doctor --uri qemu:///system
+    """
+    style = Style(use_color(sys.stdout, color))
+    target = resolve_uri(uri)
+    failed = 0
+    for provider in Registry.discover().providers:
+        for check in getattr(provider, "doctor", lambda _: [])(target):
+            mark = style("ok  ", "green") if check.ok else style("FAIL", "red", "bold")
+            print(f"{mark} {check.name}: {check.detail}")
+            if not check.ok:
+                failed += 1
+                print(f"     fix: {check.fix}")
+    if failed:
+        print(f"\n{failed} check{'s' if failed > 1 else ''} failed on {target}.")
+        raise typer.Exit(1)
+    print(f"\nAll checks passed on {target}.")
 
 
 @state_app.command("list")

@@ -250,6 +250,8 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
     model = registry.types[obj.type].model
     out = []
     for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
+        if is_local(model, path):
+            continue
         outside = recorded is not None and get_path(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
@@ -279,16 +281,25 @@ def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[s
     return live
 
 
-def update_class(model: type[BaseModel] | None, path: tuple) -> str:
-    """The most disruptive `x-update` class met along an attribute path (replace when unknown)."""
-    worst = None
+def _metas(model: type[BaseModel] | None, path: tuple) -> list[dict[str, Any]]:
+    """The metadata of each field along an attribute path, outermost first."""
+    metas = []
     for part in path:
         if isinstance(part, int) or model is None:
             continue
         if part not in model.model_fields:
             break
-        cls = field_meta(model, part).get("x-update")
-        if cls and (worst is None or _RANK[cls] > _RANK[worst]):
-            worst = cls
+        metas.append(field_meta(model, part))
         model = submodel(model.model_fields[part].annotation)
-    return worst or "replace"
+    return metas
+
+
+def update_class(model: type[BaseModel] | None, path: tuple) -> str:
+    """The most disruptive `x-update` class met along an attribute path (replace when unknown)."""
+    classes = [m["x-update"] for m in _metas(model, path) if m.get("x-update")]
+    return max(classes, key=_RANK.__getitem__) if classes else "replace"
+
+
+def is_local(model: type[BaseModel] | None, path: tuple) -> bool:
+    """Whether the path is a setting of kvmstate's own (`x-local`), which the live object cannot show."""
+    return any(m.get("x-local") for m in _metas(model, path))

@@ -14,6 +14,8 @@ Field metadata a resource model may carry (in `json_schema_extra`):
 
 Models are validated with the context `{"base_dir": <folder of the file>}`, so a field may
 resolve paths relative to the configuration file.
+    x-local:  true                              kvmstate's own setting (how long to wait), not a property of
+                                                the live object: used when applying, never compared
 
 Providers are found through the `kvmstate.providers` entry-point group.
 """
@@ -60,6 +62,8 @@ class LiveObject:
     identity: str                          # UUID, or a volume's key
     attributes: dict[str, Any]             # in the resource model's vocabulary (JSON values)
     owner: Owner | None = None
+    computed: dict[str, Any] = field(default_factory=dict)   # values the provider found (a guest's addresses);
+                                                              # recorded in the state, never compared
 
 
 @dataclass
@@ -89,6 +93,16 @@ class Problem:
 
     path: str              # the attribute, e.g. "capacity" or "disks[0].volume"; "" for the whole resource
     message: str           # a full sentence that says what to do
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """One finding of `kvmstate doctor` about a host."""
+
+    name: str              # what was checked, e.g. "/dev/kvm"
+    ok: bool
+    detail: str            # what was found
+    fix: str = ""          # what to do, when not ok
 
 
 class ProviderError(Exception):
@@ -126,6 +140,8 @@ class Provider(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
+
 
 def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
     info = model.model_fields.get(name)
@@ -142,6 +158,22 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
             return ann
         stack.extend(typing.get_args(ann))
     return None
+
+
+def observable(model: type[BaseModel], data: Any) -> Any:
+    """`data` without the `x-local` fields at any depth: what the live object can show."""
+    if isinstance(data, list):
+        return [observable(model, item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is not None and field_meta(model, key).get("x-local"):
+            continue
+        inner = submodel(info.annotation) if info is not None else None
+        out[key] = observable(inner, value) if inner is not None else value
+    return out
 
 
 class Registry:

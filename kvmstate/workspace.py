@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvmstate.config import Configuration, load
-from kvmstate.config.loader import DEFAULT_HOST
-from kvmstate.config.variables import Inputs
 from kvmstate.config.loader import DEFAULT_HOST, find_files
+from kvmstate.config.variables import Inputs
 from kvmstate.graph import Graph
 from kvmstate.plan import Options, Plan
 from kvmstate.planner import make_plan

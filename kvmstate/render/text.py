@@ -128,6 +128,10 @@ def render_state(state: State, style: Style) -> str:
         width = max(len(k) for k in fields)
         for key, v in fields.items():
             out.append(f"    {key:<{width}} = {value(v)}")
+        if r.computed:
+            out.append(style("    # found when applied:", "dim"))
+            width = max(len(k) for k in r.computed)
+            out.extend(f"    {key:<{width}} = {value(v)}" for key, v in r.computed.items())
         out.append("}")
         out.append("")
     return "\n".join(out)

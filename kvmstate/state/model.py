@@ -26,6 +26,9 @@ class StateResource(BaseModel):
                           "recorded: after a crash the object may or may not exist.")
     attributes: dict[str, Any] = Field(description="The attributes as last applied or refreshed.")
     dependencies: list[str] = Field(default_factory=list, description="Addresses this resource depended on when applied.")
+    computed: dict[str, Any] = Field(default_factory=dict,
+                                     description="Values the provider found when applying, such as a guest's addresses "
+                                                 "(interfaces[].ipv4); never compared with the configuration.")
 
 
 class StateOutput(BaseModel):

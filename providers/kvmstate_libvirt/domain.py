@@ -1,8 +1,9 @@
 """libvirt domains: the `<domain>` document, its operations and the normalisation of aliases.
 
-Vocabulary: type, vcpu, memory, machine, disks [{volume, bus}], interfaces
-[{network, mac, model}], autostart, power, description, cloudinit (the seed
-CD-ROM). Identity: the domain's UUID.
+Vocabulary: see `schema.Domain`; the devices are built and parsed in `devices`,
+live changes are made in `hotplug`, addresses are awaited in `addresses`, and the
+host's capabilities are checked in `capabilities`; a cloud-init seed is attached as
+a CD-ROM here. Identity: the domain's UUID.
 """
 
 from __future__ import annotations
@@ -15,30 +16,21 @@ from typing import Any
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Owner, ProviderError, Request
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request
 from kvmstate.units import format_size
 
-from . import cloudinit, ownership
+from . import addresses, capabilities, cloudinit, hotplug, ownership
+from . import devices as devs
 from .connection import Host, doing, find
 from .schema import Domain, Volume
 from .xmlutil import render, size_bytes, sub
 
 TYPE = "domain"
+SEED_ALIAS = "ua-kvmstate-seed"      # a user alias marks the cloud-init CD-ROM kvmstate attached
 _RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_BLOCKED}
-_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd"}
 
 
 # ---- document ---------------------------------------------------------------
-
-def _dev_name(prefix: str, index: int) -> str:
-    """vda, vdb, ... vdz, vdaa, ...: the kernel's disk naming."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord("a") + rem) + letters
-    return prefix + letters
-
 
 def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | None = None,
            uuid: str | None = None, macs: list[str | None] | None = None, seed_pool: str | None = None) -> str:
@@ -56,42 +48,31 @@ def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | N
         sub(root, "description", spec.description)
     if owner:
         ownership.add_owner(sub(root, "metadata"), owner)
-    kib = str(-(-spec.memory // 1024))
-    sub(root, "memory", kib, unit="KiB")
-    sub(root, "currentMemory", kib, unit="KiB")
-    sub(root, "vcpu", str(spec.vcpu))
-    os_type = sub(sub(root, "os"), "type", "hvm")
-    if spec.machine:
-        os_type.set("machine", spec.machine)
+    sub(root, "memory", _kib(spec.max_memory), unit="KiB")
+    sub(root, "currentMemory", _kib(spec.memory), unit="KiB")
+    vcpu = sub(root, "vcpu", str(spec.max_vcpu), placement="static")
+    if spec.vcpu != spec.max_vcpu:
+        vcpu.set("current", str(spec.vcpu))
+    _os(sub(root, "os"), spec)
     features = sub(root, "features")
     sub(features, "acpi")
     sub(features, "apic")
-
+    if spec.cpu is not None:
+        _cpu(root, spec)
     devices = sub(root, "devices")
-    counters = {"vd": 0, "sd": 0}
-    for order, disk in enumerate(spec.disks, start=1):
-        vol = volumes.get(disk.volume)
-        if vol is None:
-            raise ProviderError(f"domain {name}: the attributes of volume {disk.volume} were not given")
-        prefix = _PREFIX[disk.bus]
-        el = sub(devices, "disk", type="volume", device="disk")
-        sub(el, "driver", name="qemu", type=vol.format)
-        sub(el, "source", pool=vol.pool, volume=disk.volume)
-        sub(el, "target", dev=_dev_name(prefix, counters[prefix]), bus=disk.bus)
-        sub(el, "boot", order=str(order))
-        counters[prefix] += 1
+    used: set[str] = set()
+    drives = [*spec.disks, *spec.cdroms]
+    for order, drive in enumerate(drives, start=1):
+        vol = devs.volume_of(name, volumes, drive.volume)
+        devices.append(devs.disk(drive, vol, devs.free_dev(drive.bus, used), order))
     if spec.cloudinit:
-        _add_seed(devices, name, spec.cloudinit, seed_pool, _dev_name("sd", counters["sd"]))
-    if any(d.bus == "scsi" for d in spec.disks):
+        _add_seed(devices, name, spec.cloudinit, seed_pool, devs.free_dev("sata", used))
+    if any(d.bus == "scsi" for d in drives):
         sub(devices, "controller", type="scsi", model="virtio-scsi")
     for index, iface in enumerate(spec.interfaces):
-        el = sub(devices, "interface", type="network")
-        mac = iface.mac or (macs[index] if macs and index < len(macs) else None)
-        if mac:
-            sub(el, "mac", address=mac.lower())
-        sub(el, "source", network=iface.network)
-        sub(el, "model", type=iface.model)
-    sub(devices, "console", type="pty")
+        devices.append(devs.interface(iface, iface.mac or (macs[index] if macs and index < len(macs) else None)))
+    devs.graphics(devices, spec.graphics)
+    devs.serial(devices, spec.serial)
     return render(root)
 
 
@@ -104,29 +85,82 @@ def _add_seed(devices: ET.Element, name: str, seed: str, pool: str | None, dev: 
     sub(el, "source", pool=pool, volume=cloudinit.volume_name(seed))
     sub(el, "target", dev=dev, bus="sata")
     sub(el, "readonly")
+    sub(el, "alias", name=SEED_ALIAS)
+
+
+def _is_seed(disk: ET.Element) -> bool:
+    alias = disk.find("alias")
+    return disk.get("device") == "cdrom" and alias is not None and alias.get("name") == SEED_ALIAS
 
 
 def _seed(root: ET.Element) -> str | None:
-    """The cloudinit whose seed ISO is in a CD-ROM, if any."""
-    for el in root.findall("devices/disk[@device='cdrom']/source"):
-        volume = el.get("volume") or os.path.basename(el.get("file") or "")
-        if volume.endswith(cloudinit.SUFFIX):
+    """The cloudinit whose seed ISO is in the CD-ROM kvmstate marked with its alias, if any."""
+    for disk in root.findall("devices/disk"):
+        source = disk.find("source")
+        if _is_seed(disk) and source is not None:
+            volume = source.get("volume") or os.path.basename(source.get("file") or "")
             return volume.removesuffix(cloudinit.SUFFIX)
     return None
+
+
+def _kib(size: int) -> str:
+    return str(-(-size // 1024))
+
+
+def _os(el: ET.Element, spec: Domain) -> None:
+    """Machine, firmware (UEFI through libvirt's firmware auto-selection, without secure boot) and direct boot."""
+    if spec.firmware == "uefi":
+        el.set("firmware", "efi")
+    os_type = sub(el, "type", "hvm")
+    if spec.machine:
+        os_type.set("machine", spec.machine)
+    if spec.firmware == "uefi":
+        sub(sub(el, "firmware"), "feature", enabled="no", name="secure-boot")
+    for tag in ("kernel", "initrd", "cmdline"):
+        if getattr(spec, tag) is not None:
+            sub(el, tag, getattr(spec, tag))
+
+
+def _cpu(root: ET.Element, spec: Domain) -> None:
+    cpu = spec.cpu
+    el = sub(root, "cpu", mode=cpu.mode)
+    if cpu.mode == "custom":
+        el.set("match", "exact")
+        sub(el, "model", cpu.model, fallback="forbid")
+    if cpu.sockets is not None:
+        sub(el, "topology", sockets=str(cpu.sockets), dies="1", cores=str(cpu.cores), threads=str(cpu.threads))
 
 
 def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
     """Attributes of a domain in the model's vocabulary, from libvirt's XML."""
     root = ET.fromstring(xml)
-    attrs: dict[str, Any] = {"type": root.get("type"), "vcpu": int(root.findtext("vcpu", "1").strip())}
-    memory = size_bytes(root.find("memory"), default_unit="KiB")
-    if memory:
-        attrs["memory"] = format_size(memory)
+    vcpu = root.find("vcpu")
+    most = int((vcpu.text if vcpu is not None else "1").strip())
+    attrs: dict[str, Any] = {"type": root.get("type"), "vcpu": int(vcpu.get("current", most)) if vcpu is not None else 1,
+                             "max_vcpu": most}
+    for key, tag in (("memory", "currentMemory"), ("max_memory", "memory")):
+        size = size_bytes(root.find(tag), default_unit="KiB")
+        if size:
+            attrs[key] = format_size(size)
+    attrs.setdefault("memory", attrs.get("max_memory"))
+    os_el = root.find("os")
     machine = root.find("os/type")
     if machine is not None and machine.get("machine"):
         attrs["machine"] = machine.get("machine")
-    attrs["disks"] = [_disk(d) for d in root.findall("devices/disk") if d.get("device", "disk") == "disk"]
-    attrs["interfaces"] = [_interface(i) for i in root.findall("devices/interface")]
+    efi = os_el is not None and (os_el.get("firmware") == "efi" or os_el.find("loader[@type='pflash']") is not None)
+    attrs["firmware"] = "uefi" if efi else "bios"
+    cpu = _parse_cpu(root.find("cpu"))
+    if cpu:
+        attrs["cpu"] = cpu
+    drives = root.findall("devices/disk")
+    attrs["disks"] = [devs.parse_disk(d) for d in drives if d.get("device", "disk") == "disk"]
+    attrs["cdroms"] = [devs.parse_disk(d) for d in drives if d.get("device") == "cdrom" and not _is_seed(d)]
+    attrs["interfaces"] = [devs.parse_interface(i) for i in root.findall("devices/interface")]
+    attrs["graphics"] = devs.parse_graphics(root.find("devices"))
+    attrs["serial"] = devs.parse_serial(root.find("devices"))
+    for tag in ("kernel", "initrd", "cmdline"):
+        if os_el is not None and os_el.find(tag) is not None:
+            attrs[tag] = os_el.findtext(tag) or ""
     attrs["autostart"] = autostart
     attrs["power"] = power
     if root.find("description") is not None:
@@ -136,27 +170,17 @@ def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
     return attrs
 
 
-def _disk(el: ET.Element) -> dict[str, Any]:
-    source = el.find("source")
-    disk: dict[str, Any] = {}
-    if source is not None:
-        # A file disk is named by its file's basename: a dir pool names its volumes so.
-        volume = source.get("volume") or os.path.basename(source.get("file") or source.get("dev") or "")
-        if volume:
-            disk["volume"] = volume
-    target = el.find("target")
-    if target is not None and target.get("bus"):
-        disk["bus"] = target.get("bus")
-    return disk
-
-
-def _interface(el: ET.Element) -> dict[str, Any]:
-    iface: dict[str, Any] = {}
-    for key, path, attr in (("network", "source", "network"), ("mac", "mac", "address"), ("model", "model", "type")):
-        child = el.find(path)
-        if child is not None and child.get(attr):
-            iface[key] = child.get(attr).lower() if key == "mac" else child.get(attr)
-    return iface
+def _parse_cpu(el: ET.Element | None) -> dict[str, Any]:
+    if el is None or not el.get("mode"):
+        return {}
+    cpu: dict[str, Any] = {"mode": el.get("mode")}
+    if el.get("mode") == "custom" and el.findtext("model"):
+        cpu["model"] = el.findtext("model")
+    topology = el.find("topology")
+    if topology is not None:
+        for key in ("sockets", "cores", "threads"):
+            cpu[key] = int(topology.get(key, "1"))
+    return cpu
 
 
 # ---- machine aliases --------------------------------------------------------
@@ -216,7 +240,7 @@ def read_all(host: Host) -> list[LiveObject]:
 
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     found = {}
-    for disk in spec.disks:
+    for disk in [*spec.disks, *spec.cdroms]:
         attrs = request.dependency("volume", disk.volume)
         if attrs is not None:
             found[disk.volume] = Volume.model_validate(attrs)
@@ -238,7 +262,7 @@ def create(host: Host, request: Request) -> LiveObject:
     if spec.power == "running":
         with doing(f"starting domain {name}"):
             dom.create()
-    return live(host, dom)
+    return _result(host, dom, spec)
 
 
 def update(host: Host, request: Request, current: LiveObject, paths: list[str], restart: bool) -> LiveObject:
@@ -246,9 +270,13 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
     name = request.name
     with doing(f"looking up domain {name}"):
         dom = host.conn.lookupByUUIDString(current.identity)
-    changed = {p.split(".")[0] for p in paths}
+    changed = {p.split(".")[0].split("[")[0] for p in paths}
+    stale: dict[str, float] = {}
     if restart:
+        stale = addresses.leases(host, dom, spec) if dom.isActive() else {}
         dom = _redefine(host, request, spec, dom)
+    else:
+        hotplug.apply(dom, name, spec, _volumes(request, spec), changed)
     if "description" in changed:
         flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
         with doing(f"setting the description of domain {name}"):
@@ -262,7 +290,14 @@ def update(host: Host, request: Request, current: LiveObject, paths: list[str], 
                 dom.create()
         elif spec.power == "stopped":
             _stop(dom, name, host.shutdown_timeout)
-    return live(host, dom)
+    return _result(host, dom, spec, stale)
+
+
+def _result(host: Host, dom: libvirt.virDomain, spec: Domain, stale: dict[str, float] | None = None) -> LiveObject:
+    """The domain as it is now, with the addresses it was asked to wait for as computed values."""
+    obj = live(host, dom)
+    obj.computed = addresses.computed(host, dom, spec, stale)
+    return obj
 
 
 def _redefine(host: Host, request: Request, spec: Domain, dom: libvirt.virDomain) -> libvirt.virDomain:
@@ -306,6 +341,11 @@ def _stop(dom: libvirt.virDomain, name: str, timeout: float) -> None:
     if dom.isActive():
         with doing(f"forcing off domain {name} after {timeout:g}s without a clean shutdown"):
             dom.destroy()
+
+
+def check(host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
+    """What the host does not offer: domain type, machine type, firmware, CPU mode (before any change)."""
+    return capabilities.check(host, Domain.model_validate(request.attributes))
 
 
 def delete(host: Host, name: str, identity: str) -> None:

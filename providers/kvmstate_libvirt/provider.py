@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
+from kvmstate.provider import HostCheck, LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
-from . import cloudinit, domain, network, pool, schema, volume
+from . import cloudinit, doctor, domain, network, pool, schema, volume
 from .connection import Connections
 
 # type name -> (module that handles it, its declaration); read() lists types in this order.
@@ -73,6 +73,10 @@ class LibvirtProvider:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
         adopt = getattr(_module(live.type), "adopt", None)
         return adopt(self.connections.get(live.host), live, owner) if adopt else live
+
+    def doctor(self, uri: str) -> list[HostCheck]:
+        """What a host needs for kvmstate's domains, checked as virt-host-validate does."""
+        return doctor.diagnose(uri)
 
     def close(self) -> None:
         self.connections.close()

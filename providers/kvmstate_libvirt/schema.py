@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from kvmstate.units import Size
+from kvmstate.units import Size, format_size
 
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
 
 
-def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False, **kw):
+def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
+       local: bool = False, **kw):
     extra: dict = {"x-update": update}
     if ref:
         extra["x-ref"] = ref
@@ -27,6 +28,8 @@ def _f(default, update: str, ref: str | None = None, recorded: bool = False, sen
         extra["x-recorded"] = True
     if sensitive:
         extra["x-sensitive"] = True
+    if local:
+        extra["x-local"] = True
     return Field(default, json_schema_extra=extra, **kw)
 
 
@@ -194,11 +197,74 @@ class Disk(_Model):
     bus: Literal["virtio", "sata", "scsi"] = _f("virtio", "restart", description="Disk bus.")
 
 
+class Cdrom(_Model):
+    volume: str = _f(..., "restart", ref="volume", description="The volume attached read-only as this CD-ROM.")
+    bus: Literal["sata", "scsi"] = _f("sata", "restart", description="CD-ROM bus.")
+
+
 class Interface(_Model):
-    network: str = _f(..., "restart", ref="network", description="The network this interface joins.")
+    network: str | None = _f(None, "restart", ref="network", description="The libvirt network this interface joins.")
+    bridge: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,
+                            description="A host bridge this interface joins (instead of `network`).")
+    macvtap: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,
+                             description="A host network device this interface joins through macvtap in bridge mode "
+                                         "(instead of `network`).")
     mac: str | None = _f(None, "restart", pattern=MAC_PATTERN,
                          description="Fixed MAC address; libvirt generates one (kept stable) when unset.")
     model: Literal["virtio", "e1000", "rtl8139"] = _f("virtio", "restart", description="NIC model.")
+    wait_for_ip: bool = _f(False, "live", local=True, description="Apply waits until the guest has an IPv4 address on this "
+                                                      "interface and records it in the state.")
+    wait_timeout: int = _f(300, "live", local=True, ge=1, le=3600, description="Seconds `wait_for_ip` waits before apply fails.")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [k for k in ("network", "bridge", "macvtap") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("an interface needs exactly one of `network`, `bridge` or `macvtap`"
+                             + (f"; it has {', '.join(kinds)}" if kinds else ""))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("network", "bridge", "macvtap") if getattr(self, k) is not None)
+
+
+class Cpu(_Model):
+    mode: Literal["host-passthrough", "host-model", "custom"] = _f("host-model", "restart", description="CPU mode.")
+    model: str | None = _f(None, "restart", description="Named CPU model for mode custom, e.g. Skylake-Server.")
+    sockets: int | None = _f(None, "restart", ge=1, description="Sockets; the topology's unset parts default to 1.")
+    cores: int | None = _f(None, "restart", ge=1, description="Cores per socket.")
+    threads: int | None = _f(None, "restart", ge=1, description="Threads per core.")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.mode == "custom" and not self.model:
+            raise ValueError("CPU mode custom needs `model`")
+        if self.mode != "custom" and self.model:
+            raise ValueError(f"`model` is only for CPU mode custom, not {self.mode}")
+        if any(v is not None for v in (self.sockets, self.cores, self.threads)):
+            self.sockets, self.cores, self.threads = self.sockets or 1, self.cores or 1, self.threads or 1
+        return self
+
+
+class Graphics(_Model):
+    type: Literal["none", "vnc", "spice"] = _f("none", "restart", description="Graphical console.")
+    listen: ipaddress.IPv4Address | ipaddress.IPv6Address | None = _f(
+        None, "restart", description="Address the console listens on; libvirt's default (127.0.0.1) when unset.")
+
+
+class Serial(_Model):
+    type: Literal["pty", "file"] = _f("pty", "restart", description="pty: an interactive console (virsh console); "
+                                                                    "file: the output is written to `path`.")
+    path: str | None = _f(None, "restart", description="Absolute path of the log file, for type file.")
+
+    @model_validator(mode="after")
+    def _path(self):
+        if (self.type == "file") != (self.path is not None):
+            raise ValueError("a serial console of type file needs `path`, and only that type takes one")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"{self.path!r} must be an absolute path")
+        return self
 
 
 class Domain(_Model):
@@ -207,16 +273,55 @@ class Domain(_Model):
     model_config = ConfigDict(extra="forbid", title="domain")
 
     type: Literal["kvm", "qemu"] = _f("kvm", "restart", description="Hypervisor: kvm, or qemu for software emulation.")
-    vcpu: int = _f(1, "restart", ge=1, le=256, description="Number of virtual CPUs.")
-    memory: Size = _f(512 * 1024**2, "restart", description="Memory, for example 1GiB.")
+    vcpu: int = _f(1, "live", ge=1, le=256, description="Number of virtual CPUs; changed live up to `max_vcpu`.")
+    max_vcpu: int | None = _f(None, "restart", ge=1, le=256,
+                              description="Most virtual CPUs without a restart; `vcpu` when unset.")
+    memory: Size = _f(512 * 1024**2, "live", description="Memory, for example 1GiB; changed live up to `max_memory`.")
+    max_memory: Size | None = _f(None, "restart", description="Most memory without a restart; `memory` when unset.")
     machine: str | None = _f(None, "restart", description="Machine type such as q35 or pc; libvirt's default when unset.")
-    disks: list[Disk] = _f([], "restart", description="Disks, in boot order.")
-    interfaces: list[Interface] = _f([], "restart", description="Network interfaces.")
+    firmware: Literal["bios", "uefi"] = _f("bios", "restart",
+                                           description="bios (SeaBIOS) or uefi (OVMF, with a per-domain NVRAM).")
+    cpu: Cpu | None = _f(None, "restart", description="CPU mode, model and topology; libvirt's default when unset.")
+    disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
+    cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
+    interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
+    graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
+    serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
+    kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
+    initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
+    cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")
     power: Literal["running", "stopped"] = _f("running", "live", description="Desired power state.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
     cloudinit: str | None = _f(None, "restart", ref="cloudinit",
                                description="A cloud-init seed attached as a read-only SATA CD-ROM.")
+
+    @field_validator("kernel", "initrd")
+    @classmethod
+    def _absolute(cls, value: str | None):
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"{value!r} must be an absolute path on the host")
+        return value
+
+    @model_validator(mode="after")
+    def _maximums(self):
+        """`max_memory` and `max_vcpu` default to `memory` and `vcpu`, and may not be below them."""
+        if self.max_memory is None:
+            self.max_memory = self.memory
+        elif self.max_memory < self.memory:
+            raise ValueError(f"memory {format_size(self.memory)} is more than max_memory {format_size(self.max_memory)}")
+        if self.max_vcpu is None:
+            self.max_vcpu = self.vcpu
+        elif self.max_vcpu < self.vcpu:
+            raise ValueError(f"vcpu {self.vcpu} is more than max_vcpu {self.max_vcpu}")
+        if self.cpu is not None and self.cpu.sockets is not None:
+            total = self.cpu.sockets * self.cpu.cores * self.cpu.threads
+            if total != self.max_vcpu:
+                raise ValueError(f"the CPU topology has {total} CPUs (sockets x cores x threads); "
+                                 f"it must equal max_vcpu, {self.max_vcpu}")
+        if (self.initrd or self.cmdline) and not self.kernel:
+            raise ValueError("`initrd` and `cmdline` need `kernel`")
+        return self
 
     @model_validator(mode="after")
     def _unique(self):
@@ -224,7 +329,7 @@ class Domain(_Model):
         dup = {m for m in macs if macs.count(m) > 1}
         if dup:
             raise ValueError(f"MAC address {sorted(dup)[0]} is used by two interfaces")
-        vols = [d.volume for d in self.disks]
+        vols = [d.volume for d in self.disks] + [c.volume for c in self.cdroms]
         dupv = {v for v in vols if vols.count(v) > 1}
         if dupv:
             raise ValueError(f"volume {sorted(dupv)[0]} is attached twice")

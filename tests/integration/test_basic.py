@@ -83,7 +83,9 @@ def test_change_memory_and_dhcp_then_remove_the_domain(cli, conn, workdir: Path)
     edit(main, "end: 192.168.150.99", "end: 192.168.150.120")
 
     plan = cli("plan", "--detailed-exitcode", check=2).stdout
-    assert re.search(r'~ memory += "128MiB" -> "256MiB" # requires restart', plan), plan
+    # No max_memory in the file: it follows memory, and raising the maximum needs a restart.
+    assert re.search(r'~ max_memory += "128MiB" -> "256MiB" # requires restart', plan), plan
+    assert re.search(r'~ memory += "128MiB" -> "256MiB"\n', plan), plan
     assert '~ dhcp.end = "192.168.150.99" -> "192.168.150.120"' in plan
     assert "Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy." in plan
 

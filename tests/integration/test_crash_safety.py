@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import libvirt
 import pytest
 
 pytestmark = pytest.mark.libvirtd

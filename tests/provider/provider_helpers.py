@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kvmstate.diff import prune
-from kvmstate.provider import Owner, Request
+from kvmstate.provider import Owner, Request, observable
 from kvmstate_libvirt import LibvirtProvider, schema
 
 MODELS = {"network": schema.Network, "pool": schema.Pool, "volume": schema.Volume, "domain": schema.Domain,
@@ -23,5 +23,12 @@ def request(type_: str, name: str, attrs: dict[str, Any], deps: dict[str, dict] 
                    owner=Owner(LINEAGE, f"{type_}.{name}"), dependencies=deps or {})
 
 
+def shown(type_: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The desired attributes a live object can show (kvmstate's own settings such as wait_for_ip left out)."""
+    return observable(MODELS[type_], attrs)
+
+
 def compared(provider: LibvirtProvider, live, want: dict[str, Any]) -> dict[str, Any]:
+    """The live attributes as the planner compares them with `want`, and `want` as they can show."""
+    want = shown(live.type, want)
     return prune(provider.normalize(live, want), want)

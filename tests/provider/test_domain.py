@@ -8,7 +8,7 @@ import pytest
 from kvmstate.provider import LiveObject, Owner, ProviderError
 from kvmstate_libvirt import domain
 
-from provider_helpers import LINEAGE, compared, desired, request
+from provider_helpers import LINEAGE, compared, desired, request, shown
 
 VOLUMES = {
     "volume.root": desired("volume", pool="images", capacity="10GiB", format="qcow2"),
@@ -42,7 +42,7 @@ def test_create_reads_back_as_desired(provider, conn):
     (live,) = provider.read("h1", ["domain"])
     assert (live.name, live.identity) == ("web", created.identity)
     assert live.owner == Owner(LINEAGE, "domain.web")
-    assert compared(provider, live, want) == want
+    assert compared(provider, live, want) == shown("domain", want)
     dom = conn.lookupByName("web")
     assert dom.isActive() and dom.autostart()
     root, disks, nics = devices(conn, "web")
@@ -76,7 +76,7 @@ def test_live_updates(provider, conn):
                               ["description", "autostart", "power"], restart=False)
 
     assert updated.identity == created.identity
-    assert compared(provider, updated, want) == want
+    assert compared(provider, updated, want) == shown("domain", want)
     dom = conn.lookupByName("web")
     assert not dom.isActive() and not dom.autostart()
     assert ET.fromstring(dom.XMLDesc()).findtext("description") == "<new> & \"quoted\" ]]>"
@@ -104,7 +104,7 @@ def test_restart_update_keeps_uuid_and_generated_macs(provider, conn):
                               ["memory", "vcpu", "disks", "interfaces.2"], restart=True)
 
     assert updated.identity == created.identity and updated.owner == created.owner
-    assert compared(provider, updated, want) == want
+    assert compared(provider, updated, want) == shown("domain", want)
     assert updated.attributes["interfaces"][1]["mac"] == generated
     assert conn.lookupByName("web").isActive()
     _, disks, nics = devices(conn, "web")

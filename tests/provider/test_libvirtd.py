@@ -13,7 +13,7 @@ import pytest
 from kvmstate.provider import Owner
 from kvmstate_libvirt import LibvirtProvider
 
-from provider_helpers import LINEAGE, compared, desired, request
+from provider_helpers import LINEAGE, compared, desired, request, shown
 
 pytestmark = [
     pytest.mark.libvirtd,
@@ -51,7 +51,7 @@ def test_full_lifecycle(provider, tmp_path):
     # Everything reads back as desired; the owner mark survives on networks and domains.
     live = {o.name: o for o in provider.read("local", ["network", "pool", "volume", "domain"])}
     for obj, want in ((net, net_want), (pool, pool_want), (vol, vol_want), (dom, dom_want)):
-        assert compared(provider, live[obj.name], want) == want
+        assert compared(provider, live[obj.name], want) == shown(obj.type, want)
     assert live["kvst-net"].owner == Owner(LINEAGE, "network.kvst-net")
     assert live["kvst-web"].owner == Owner(LINEAGE, "domain.kvst-web")
     assert live["kvst-web"].attributes["machine"].startswith("pc-i440fx-")   # libvirt expands the alias
@@ -73,9 +73,9 @@ def test_full_lifecycle(provider, tmp_path):
 
     # A restart-class change redefines and restarts the running domain (no guest OS: forced off).
     mac = dom.attributes["interfaces"][0]["mac"]
-    dom_new = {**dom_want, "memory": "256MiB"}
+    dom_new = {**dom_want, "memory": "256MiB", "max_memory": "256MiB"}
     dom = provider.update(on("local", request("domain", "kvst-web", dom_new, {"volume.kvst-root": vol_want})),
-                          dom, ["memory"], True)
+                          dom, ["max_memory", "memory"], True)
     d = conn.lookupByName("kvst-web")
     assert d.isActive() and d.info()[1] == 256 * 1024
     assert dom.attributes["interfaces"][0]["mac"] == mac

@@ -1,0 +1,70 @@
+"""Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached.
+
+Each change goes to the running guest and to its persistent definition at once
+(`AFFECT_LIVE | AFFECT_CONFIG`), or to the definition alone when the domain is
+stopped. Only the tail of a device list changes live (the planner classifies any
+change to an existing device as a restart), so devices are matched by position.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import libvirt
+
+from . import devices as devs
+from .connection import doing
+from .schema import Domain, Volume
+
+
+def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Volume], changed: set[str]) -> None:
+    """Carry out the live-class changes among the `changed` top-level attributes."""
+    flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
+    if "memory" in changed:
+        with doing(f"setting the memory of domain {name} to {spec.memory // 1024**2} MiB"):
+            dom.setMemoryFlags(-(-spec.memory // 1024), flags)
+    if "vcpu" in changed:
+        with doing(f"setting the vCPUs of domain {name} to {spec.vcpu}"):
+            dom.setVcpusFlags(spec.vcpu, flags)
+    if "disks" in changed or "interfaces" in changed:
+        with doing(f"reading domain {name}"):
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        if "disks" in changed:
+            _sync_disks(dom, name, root, spec, volumes, flags)
+        if "interfaces" in changed:
+            _sync_interfaces(dom, name, root, spec, flags)
+
+
+def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,
+                volumes: dict[str, Volume], flags: int) -> None:
+    have = [d for d in root.findall("devices/disk") if d.get("device", "disk") == "disk"]
+    for el in have[len(spec.disks):]:
+        _detach(dom, name, el, f"disk {devs.parse_disk(el).get('volume')}", flags)
+    used = {t.get("dev") for t in root.findall("devices/disk/target")}
+    orders = [int(b.get("order")) for b in root.findall("devices/*/boot") if b.get("order", "").isdigit()]
+    order = max(orders, default=0)
+    # A definition without boot orders boots by <os><boot dev=...>, which libvirt does not mix with them.
+    bootable = root.find("os/boot") is None
+    for disk in spec.disks[len(have):]:
+        order += 1
+        el = devs.disk(disk, devs.volume_of(name, volumes, disk.volume), devs.free_dev(disk.bus, used),
+                       order if bootable else None)
+        with doing(f"attaching disk {disk.volume} to domain {name}"):
+            dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
+
+
+def _sync_interfaces(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain, flags: int) -> None:
+    have = root.findall("devices/interface")
+    for el in have[len(spec.interfaces):]:
+        _detach(dom, name, el, f"interface {devs.parse_interface(el).get('mac')}", flags)
+    for iface in spec.interfaces[len(have):]:
+        el = devs.interface(iface, iface.mac)
+        with doing(f"attaching an interface on {iface.kind} {getattr(iface, iface.kind)} to domain {name}"):
+            dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
+
+
+def _detach(dom: libvirt.virDomain, name: str, el: ET.Element, what: str, flags: int) -> None:
+    """Detach a device as the persistent definition has it (libvirt matches it by target or MAC)."""
+    with doing(f"detaching {what} from domain {name}"):
+        dom.detachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
+
