@@ -1,18 +1,20 @@
 """The applier: carry out a plan through the providers, recording every step in the state.
 
 Creates, updates, restarts and replacements run in dependency order; deletions
-run afterwards in reverse order of the dependencies recorded in the state. The
-state is written after each completed action, so a failure or a crash leaves a
-state that says exactly what was done. An action whose dependency failed is
+run afterwards in reverse order of the dependencies recorded in the state. Up to
+`parallelism` independent actions run at once (kvmstate.schedule). The state is
+written after each completed action, under a lock, so a failure or a crash leaves
+a state that says exactly what was done. An action whose dependency failed is
 skipped, and independent actions go on.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kvmstate import schedule
 from kvmstate.config import Configuration
 from kvmstate.graph import Graph
 from kvmstate.plan import Action, Plan, ResourceChange
@@ -43,49 +45,67 @@ class Outcome:
 
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
-               on_event: Callable[[Event], None] = lambda e: None) -> Outcome:
+               on_event: Callable[[Event], None] = lambda e: None, parallelism: int = 1) -> Outcome:
+    """Carry out the plan, up to `parallelism` independent actions at a time."""
     outcome = Outcome()
-    _record_drift(plan, state, store)
-    forward = [plan.change(a) for a in config.graph.order()]
-    forward = [c for c in forward if c and c.action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)]
+    recorder = Recorder(state, store)
+    _record_drift(plan, recorder)
+    changes = {c.address: c for c in plan.resource_changes}
+    forward = {a: changes[a].dependencies for a in config.graph.order()
+               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
     graph = Graph()
     for address, change in deletes.items():
         graph.add(address, (d for d in change.dependencies if d in deletes))
-    backward = [deletes[a] for a in reversed(graph.order())]
-    blocked: set[str] = set()
-    for change in forward + backward:
-        related = change.dependencies if change.action != Action.DELETE else _dependents(change.address, deletes)
-        if blocked.intersection(related):
-            blocked.add(change.address)
-            outcome.skipped.append(change.address)
-            on_event(Event(change, "skipped", message="a resource it depends on failed"))
-            continue
-        on_event(Event(change, "start"))
-        started = time.monotonic()
-        try:
-            _execute(change, plan, config, state, store, registry)
-        except ProviderError as exc:
-            blocked.add(change.address)
-            outcome.failed[change.address] = str(exc)
-            on_event(Event(change, "failed", time.monotonic() - started, str(exc)))
-            continue
-        outcome.done.append(change.address)
-        on_event(Event(change, "done", time.monotonic() - started))
+    dependents: dict[str, list[str]] = {a: [] for a in deletes}
+    for address, change in deletes.items():
+        for dep in change.dependencies:
+            if dep in deletes:
+                dependents[dep].append(address)
+    backward = {a: dependents[a] for a in reversed(graph.order())}
+
+    def on_end(address: str, phase: str, elapsed: float, exc: Exception | None) -> None:
+        if phase == "done":
+            outcome.done.append(address)
+        elif phase == "failed":
+            outcome.failed[address] = str(exc)
+        else:
+            outcome.skipped.append(address)
+        message = str(exc) if exc else "a resource it depends on failed" if phase == "skipped" else ""
+        on_event(Event(changes[address], phase, elapsed, message))
+
+    for jobs in (forward, backward):
+        schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
+                     parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")), on_end)
     return outcome
 
 
-def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
+class Recorder:
+    """The one place the state changes during an apply: each change is written at once, under a lock."""
+
+    def __init__(self, state: State, store: StateStore):
+        self.state, self.store = state, store
+        self._lock = threading.Lock()
+
+    def record(self, change: ResourceChange, identity: str) -> None:
+        with self._lock:
+            _record(change, identity, self.state)
+            self.store.write(self.state)
+
+    def remove(self, address: str) -> None:
+        with self._lock:
+            self.state.remove(address)
+            self.store.write(self.state)
+
+
+def _record_drift(plan: Plan, recorder: Recorder) -> None:
     """Forget objects deleted outside kvmstate that are no longer wanted; record unrecorded ones that need no change."""
     for drift in plan.drift:
         change = plan.change(drift.address)
         if drift.kind == "deleted" and change is None:
-            state.remove(drift.address)
+            recorder.remove(drift.address)
         elif drift.kind == "unrecorded" and change is not None and change.action == Action.NOOP:
-            _record(change, plan._live[change.address].identity, state)
-        else:
-            continue
-        store.write(state)
+            recorder.record(change, plan._live[change.address].identity)
 
 
 def _record(change: ResourceChange, identity: str, state: State) -> None:
@@ -93,26 +113,20 @@ def _record(change: ResourceChange, identity: str, state: State) -> None:
                             identity=identity, attributes=change.after or {}, dependencies=change.dependencies))
 
 
-def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
-    return [a for a, c in deletes.items() if address in c.dependencies]
-
-
-def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: State, store: StateStore,
+def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder: Recorder,
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
     if change.action in (Action.DELETE, Action.REPLACE) and live is not None:
         provider.delete(change.type, live.host, live.name, live.identity)
-        state.remove(change.address)
-        store.write(state)
+        recorder.remove(change.address)
         if change.action == Action.DELETE:
             return
-    request = request_for(change, config, state.lineage)
+    request = request_for(change, config, recorder.state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
         result = provider.create(request)
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    _record(change, result.identity, state)
-    store.write(state)
+    recorder.record(change, result.identity)
 

@@ -32,6 +32,7 @@ UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAUL
 ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
 ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
+ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many independent actions to run at once.")
 
 
 def _fail(exc: Exception, color: bool) -> None:
@@ -96,27 +97,27 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
 @app.command()
 def apply(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
-          color: Optional[bool] = ColorOpt) -> None:
+          parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
     Example: kvmstate apply examples/basic --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=False)
+    _run(path, state, uri, auto_approve, shutdown_timeout, parallelism, color, destroy=False)
 
 
 @app.command()
 def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
-            color: Optional[bool] = ColorOpt) -> None:
+            parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Example: kvmstate destroy examples/basic --auto-approve
     """
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, destroy=True)
+    _run(path, state, uri, auto_approve, shutdown_timeout, parallelism, color, destroy=True)
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], destroy: bool) -> None:
+         parallelism: int, color: Optional[bool], destroy: bool) -> None:
     colored = use_color(sys.stdout, color)
     style = Style(colored)
     ws = Workspace.open(path, state_file, uri, shutdown_timeout=shutdown_timeout)
@@ -131,7 +132,8 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
             if the_plan.has_changes and not auto_approve and not _confirm(destroy):
                 print("Cancelled: nothing was changed.")
                 raise typer.Exit(1)
-            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style))
+            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style),
+                                  parallelism)
             if not outcome.ok:
                 for address, message in outcome.failed.items():
                     sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
