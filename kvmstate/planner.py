@@ -56,11 +56,12 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
     live = read_live(registry, wanted)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None)
     diags = Diagnostics()
+    recorded_at = {r.address: r for r in state.resources}
     addresses = sorted(set(config.resources) | {Address.parse(r.address) for r in state.resources})
     for address in addresses:
         key = str(address)
         resource = config.resources.get(address)
-        recorded = state.get(key)
+        recorded = recorded_at.get(key)
         host = recorded.host if recorded else resource.host
         known = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name

@@ -15,10 +15,8 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
-from kvmstate.config.hcl_file import read_hcl
 from kvmstate.config.meta import KEYS, RESERVED, Meta
 from kvmstate.config.source import RawResource
-from kvmstate.config.yaml_file import read_yaml
 from kvmstate.diagnostics import Diagnostics, Position, error
 from kvmstate.graph import CycleError, Graph
 from kvmstate.provider import Registry, field_meta, submodel
@@ -98,7 +96,9 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
         diags.error("Cannot read file", f"{file}: {exc}.", Position(str(file), 1))
         return []
     if file.suffix == ".hcl":
+        from kvmstate.config.hcl_file import read_hcl      # python-hcl2 and lark load only for HCL files
         return read_hcl(str(file), text, {t.name: t.model for t in registry.types.values()}, diags)
+    from kvmstate.config.yaml_file import read_yaml
     return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
 
 

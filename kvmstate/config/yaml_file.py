@@ -12,6 +12,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.main import CParser
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
@@ -19,8 +21,14 @@ from kvmstate.diagnostics import Diagnostics, Position
 
 def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnostics) -> list[RawResource]:
     """Raw resources of a YAML document; `plurals` maps "networks" to "network"."""
+    positions: dict[Path, Position] = {}
     try:
-        doc = YAML(typ="rt", pure=True).load(text)
+        # libyaml's parser when it is there and the text is well-formed; ruamel's own parser otherwise, and
+        # for its messages (10 times slower on large files).
+        doc = _fast(filename, text, positions)
+        if doc is _FALLBACK:
+            positions.clear()
+            doc = _plain(filename, YAML(typ="rt", pure=True).load(text), (), positions)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1)
@@ -31,27 +39,77 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnost
         return []
     if doc is None:
         return []
-    if not isinstance(doc, CommentedMap):
+    if not isinstance(doc, dict):
         diags.error("Unexpected document", "The top level of a kvmstate YAML file is a mapping of resource types "
                     f"({', '.join(sorted(plurals))}).", Position(filename, 1))
         return []
+    inside: dict[tuple, dict[Path, Position]] = {}
+    for path, pos in positions.items():
+        if len(path) > 2:
+            inside.setdefault(path[:2], {})[path[2:]] = pos
     out: list[RawResource] = []
     for key, section in doc.items():
-        kpos = _key_pos(filename, doc, key)
+        kpos = positions[(key,)]
         if key not in plurals:
             diags.error("Unknown section", f"The top-level key {key!r} is not a resource type; expected one of "
                         f"{', '.join(sorted(plurals))}.", kpos)
             continue
         if section is None:
             continue
-        if not isinstance(section, CommentedMap):
+        if not isinstance(section, dict):
             diags.error("Unexpected value", f"`{key}` maps resource names to their attributes.", kpos)
             continue
         for name, body in section.items():
-            positions: dict[Path, Position] = {}
-            plain = _plain(filename, body, (), positions)
-            out.append(RawResource(plurals[key], str(name), plain, _key_pos(filename, section, name), positions))
+            out.append(RawResource(plurals[key], str(name), body, positions[(key, name)], inside.get((key, name), {})))
     return out
+
+
+_FALLBACK = object()
+
+
+def _fast(filename: str, text: str, positions: dict[Path, Position]) -> Any:
+    """Plain data through libyaml (ruamel.yaml.clib), or _FALLBACK when it is missing or the text has a problem."""
+    yaml = YAML(typ="safe", pure=False)
+    if yaml.Parser is not CParser or CParser is None:
+        return _FALLBACK
+    try:
+        node = yaml.compose(text)
+    except YAMLError:
+        return _FALLBACK
+    if node is None:
+        return None
+    try:
+        return _from_node(filename, node, yaml.constructor, (), positions)
+    except _Duplicate:
+        return _FALLBACK
+
+
+class _Duplicate(Exception):
+    """A mapping repeats a key: ruamel's own parser reports it."""
+
+
+def _from_node(filename: str, node: Node, constructor: Any, path: Path, positions: dict[Path, Position]) -> Any:
+    """Plain Python data from libyaml's nodes, recording the position of every key and item."""
+    if isinstance(node, MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = str(constructor.construct_object(key_node, deep=True))
+            if key in out:
+                raise _Duplicate
+            positions[path + (key,)] = _mark(filename, key_node)
+            out[key] = _from_node(filename, value_node, constructor, path + (key,), positions)
+        return out
+    if isinstance(node, SequenceNode):
+        items = []
+        for i, item in enumerate(node.value):
+            positions[path + (i,)] = _mark(filename, item)
+            items.append(_from_node(filename, item, constructor, path + (i,), positions))
+        return items
+    return _scalar(constructor.construct_object(node, deep=True))
+
+
+def _mark(filename: str, node: Node) -> Position:
+    return Position(filename, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _key_pos(filename: str, node: CommentedMap, key: Any) -> Position:
@@ -64,8 +122,8 @@ def _plain(filename: str, node: Any, path: Path, positions: dict[Path, Position]
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
-            positions[path + (key,)] = _key_pos(filename, node, key)
-            out[str(key)] = _plain(filename, value, path + (key,), positions)
+            positions[path + (str(key),)] = _key_pos(filename, node, key)
+            out[str(key)] = _plain(filename, value, path + (str(key),), positions)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -74,6 +132,10 @@ def _plain(filename: str, node: Any, path: Path, positions: dict[Path, Position]
             positions[path + (i,)] = Position(filename, line + 1, col + 1)
             items.append(_plain(filename, value, path + (i,), positions))
         return items
+    return _scalar(node)
+
+
+def _scalar(node: Any) -> Any:
     if isinstance(node, str):
         return str(node)
     if isinstance(node, bool) or node is None:

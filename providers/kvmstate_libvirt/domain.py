@@ -20,7 +20,7 @@ from kvmstate.units import format_size
 from . import ownership
 from .connection import Host, doing, find
 from .schema import Domain, Volume
-from .xmlutil import render, size_bytes, sub
+from .xmlutil import names, parse, render, size_bytes, sub
 
 TYPE = "domain"
 _RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_BLOCKED}
@@ -92,9 +92,9 @@ def to_xml(name: str, spec: Domain, volumes: dict[str, Volume], owner: Owner | N
     return render(root)
 
 
-def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
+def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str, Any]:
     """Attributes of a domain in the model's vocabulary, from libvirt's XML."""
-    root = ET.fromstring(xml)
+    root = parse(xml)
     attrs: dict[str, Any] = {"type": root.get("type"), "vcpu": int(root.findtext("vcpu", "1").strip())}
     memory = size_bytes(root.find("memory"), default_unit="KiB")
     if memory:
@@ -174,19 +174,28 @@ def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dic
 
 # ---- operations -------------------------------------------------------------
 
-def live(host: Host, dom: libvirt.virDomain) -> LiveObject:
+def live(host: Host, dom: libvirt.virDomain, running: bool | None = None, autostart: bool | None = None) -> LiveObject:
+    """One domain; `running` and `autostart` are asked for when the caller does not know them."""
     name = dom.name()
     with doing(f"reading domain {name}"):
-        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-        power = "running" if dom.state()[0] in _RUNNING else "stopped"
-        attrs = from_xml(xml, autostart=bool(dom.autostart()), power=power)
-    return LiveObject(TYPE, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(xml)))
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        running = dom.state()[0] in _RUNNING if running is None else running
+        autostart = bool(dom.autostart()) if autostart is None else autostart
+    attrs = from_xml(root, autostart=autostart, power="running" if running else "stopped")
+    return LiveObject(TYPE, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(root))
 
 
 def read_all(host: Host) -> list[LiveObject]:
+    """Four list calls (all, running or paused, other states, autostart) and one XML read per domain;
+    only a domain in an unusual state (blocked, shutting down, crashed) is asked for its state."""
     with doing("listing domains"):
         doms = host.conn.listAllDomains(0)
-    return [live(host, dom) for dom in doms]
+        running = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING |
+                                                 libvirt.VIR_CONNECT_LIST_DOMAINS_PAUSED))
+        other = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_OTHER))
+        autostart = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART))
+    return [live(host, dom, None if dom.name() in other else dom.name() in running, dom.name() in autostart)
+            for dom in doms]
 
 
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:

@@ -17,7 +17,7 @@ from kvmstate.provider import LiveObject, Owner, ProviderError, Request
 from . import ownership
 from .connection import Host, doing, find
 from .schema import DhcpRange, Network
-from .xmlutil import render, sub
+from .xmlutil import names, parse, render, sub
 
 TYPE = "network"
 _UPDATE_FLAGS_CONFIG = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
@@ -61,9 +61,9 @@ def _ipv4_element(root: ET.Element) -> ET.Element | None:
     return None
 
 
-def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
+def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[str, Any]:
     """Attributes of a network in the model's vocabulary, from libvirt's XML."""
-    root = ET.fromstring(xml)
+    root = parse(xml)
     forward = root.find("forward")
     attrs: dict[str, Any] = {"mode": forward.get("mode", "nat") if forward is not None else "isolated"}
     bridge = root.find("bridge")
@@ -96,18 +96,24 @@ def with_dhcp(xml: str, dhcp: DhcpRange | None) -> str:
 
 # ---- operations -------------------------------------------------------------
 
-def live(host: Host, net: libvirt.virNetwork) -> LiveObject:
+def live(host: Host, net: libvirt.virNetwork, active: bool | None = None, autostart: bool | None = None) -> LiveObject:
+    """One network; `active` and `autostart` are asked for when the caller does not know them."""
     name = net.name()
     with doing(f"reading network {name}"):
-        xml = net.XMLDesc(0)
-        attrs = from_xml(xml, active=bool(net.isActive()), autostart=bool(net.autostart()))
-    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(xml)))
+        root = ET.fromstring(net.XMLDesc(0))
+        active = bool(net.isActive()) if active is None else active
+        autostart = bool(net.autostart()) if autostart is None else autostart
+    attrs = from_xml(root, active=active, autostart=autostart)
+    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(root))
 
 
 def read_all(host: Host) -> list[LiveObject]:
+    """Three list calls (all, active, autostart) and one XML read per network."""
     with doing("listing networks"):
         nets = host.conn.listAllNetworks()
-    return [live(host, net) for net in nets]
+        active = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
+        autostart = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART))
+    return [live(host, net, net.name() in active, net.name() in autostart) for net in nets]
 
 
 def create(host: Host, request: Request) -> LiveObject:
