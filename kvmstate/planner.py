@@ -70,14 +70,15 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
+        drifted = None
         if recorded is None and obj is not None:
             plan.drift.append(Drift(address=key, kind="unrecorded"))
         elif recorded is not None and obj is None:
             plan.drift.append(Drift(address=key, kind="deleted"))
         elif recorded is not None:
-            changes = _changes(registry, obj, recorded.attributes, None)
-            if changes:
-                plan.drift.append(Drift(address=key, kind="changed", changes=changes))
+            drifted = _changes(registry, obj, recorded.attributes, None)
+            if drifted:
+                plan.drift.append(Drift(address=key, kind="changed", changes=drifted))
         if resource is None:
             if obj is not None:
                 plan.resource_changes.append(ResourceChange(
@@ -87,7 +88,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, destroy: 
                     dependencies=recorded.dependencies))
                 plan._live[key] = obj
             continue
-        change = _plan_resource(registry, config, address, recorded, obj)
+        change = _plan_resource(registry, config, address, recorded, obj, drifted)
         if obj is not None:
             plan._live[key] = obj
         plan.resource_changes.append(change)
@@ -132,8 +133,9 @@ def _conflict(address: str, obj: LiveObject) -> str:
             "adopt or delete it: rename the resource in the configuration, or remove the existing object.")
 
 
-def _plan_resource(registry: Registry, config: Configuration, address: Address,
-                   recorded: StateResource | None, obj: LiveObject | None) -> ResourceChange:
+def _plan_resource(registry: Registry, config: Configuration, address: Address, recorded: StateResource | None,
+                   obj: LiveObject | None, drifted: list[AttributeChange] | None = None) -> ResourceChange:
+    """`drifted`: the changes from the recorded attributes to the live ones, when already known."""
     resource = config.resources[address]
     desired = resource.attributes
     change = ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
@@ -144,7 +146,11 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address,
         change.reason = ("it was deleted outside kvmstate" if recorded else "it is not in the state")
         return change
     change.identity = obj.identity
-    change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
+    if drifted is not None and recorded.attributes == desired:
+        # The file did not change since the last apply: the changes are the drift, all made outside kvmstate.
+        change.changes = [c.model_copy(update={"outside": True}) for c in drifted]
+    else:
+        change.changes = _changes(registry, obj, desired, recorded.attributes if recorded else None)
     if obj.host != resource.host:
         change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))
     if not change.changes:
