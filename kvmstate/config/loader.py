@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -163,11 +164,16 @@ def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields) if model else []
 
 
+@lru_cache(maxsize=None)
+def _ref_types(model: type[BaseModel]) -> tuple[tuple[str, str | None], ...]:
+    """(field, the type its `x-ref` names or None) for every field of a model, looked up once per model."""
+    return tuple((name, field_meta(model, name).get("x-ref")) for name in model.model_fields)
+
+
 def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, Address]]:
     """Every (attribute path, address) a model references through its `x-ref` fields."""
-    for name in type(spec).model_fields:
+    for name, ref_type in _ref_types(type(spec)):
         value = getattr(spec, name)
-        ref_type = field_meta(type(spec), name).get("x-ref")
         if ref_type and isinstance(value, str):
             yield path + (name,), Address(ref_type, value)
         elif isinstance(value, BaseModel):
