@@ -84,6 +84,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     ws = Workspace.open(path, state, uri)
     try:
         with ws.store.lock("plan"):
+            ws.connect_ahead()
             the_plan = ws.plan(ws.load(), ws.read_state())
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
@@ -123,6 +124,7 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
     ws = Workspace.open(path, state_file, uri, shutdown_timeout=shutdown_timeout)
     try:
         with ws.store.lock("destroy" if destroy else "apply"):
+            ws.connect_ahead()
             config = ws.empty_config() if destroy else ws.load()
             state = ws.read_state()
             the_plan = ws.plan(config, state, destroy)

@@ -161,14 +161,18 @@ def normalize(host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str
 
 def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dict[str, set[str]]) -> dict[str, Any]:
     """A copy of `attrs` where values meaning the same as `desired` take its form; `aliases`: alias -> canonicals."""
-    attrs = copy.deepcopy(attrs)
     want, have = desired.get("machine"), attrs.get("machine")
-    if want and have and (have in aliases.get(want, ()) or want in aliases.get(have, ())):
+    alias = want and have and want != have and (have in aliases.get(want, ()) or want in aliases.get(have, ()))
+    macs = {i: want_iface["mac"] for i, (want_iface, have_iface)
+            in enumerate(zip(desired.get("interfaces", []), attrs.get("interfaces", [])))
+            if want_iface.get("mac") and have_iface.get("mac", "").lower() == want_iface["mac"].lower()}
+    if not alias and all(attrs["interfaces"][i].get("mac") == mac for i, mac in macs.items()):
+        return dict(attrs)        # nothing to rewrite (the common case): no deep copy
+    attrs = copy.deepcopy(attrs)
+    if alias:
         attrs["machine"] = want
-    for want_iface, have_iface in zip(desired.get("interfaces", []), attrs.get("interfaces", [])):
-        mac = want_iface.get("mac")
-        if mac and have_iface.get("mac", "").lower() == mac.lower():
-            have_iface["mac"] = mac
+    for i, mac in macs.items():
+        attrs["interfaces"][i]["mac"] = mac
     return attrs
 
 
