@@ -59,7 +59,7 @@ def main() -> None:
         for resources in [int(r) for r in env_list("BENCH_SCALE", "1000 5000")]:
             print(f"bench: no-op plan of {resources}", file=sys.stderr, flush=True)
             results["scale"].append(scale.plan_vs_floor(resources, folder, reps))
-        for resources in (10, 100, 1000):
+        for resources in [int(r) for r in env_list("BENCH_CALLS", "10 100 1000")]:
             results["calls"].append(scale.calls_of_noop_plan(resources, folder))
         results["coldstart"] = coldstart.cold_start(max(reps, 5) * 2)
     results["seconds"] = round(time.time() - started)
