@@ -15,22 +15,16 @@ from kvmstate.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 
+from bench.topology import Topology
 from tests.engine.fake_provider import FakeProvider
 
 N = 6
 
 
 def topology(folder: Path, n: int = N) -> Path:
-    """n networks, one pool, n volumes, n domains (domain i uses volume i and network i)."""
-    lines = ["networks:"]
-    lines += [f"  net{i}: {{mode: nat, ipv4: 10.{i}.0.0/24}}" for i in range(n)]
-    lines += ["pools:", "  pool: {path: /var/lib/libvirt/p}", "volumes:"]
-    lines += [f"  vol{i}: {{pool: pool, capacity: 1MiB}}" for i in range(n)]
-    lines += ["domains:"]
-    lines += [f"  dom{i}: {{memory: 64MiB, disks: [{{volume: vol{i}}}], interfaces: [{{network: net{i}}}]}}"
-              for i in range(n)]
+    """n networks, one pool, n volumes, n domains (domain i uses volume i and network i): the benchmark's."""
     folder.mkdir()
-    (folder / "main.yaml").write_text("\n".join(lines) + "\n")
+    (folder / "main.yaml").write_text(Topology(n, prefix="t").yaml())
     return folder
 
 
@@ -64,7 +58,7 @@ def test_creates_after_their_dependencies_and_deletes_before(tmp_path: Path) -> 
     assert apply(config, state, store, registry, parallelism=3 * N + 1).ok
     provider.during = None
     deps = {str(a): {str(d) for d in config.dependencies(a)} for a in config.resources}
-    assert {"pool.pool", "volume.vol3", "network.net3"} == deps["domain.dom3"] | deps["volume.vol3"]
+    assert {"pool.t-pool", "volume.t-vol3", "network.t-net3"} == deps["domain.t-vm3"] | deps["volume.t-vol3"]
     assert_order(provider, deps)
 
     provider.timeline.clear()
@@ -93,25 +87,25 @@ def test_parallelism_one_runs_one_at_a_time_in_graph_order(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("parallelism", [1, 4])
 def test_a_failure_skips_only_its_dependents(tmp_path: Path, parallelism: int) -> None:
-    provider, registry, config, store = setup(tmp_path, fail_on={"volume.vol2"})
+    provider, registry, config, store = setup(tmp_path, fail_on={"volume.t-vol2"})
     outcome = apply(config, State(), store, registry, parallelism)
-    assert outcome.failed == {"volume.vol2": "injected failure for volume.vol2"}
-    assert outcome.skipped == ["domain.dom2"]
+    assert outcome.failed == {"volume.t-vol2": "injected failure for volume.t-vol2"}
+    assert outcome.skipped == ["domain.t-vm2"]
     assert len(outcome.done) == 3 * N + 1 - 2
     assert {r.address for r in store.read().resources} == set(outcome.done)
-    assert ("create", "domain.dom2") not in provider.calls
+    assert ("create", "domain.t-vm2") not in provider.calls
 
 
 def test_a_failed_delete_keeps_what_it_depends_on(tmp_path: Path) -> None:
     provider, registry, config, store = setup(tmp_path)
     state = State()
     apply(config, state, store, registry, parallelism=4)
-    provider.fail_on = {"domain.dom1"}
+    provider.fail_on = {"domain.t-vm1"}
     empty = Configuration([], {}, Graph())
     outcome = apply(empty, state, store, registry, parallelism=4)
-    assert list(outcome.failed) == ["domain.dom1"]
-    assert sorted(outcome.skipped) == ["network.net1", "pool.pool", "volume.vol1"]
-    assert sorted(r.address for r in store.read().resources) == sorted(["domain.dom1", *outcome.skipped])
+    assert list(outcome.failed) == ["domain.t-vm1"]
+    assert sorted(outcome.skipped) == ["network.t-net1", "pool.t-pool", "volume.t-vol1"]
+    assert sorted(r.address for r in store.read().resources) == sorted(["domain.t-vm1", *outcome.skipped])
 
 
 def test_state_records_every_action_once(tmp_path: Path) -> None:

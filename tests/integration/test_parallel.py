@@ -8,26 +8,17 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from bench.topology import Topology
 from tests.integration.conftest import Cli
 
 pytestmark = pytest.mark.libvirtd
 N = 3
-
-
-def topology() -> str:
-    lines = ["networks:"]
-    lines += [f"  par-net{i}: {{mode: nat, bridge: ks-par{i}, ipv4: 192.168.{160 + i}.0/24}}" for i in range(N)]
-    lines += ["pools:", "  par-pool: {path: /var/lib/libvirt/kvmstate-par}", "volumes:"]
-    lines += [f"  par-vol{i}: {{pool: par-pool, capacity: 16MiB}}" for i in range(N)]
-    lines += ["domains:"]
-    lines += [f"  par-vm{i}: {{type: qemu, memory: 32MiB, disks: [{{volume: par-vol{i}}}], "
-              f"interfaces: [{{network: par-net{i}}}]}}" for i in range(N)]
-    return "\n".join(lines) + "\n"
+TOPOLOGY = Topology(N, prefix="par", pool_path="/var/lib/libvirt/kvmstate-par")
 
 
 @pytest.fixture
 def par(tmp_path: Path, conn):
-    (tmp_path / "main.yaml").write_text(topology())
+    (tmp_path / "main.yaml").write_text(TOPOLOGY.yaml())
     run = Cli(tmp_path)
     yield run
     run("destroy", "--auto-approve", "--shutdown-timeout", "1", check=None)
@@ -40,11 +31,11 @@ def test_parallel_apply_then_destroy(par: Cli, conn, tmp_path: Path) -> None:
     out = par("apply", "--auto-approve", "--parallelism", "6").stdout
     assert f"Apply complete! Resources: {3 * N + 1} added" in out
     running = {d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
-    assert {f"par-vm{i}" for i in range(N)} <= running
+    assert {TOPOLOGY.dom(i) for i in range(N)} <= running
     active = {n.name() for n in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)}
-    assert {f"par-net{i}" for i in range(N)} <= active
-    pool = conn.storagePoolLookupByName("par-pool")
-    assert sorted(v.name() for v in pool.listAllVolumes(0)) == [f"par-vol{i}" for i in range(N)]
+    assert {TOPOLOGY.net(i) for i in range(N)} <= active
+    pool = conn.storagePoolLookupByName(TOPOLOGY.pool)
+    assert sorted(v.name() for v in pool.listAllVolumes(0)) == [TOPOLOGY.vol(i) for i in range(N)]
 
     state = json.loads((tmp_path / "kvmstate.state.json").read_text())
     assert state["serial"] == 3 * N + 1                     # one write per action, none lost
@@ -54,5 +45,5 @@ def test_parallel_apply_then_destroy(par: Cli, conn, tmp_path: Path) -> None:
     out = par("destroy", "--auto-approve", "--parallelism", "6", "--shutdown-timeout", "1").stdout
     assert f"{3 * N + 1} destroyed" in out
     assert not [d for d in conn.listAllDomains() if d.name().startswith("par-")]
-    assert not [p for p in conn.listAllStoragePools() if p.name() == "par-pool"]
+    assert not [p for p in conn.listAllStoragePools() if p.name() == TOPOLOGY.pool]
     assert json.loads((tmp_path / "kvmstate.state.json").read_text())["resources"] == []
