@@ -1,3 +1,3 @@
-from kvmstate.cli import main
+from kvmstate.entry import main
 
 main()

@@ -1,18 +1,21 @@
 """The applier: carry out a plan through the providers, recording every step in the state.
 
 Creates, updates, restarts and replacements run in dependency order; deletions
-run afterwards in reverse order of the dependencies recorded in the state. The
-state is written after each completed action, so a failure or a crash leaves a
-state that says exactly what was done. An action whose dependency failed is
-skipped, and independent actions go on.
+run afterwards in reverse order of the dependencies recorded in the state. Up to
+`parallelism` independent actions run at once (kvmstate.schedule). The state is
+written after each completed action, under a lock, so a failure or a crash leaves
+a state that says exactly what was done; a create is preceded by an intent in the
+state, so a crash during it leaves a trace the next plan resolves. An action whose
+dependency failed is skipped, and independent actions go on.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kvmstate import schedule
 from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
 from kvmstate.config.outputs import evaluate as evaluate_outputs
@@ -49,124 +52,135 @@ class Outcome:
 
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
-               on_event: Callable[[Event], None] = lambda e: None,
+               on_event: Callable[[Event], None] = lambda e: None, parallelism: int = 1,
                stop: Callable[[], bool] = lambda: False) -> Outcome:
-    """Execute the plan; `stop()` turning true lets the running action finish and starts no other."""
+    """Carry out the plan, up to `parallelism` independent actions at a time; once `stop()` turns true the
+    running actions finish and are recorded, and no other starts."""
     outcome = Outcome()
+    recorder = Recorder(state, store)
     if plan.options.refresh_only:
-        refresh_state(plan, state, store)
+        refresh_state(plan, recorder)
         return outcome
-    _record_drift(plan, state, store)
-    forward = [plan.change(a) for a in config.graph.order()]
-    forward = [c for c in forward if c and c.action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)]
+    _record_drift(plan, recorder)
+    changes = {c.address: c for c in plan.resource_changes}
+    forward = {a: changes[a].dependencies for a in config.graph.order()
+               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
     graph = Graph()
     for address, change in deletes.items():
         graph.add(address, (d for d in change.dependencies if d in deletes))
-    backward = [deletes[a] for a in reversed(graph.order())]
-    blocked: set[str] = set()
-    for change in forward + backward:
-        related = change.dependencies if change.action != Action.DELETE else _dependents(change.address, deletes)
-        if stop() or blocked.intersection(related):
-            blocked.add(change.address)
-            outcome.skipped.append(change.address)
+    dependents: dict[str, list[str]] = {a: [] for a in deletes}
+    for address, change in deletes.items():
+        for dep in change.dependencies:
+            if dep in deletes:
+                dependents[dep].append(address)
+    backward = {a: dependents[a] for a in reversed(graph.order())}
+
+    def on_end(address: str, phase: str, elapsed: float, exc: Exception | None) -> None:
+        if phase == "done":
+            outcome.done.append(address)
+        elif phase == "failed":
+            outcome.failed[address] = str(exc)
+        else:
+            outcome.skipped.append(address)
             outcome.interrupted = outcome.interrupted or stop()
-            on_event(Event(change, "skipped", message="the apply was interrupted" if stop()
-                           else "a resource it depends on failed"))
-            continue
-        on_event(Event(change, "start"))
-        started = time.monotonic()
-        try:
-            _execute(change, plan, config, state, store, registry)
-        except ProviderError as exc:
-            blocked.add(change.address)
-            outcome.failed[change.address] = str(exc)
-            on_event(Event(change, "failed", time.monotonic() - started, str(exc)))
-            continue
-        outcome.done.append(change.address)
-        on_event(Event(change, "done", time.monotonic() - started))
+        message = str(exc) if exc else ("the apply was interrupted" if stop() else
+                                        "a resource it depends on failed") if phase == "skipped" else ""
+        on_event(Event(changes[address], phase, elapsed, message))
+
+    for jobs in (forward, backward):
+        schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
+                     parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")), on_end,
+                     stop)
     return outcome
 
 
-def _record_drift(plan: Plan, state: State, store: StateStore) -> None:
+class Recorder:
+    """The one place the state changes during an apply: each change is written at once, under a lock."""
+
+    def __init__(self, state: State, store: StateStore):
+        self.state, self.store = state, store
+        self._lock = threading.Lock()
+
+    def record(self, change: ResourceChange, identity: str | None, *, pending: str | None = None,
+               computed: dict | None = None) -> None:
+        with self._lock:
+            self.state.put(StateResource(address=change.address, type=change.type, name=change.name,
+                                         host=change.host, identity=identity, pending=pending,
+                                         attributes=change.after or {}, dependencies=change.dependencies,
+                                         computed=computed or {}))
+            self.store.write(self.state)
+
+    def put(self, resource: StateResource) -> None:
+        with self._lock:
+            self.state.put(resource)
+            self.store.write(self.state)
+
+    def remove(self, address: str) -> None:
+        with self._lock:
+            self.state.remove(address)
+            self.store.write(self.state)
+
+
+def _record_drift(plan: Plan, recorder: Recorder) -> None:
     """Forget objects deleted outside kvmstate that are no longer wanted; record drifted or unrecorded ones that
     need no change (their differences are all in lifecycle.ignore_changes, or they already match)."""
     for drift in plan.drift:
         change = plan.change(drift.address)
         if drift.kind in ("deleted", "unfinished") and change is None:
-            state.remove(drift.address)
+            recorder.remove(drift.address)
         elif drift.kind not in ("deleted", "unfinished") and change is not None and change.action == Action.NOOP:
             live = plan._live[change.address]
-            _record(change, live.identity, state, computed=live.computed)
-        else:
-            continue
-        store.write(state)
+            recorder.record(change, live.identity, computed=live.computed)
 
 
-def refresh_state(plan: Plan, state: State, store: StateStore) -> None:
+def refresh_state(plan: Plan, recorder: Recorder) -> None:
     """Record the drift in the state, changing no object: the state then says what libvirt has."""
     for drift in plan.drift:
         if drift.kind in ("deleted", "unfinished"):
-            state.remove(drift.address)
+            recorder.remove(drift.address)
         elif drift.kind == "changed":
-            recorded = state.get(drift.address)
+            recorded = recorder.state.get(drift.address).model_copy(deep=True)
             for change in reversed(drift.changes):       # before = live, after = recorded
                 set_path(recorded.attributes, parse_path(change.path), change.before)
+            recorder.put(recorded)
         else:
             obj = plan._live[drift.address]
-            state.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
-                                    identity=obj.identity, attributes=obj.attributes, computed=obj.computed))
-    if plan.drift:
-        store.write(state)
+            recorder.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
+                                       identity=obj.identity, attributes=obj.attributes, computed=obj.computed))
 
 
-def _record(change: ResourceChange, identity: str | None, state: State, *, pending: str | None = None,
-            computed: dict | None = None) -> None:
-    state.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                            identity=identity, pending=pending, attributes=change.after or {},
-                            dependencies=change.dependencies, computed=computed or {}))
-
-
-def _dependents(address: str, deletes: dict[str, ResourceChange]) -> list[str]:
-    return [a for a, c in deletes.items() if address in c.dependencies]
-
-
-def _execute(change: ResourceChange, plan: Plan, config: Configuration, state: State, store: StateStore,
+def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder: Recorder,
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
     if change.create_before_destroy:
-        result = provider.create(request_for(change, config, state.lineage))
-        _record(change, result.identity, state, computed=result.computed)
-        store.write(state)
+        result = provider.create(request_for(change, config, recorder.state.lineage))
+        recorder.record(change, result.identity, computed=result.computed)
         provider.delete(change.type, live.host, live.name, live.identity)
         return
     if change.action in (Action.DELETE, Action.REPLACE) and live is not None:
         provider.delete(change.type, live.host, live.name, live.identity)
-        state.remove(change.address)
-        store.write(state)
+        recorder.remove(change.address)
         if change.action == Action.DELETE:
             return
-    request = request_for(change, config, state.lineage)
+    request = request_for(change, config, recorder.state.lineage)
     if change.action in (Action.CREATE, Action.REPLACE):
-        result = _create(change, request, registry, state, store)
+        result = _create(change, request, registry, recorder)
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    _record(change, result.identity, state, computed=result.computed)
-    store.write(state)
+    recorder.record(change, result.identity, computed=result.computed)
 
 
-def _create(change: ResourceChange, request: Request, registry: Registry, state: State, store: StateStore):
+def _create(change: ResourceChange, request: Request, registry: Registry, recorder: Recorder) -> LiveObject:
     """Create through a write-ahead intent: a crash during the call leaves a trace the next plan resolves."""
-    _record(change, None, state, pending="create")
-    store.write(state)
+    recorder.record(change, None, pending="create")
     try:
         return registry.provider_of[change.type].create(request)
     except ProviderError:
         if not _exists(registry, change):         # a clean failure: nothing was made, so no trace is kept
-            state.remove(change.address)
-            store.write(state)
+            recorder.remove(change.address)
         raise
 
 
@@ -184,7 +198,7 @@ def record_outputs(config: Configuration, state: State, store: StateStore) -> No
 
     Raises a DiagnosticError when an output cannot be evaluated; the state keeps the previous outputs then.
     """
-    instances = {Address.parse(r.address): {**r.attributes, **(getattr(r, "computed", None) or {}), "name": r.name}
+    instances = {Address.parse(r.address): {**r.attributes, **(r.computed or {}), "name": r.name}
                  for r in state.resources}
     diags = Diagnostics()
     values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags) if config.scope else {}

@@ -46,6 +46,7 @@ LockOpt = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for another 
 TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
 VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
 VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
+ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many independent actions to run at once.")
 
 
 def _fail(exc: Exception, color: bool) -> None:
@@ -134,6 +135,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
     try:
         with ws.store.lock("plan"):
+            ws.connect_ahead()
             config = ws.load_for(options)
             the_plan = ws.plan(config, ws.read_state(), options)
             the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=config_hash(config))
@@ -160,7 +162,7 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
-          refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt,
+          refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
           color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
@@ -181,9 +183,10 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
             _fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
                         "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."),
                   use_color(sys.stderr, color))
-        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout)
+        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism)
         return
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout)
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
+         parallelism)
 
 
 @app.command()
@@ -191,7 +194,7 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
             var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
             target: Optional[list[str]] = TargetOpt, lock_timeout: float = LockOpt,
-            color: Optional[bool] = ColorOpt) -> None:
+            parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Resources with lifecycle.prevent_destroy in the configuration stop the command.
@@ -203,20 +206,22 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
       kvmstate destroy --target domain.web
     """
     _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
-         inputs(var, var_file), lock_timeout)
+         inputs(var, var_file), lock_timeout, parallelism)
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], options: Options, inputs: Optional[Inputs] = None, lock_timeout: float = 0) -> None:
+         color: Optional[bool], options: Options, inputs: Optional[Inputs] = None, lock_timeout: float = 0,
+         parallelism: int = 10) -> None:
     colored = use_color(sys.stdout, color)
     ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
                         shutdown_timeout=shutdown_timeout)
     try:
         with ws.store.lock("destroy" if options.destroy else "apply"):
+            ws.connect_ahead()
             config = ws.load_for(options)
             state = ws.read_state()
             the_plan = ws.plan(config, state, options)
-            _carry_out(ws, the_plan, config, state, Style(colored), auto_approve)
+            _carry_out(ws, the_plan, config, state, Style(colored), auto_approve, parallelism)
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
     finally:
@@ -229,7 +234,7 @@ def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]) -> Inputs:
 
 
 def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Optional[bool],
-               inputs: Optional[Inputs] = None, lock_timeout: float = 0) -> None:
+               inputs: Optional[Inputs] = None, lock_timeout: float = 0, parallelism: int = 10) -> None:
     colored = use_color(sys.stdout, color)
     try:
         saved = planfile.load(file)
@@ -244,14 +249,15 @@ def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Opt
             planfile.check_fresh(saved, state, config_hash(config))
             fresh = ws.plan(config, state, saved.options)
             planfile.check_same(saved, fresh)
-            _carry_out(ws, fresh, config, state, Style(colored), auto_approve=True)
+            _carry_out(ws, fresh, config, state, Style(colored), True, parallelism)
     except (DiagnosticError, ProviderError) as exc:
         _fail(exc, colored)
     finally:
         ws.close()
 
 
-def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style, auto_approve: bool) -> None:
+def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style, auto_approve: bool,
+               parallelism: int) -> None:
     """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
     print(render_plan(the_plan.redacted(), style), end="")
     if not the_plan.has_changes and not the_plan.drift:
@@ -261,13 +267,9 @@ def _carry_out(ws: Workspace, the_plan: Plan, config, state: State, style: Style
     if (the_plan.has_changes or the_plan.refreshes) and not auto_approve and not _confirm(destroy):
         print("Cancelled: nothing was changed.")
         raise typer.Exit(1)
-    try:
-        with graceful_interrupts() as stop:
-            outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style), stop)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"Stopped at once. {ws.state_path} records every completed action; the action that was "
-                         "running may be half-done. Run `kvmstate plan` to see what is left.\n")
-        raise typer.Exit(130)
+    with graceful_interrupts(ws.state_path) as stop:
+        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, lambda e: _progress(e, style),
+                             parallelism, stop)
     if outcome.interrupted:
         sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in {ws.state_path}; "
                          f"{len(outcome.skipped)} not started. Run `kvmstate plan` to see what is left.\n")

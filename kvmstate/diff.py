@@ -2,15 +2,13 @@
 
 `prune` cuts a live object down to the keys present in the desired one, so values
 libvirt fills in (a generated MAC, a bridge name, PCI addresses) never show up as
-changes. `diff` lists the leaf-level differences, found with deepdiff.
+changes. `diff` lists the leaf-level differences, found with deepdiff (only when
+the two sides differ at all: equal ones, the common case, cost one comparison).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
 
 
 def prune(live: Any, desired: Any) -> Any:
@@ -24,6 +22,10 @@ def prune(live: Any, desired: Any) -> Any:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[tuple, Any, Any]]:
     """(path, before, after) for every difference, in path order; absent values are None."""
+    if before == after:
+        return []
+    from deepdiff import DeepDiff                   # imported only when something differs
+    from deepdiff.helper import NotPresent
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     out = []
     for levels in tree.values():

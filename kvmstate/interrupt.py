@@ -1,19 +1,23 @@
 """Ctrl-C during apply: the first asks for a clean stop, the second stops at once.
 
-After the first interrupt the running action finishes and is recorded, and nothing new starts. A second
-interrupt raises KeyboardInterrupt in the running action; the state still records every completed action,
-and an interrupted create is left as a pending intent that the next plan resolves.
+After the first interrupt the running actions finish and are recorded, and nothing new starts. A second
+interrupt ends the process at once (actions run on worker threads, which cannot be interrupted otherwise);
+the state still records every completed action, since each write is atomic, and an interrupted create is
+left as a pending intent that the next plan resolves.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-FIRST = ("\nInterrupt received: finishing the running action and saving the state, then stopping. "
-         "Press Ctrl-C again to stop at once (the running action may then be left half-done).\n")
+SECOND = ("\nStopped at once. {state} records every completed action; the actions that were running may be "
+          "half-done. Run `kvmstate plan` to see what is left.\n")
+FIRST = ("\nInterrupt received: finishing the running actions and saving the state, then stopping. "
+         "Press Ctrl-C again to stop at once (the running actions may then be left half-done).\n")
 
 
 class StopRequest:
@@ -25,12 +29,14 @@ class StopRequest:
 
 
 @contextmanager
-def graceful_interrupts() -> Iterator[StopRequest]:
+def graceful_interrupts(state_path: object) -> Iterator[StopRequest]:
     stop = StopRequest()
 
     def handler(signum, frame):
         if stop.requested:
-            raise KeyboardInterrupt
+            sys.stderr.write(SECOND.format(state=state_path))
+            sys.stderr.flush()
+            os._exit(130)
         stop.requested = True
         sys.stderr.write(FIRST)
         sys.stderr.flush()

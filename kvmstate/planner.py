@@ -9,6 +9,7 @@ that happened outside kvmstate. It never changes anything.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -70,12 +71,12 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
     live = read_live(registry, wanted)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)
+    recorded_at = {r.address: r for r in state.resources}
     for address in addresses:
         key = str(address)
         resource = desired.get(address)
-        recorded = state.get(key)
-        model = registry.types[address.type].model
-        masked = [n for n in model.model_fields if field_meta(model, n).get("x-sensitive")]
+        recorded = recorded_at.get(key)
+        masked = _sensitive_fields(registry.types[address.type].model)
         if masked:
             plan.sensitive[key] = masked
         host = recorded.host if recorded else resource.host
@@ -144,6 +145,11 @@ def _name_users(plan: Plan, config: Configuration) -> None:
         users = sorted(str(a) for a in config.resources if address in config.dependencies(a))
         if change.action == Action.REPLACE and users:
             change.reason += f"; it is used by {', '.join(users)}"
+
+
+@lru_cache(maxsize=None)
+def _sensitive_fields(model: type[BaseModel]) -> list[str]:
+    return [n for n in model.model_fields if field_meta(model, n).get("x-sensitive")]
 
 
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,

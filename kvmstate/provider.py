@@ -118,6 +118,10 @@ class Provider(Protocol):
     def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
         """Remember the URI of each named host; connect lazily."""
 
+    def connect(self, hosts: Iterable[str]) -> None:
+        """Start connecting to these hosts in the background, ahead of the first call (optional: a provider
+        without it connects on first use); a failure is reported by that first call."""
+
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         """Every object of these types on a host, read in bulk."""
 

@@ -55,6 +55,13 @@ class Workspace:
         for provider in self.registry.providers:
             provider.configure({DEFAULT_HOST: self.uri}, self.options)
 
+    def connect_ahead(self) -> None:
+        """Let providers open their connections while the files and the state are read (not for validate)."""
+        for provider in self.registry.providers:
+            connect = getattr(provider, "connect", None)
+            if connect:
+                connect([DEFAULT_HOST])
+
     def load(self) -> Configuration:
         return load(self.path, self.registry, self.inputs)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,10 +24,8 @@ from kvmstate.config import outputs as outputs_
 from kvmstate.config import variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
-from kvmstate.config.hcl_file import read_hcl
 from kvmstate.config.meta import KEYS, Meta
 from kvmstate.config.source import RawResource
-from kvmstate.config.yaml_file import read_yaml
 from kvmstate.diagnostics import Diagnostics, Position, error
 from kvmstate.graph import Graph
 from kvmstate.provider import Registry, field_meta, submodel
@@ -126,7 +125,9 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
         diags.error("Cannot read file", f"{file}: {exc}.", Position(str(file), 1))
         return []
     if file.suffix == ".hcl":
+        from kvmstate.config.hcl_file import read_hcl      # python-hcl2 and lark load only for HCL files
         return read_hcl(str(file), text, {t.name: t.model for t in registry.types.values()}, diags)
+    from kvmstate.config.yaml_file import read_yaml
     return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
 
 
@@ -251,11 +252,16 @@ def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields) if model else []
 
 
+@lru_cache(maxsize=None)
+def _ref_types(model: type[BaseModel]) -> tuple[tuple[str, str | None], ...]:
+    """(field, the type its `x-ref` names or None) for every field of a model, looked up once per model."""
+    return tuple((name, field_meta(model, name).get("x-ref")) for name in model.model_fields)
+
+
 def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, str, str]]:
     """Every (attribute path, type, object name) a model references through its `x-ref` fields."""
-    for name in type(spec).model_fields:
+    for name, ref_type in _ref_types(type(spec)):
         value = getattr(spec, name)
-        ref_type = field_meta(type(spec), name).get("x-ref")
         if ref_type and isinstance(value, str):
             yield path + (name,), ref_type, value
         elif isinstance(value, BaseModel):

@@ -16,6 +16,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.main import CParser
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from kvmstate.config.expressions import ExpressionError, parse_template
 from kvmstate.config.source import Path, RawResource
@@ -24,8 +27,14 @@ from kvmstate.diagnostics import Diagnostics, Position
 
 def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnostics) -> list[RawResource]:
     """Raw resources of a YAML document; `plurals` maps "networks" to "network"."""
+    positions: dict[Path, Position] = {}
     try:
-        doc = YAML(typ="rt", pure=True).load(text)
+        # libyaml's parser when it is there and the text is well-formed; ruamel's own parser otherwise, and
+        # for its messages (10 times slower on large files).
+        doc = _fast(filename, text, positions)
+        if doc is _FALLBACK:
+            positions.clear()
+            doc = _plain(filename, YAML(typ="rt", pure=True).load(text), (), positions)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1)
@@ -36,35 +45,110 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnost
         return []
     if doc is None:
         return []
-    if not isinstance(doc, CommentedMap):
+    if not isinstance(doc, dict):
         diags.error("Unexpected document", "The top level of a kvmstate YAML file is a mapping of resource types "
                     f"({', '.join(sorted(plurals))}).", Position(filename, 1))
         return []
     plurals = {**plurals, **LANGUAGE_SECTIONS}
+    inside: dict[tuple, dict[Path, Position]] = {}
+    for path, pos in positions.items():
+        if len(path) > 2:
+            inside.setdefault(path[:2], {})[path[2:]] = pos
     out: list[RawResource] = []
     for key, section in doc.items():
-        kpos = _key_pos(filename, doc, key)
+        kpos = positions[(key,)]
         if key not in plurals:
             diags.error("Unknown section", f"The top-level key {key!r} is not a resource type; expected one of "
                         f"{', '.join(sorted(plurals))}.", kpos)
             continue
         if section is None:
             continue
-        if not isinstance(section, CommentedMap):
+        if not isinstance(section, dict):
             diags.error("Unexpected value", f"`{key}` maps resource names to their attributes.", kpos)
             continue
         for name, body in section.items():
-            positions: dict[Path, Position] = {}
+            pos, where = positions[(key, name)], inside.get((key, name), {})
             try:
-                plain = _plain(filename, body, (), positions, _key_pos(filename, section, name))
+                body = _expressions(body, (), where, pos)
             except ExpressionError as exc:
                 diags.error("Unsupported expression", str(exc), exc.pos)
                 continue
-            out.append(RawResource(plurals[key], str(name), plain, _key_pos(filename, section, name), positions))
+            out.append(RawResource(plurals[key], str(name), body, pos, where))
     return out
 
 
 LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output"}
+
+
+def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:
+    """The body with every string read as a template: `${...}` parts become expressions."""
+    if isinstance(node, dict):
+        return {k: _expressions(v, path + (k,), positions, positions.get(path + (k,), pos)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expressions(v, path + (i,), positions, positions.get(path + (i,), pos)) for i, v in enumerate(node)]
+    if isinstance(node, str) and "$" in node:
+        return parse_template(node, pos)
+    return node
+
+
+_FALLBACK = object()
+
+
+def _fast(filename: str, text: str, positions: dict[Path, Position]) -> Any:
+    """Plain data through libyaml (ruamel.yaml.clib), or _FALLBACK when it is missing or the text has a problem."""
+    yaml = YAML(typ="safe", pure=False)
+    if yaml.Parser is not CParser or CParser is None or text.startswith("%") or "\n%" in text:
+        return _FALLBACK            # no libyaml, or %YAML directives: ruamel's parser handles those
+    yaml.Resolver = _Resolver
+    try:
+        node = yaml.compose(text)
+    except YAMLError:
+        return _FALLBACK
+    if node is None:
+        return None
+    try:
+        return _from_node(filename, node, yaml.constructor, (), positions)
+    except _Duplicate:
+        return _FALLBACK
+
+
+class _Resolver(VersionedResolver):
+    """YAML 1.2's resolver, without looking the version up again for every scalar (a third of the load time)."""
+
+    processing_version = (1, 2)
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+class _Duplicate(Exception):
+    """A mapping repeats a key: ruamel's own parser reports it."""
+
+
+def _from_node(filename: str, node: Node, constructor: Any, path: Path, positions: dict[Path, Position]) -> Any:
+    """Plain Python data from libyaml's nodes, recording the position of every key and item."""
+    if isinstance(node, MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = str(constructor.construct_object(key_node, deep=True))
+            if key in out:
+                raise _Duplicate
+            positions[path + (key,)] = _mark(filename, key_node)
+            out[key] = _from_node(filename, value_node, constructor, path + (key,), positions)
+        return out
+    if isinstance(node, SequenceNode):
+        items = []
+        for i, item in enumerate(node.value):
+            positions[path + (i,)] = _mark(filename, item)
+            items.append(_from_node(filename, item, constructor, path + (i,), positions))
+        return items
+    if node.ctag.suffix == _STR and node.ctag.handle is None:
+        return node.value
+    return _scalar(constructor.construct_object(node, deep=True))
+
+
+def _mark(filename: str, node: Node) -> Position:
+    return Position(filename, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _key_pos(filename: str, node: CommentedMap, key: Any) -> Position:
@@ -72,23 +156,27 @@ def _key_pos(filename: str, node: CommentedMap, key: Any) -> Position:
     return Position(filename, line + 1, col + 1)
 
 
-def _plain(filename: str, node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:
+def _plain(filename: str, node: Any, path: Path, positions: dict[Path, Position]) -> Any:
     """Plain Python data from ruamel's nodes, recording the position of every key and item."""
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
-            positions[path + (key,)] = _key_pos(filename, node, key)
-            out[str(key)] = _plain(filename, value, path + (key,), positions, positions[path + (key,)])
+            positions[path + (str(key),)] = _key_pos(filename, node, key)
+            out[str(key)] = _plain(filename, value, path + (str(key),), positions)
         return out
     if isinstance(node, CommentedSeq):
         items = []
         for i, value in enumerate(node):
             line, col = node.lc.data[i]
             positions[path + (i,)] = Position(filename, line + 1, col + 1)
-            items.append(_plain(filename, value, path + (i,), positions, positions[path + (i,)]))
+            items.append(_plain(filename, value, path + (i,), positions))
         return items
+    return _scalar(node)
+
+
+def _scalar(node: Any) -> Any:
     if isinstance(node, str):
-        return parse_template(str(node), pos)
+        return str(node)
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):

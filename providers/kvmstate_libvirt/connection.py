@@ -6,9 +6,10 @@ being done; nothing here knows about resource types.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import libvirt
 
@@ -77,35 +78,53 @@ class Host:
 
 
 class Connections:
-    """Host name -> URI, each connection opened on first use and kept until close()."""
+    """Host name -> URI, each connection opened on first use (or ahead, in the background) and kept until
+    close(). Safe to use from several threads: libvirt connections are, and opening is done under a lock."""
 
     def __init__(self) -> None:
         self.uris: dict[str, str] = {}
         self.shutdown_timeout = 60.0
         self._open: dict[str, Host] = {}
+        self._failed: dict[str, ProviderError] = {}
+        self._lock = threading.Lock()
 
     def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
         self.close()
         self.uris = dict(hosts)
         self.shutdown_timeout = float(options.get("shutdown_timeout", 60))
 
+    def connect(self, hosts: Iterable[str]) -> None:
+        """Start opening these hosts' connections on a background thread; a failure surfaces at get()."""
+        def open_all() -> None:
+            for host in hosts:
+                try:
+                    self.get(host)
+                except ProviderError as exc:
+                    self._failed[host] = exc
+        threading.Thread(target=open_all, name="kvmstate-connect", daemon=True).start()
+
     def get(self, host: str) -> Host:
-        if host in self._open:
+        with self._lock:        # libvirt.open lets other threads run meanwhile (it releases the GIL)
+            if host in self._open:
+                return self._open[host]
+            if host in self._failed:
+                raise self._failed.pop(host)
+            if host not in self.uris:
+                raise ProviderError(f"unknown host {host!r}; configured hosts: {', '.join(sorted(self.uris)) or 'none'}")
+            uri = self.uris[host]
+            try:
+                conn = libvirt.open(uri)
+            except libvirt.libvirtError as err:
+                raise ProviderError(f"cannot connect to host {host} ({uri}): {message(err)}; {connect_hint(err)}") from None
+            self._open[host] = Host(host, conn, self.shutdown_timeout)
             return self._open[host]
-        if host not in self.uris:
-            raise ProviderError(f"unknown host {host!r}; configured hosts: {', '.join(sorted(self.uris)) or 'none'}")
-        uri = self.uris[host]
-        try:
-            conn = libvirt.open(uri)
-        except libvirt.libvirtError as err:
-            raise ProviderError(f"cannot connect to host {host} ({uri}): {message(err)}; {connect_hint(err)}") from None
-        self._open[host] = Host(host, conn, self.shutdown_timeout)
-        return self._open[host]
 
     def close(self) -> None:
-        for host in self._open.values():
-            try:
-                host.conn.close()
-            except libvirt.libvirtError:
-                pass
-        self._open.clear()
+        with self._lock:
+            for host in self._open.values():
+                try:
+                    host.conn.close()
+                except libvirt.libvirtError:
+                    pass
+            self._open.clear()
+            self._failed.clear()

@@ -23,7 +23,7 @@ from . import addresses, capabilities, cloudinit, hotplug, ownership
 from . import devices as devs
 from .connection import Host, doing, find
 from .schema import Domain, Volume
-from .xmlutil import render, size_bytes, sub
+from .xmlutil import names, parse, render, size_bytes, sub
 
 TYPE = "domain"
 SEED_ALIAS = "ua-kvmstate-seed"      # a user alias marks the cloud-init CD-ROM kvmstate attached
@@ -131,9 +131,9 @@ def _cpu(root: ET.Element, spec: Domain) -> None:
         sub(el, "topology", sockets=str(cpu.sockets), dies="1", cores=str(cpu.cores), threads=str(cpu.threads))
 
 
-def from_xml(xml: str, *, autostart: bool, power: str) -> dict[str, Any]:
+def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str, Any]:
     """Attributes of a domain in the model's vocabulary, from libvirt's XML."""
-    root = ET.fromstring(xml)
+    root = parse(xml)
     vcpu = root.find("vcpu")
     most = int((vcpu.text if vcpu is not None else "1").strip())
     attrs: dict[str, Any] = {"type": root.get("type"), "vcpu": int(vcpu.get("current", most)) if vcpu is not None else 1,
@@ -210,32 +210,45 @@ def normalize(host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str
 
 def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dict[str, set[str]]) -> dict[str, Any]:
     """A copy of `attrs` where values meaning the same as `desired` take its form; `aliases`: alias -> canonicals."""
-    attrs = copy.deepcopy(attrs)
     want, have = desired.get("machine"), attrs.get("machine")
-    if want and have and (have in aliases.get(want, ()) or want in aliases.get(have, ())):
+    alias = want and have and want != have and (have in aliases.get(want, ()) or want in aliases.get(have, ()))
+    macs = {i: want_iface["mac"] for i, (want_iface, have_iface)
+            in enumerate(zip(desired.get("interfaces", []), attrs.get("interfaces", [])))
+            if want_iface.get("mac") and have_iface.get("mac", "").lower() == want_iface["mac"].lower()}
+    if not alias and all(attrs["interfaces"][i].get("mac") == mac for i, mac in macs.items()):
+        return dict(attrs)        # nothing to rewrite (the common case): no deep copy
+    attrs = copy.deepcopy(attrs)
+    if alias:
         attrs["machine"] = want
-    for want_iface, have_iface in zip(desired.get("interfaces", []), attrs.get("interfaces", [])):
-        mac = want_iface.get("mac")
-        if mac and have_iface.get("mac", "").lower() == mac.lower():
-            have_iface["mac"] = mac
+    for i, mac in macs.items():
+        attrs["interfaces"][i]["mac"] = mac
     return attrs
 
 
 # ---- operations -------------------------------------------------------------
 
-def live(host: Host, dom: libvirt.virDomain) -> LiveObject:
+def live(host: Host, dom: libvirt.virDomain, running: bool | None = None, autostart: bool | None = None) -> LiveObject:
+    """One domain; `running` and `autostart` are asked for when the caller does not know them."""
     name = dom.name()
     with doing(f"reading domain {name}"):
-        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-        power = "running" if dom.state()[0] in _RUNNING else "stopped"
-        attrs = from_xml(xml, autostart=bool(dom.autostart()), power=power)
-    return LiveObject(TYPE, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(ET.fromstring(xml)))
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        running = dom.state()[0] in _RUNNING if running is None else running
+        autostart = bool(dom.autostart()) if autostart is None else autostart
+    attrs = from_xml(root, autostart=autostart, power="running" if running else "stopped")
+    return LiveObject(TYPE, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(root))
 
 
 def read_all(host: Host) -> list[LiveObject]:
+    """Four list calls (all, running or paused, other states, autostart) and one XML read per domain;
+    only a domain in an unusual state (blocked, shutting down, crashed) is asked for its state."""
     with doing("listing domains"):
         doms = host.conn.listAllDomains(0)
-    return [live(host, dom) for dom in doms]
+        running = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING |
+                                                 libvirt.VIR_CONNECT_LIST_DOMAINS_PAUSED))
+        other = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_OTHER))
+        autostart = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART))
+    return [live(host, dom, None if dom.name() in other else dom.name() in running, dom.name() in autostart)
+            for dom in doms]
 
 
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:

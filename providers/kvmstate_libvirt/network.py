@@ -17,7 +17,7 @@ from kvmstate.provider import LiveObject, Owner, ProviderError, Request
 from . import ownership
 from .connection import Host, doing, find
 from .schema import DhcpRange, Network
-from .xmlutil import render, sub
+from .xmlutil import names, parse, render, sub
 
 TYPE = "network"
 _UPDATE_FLAGS_CONFIG = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
@@ -61,9 +61,9 @@ def _ipv4_element(root: ET.Element) -> ET.Element | None:
     return None
 
 
-def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
+def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[str, Any]:
     """Attributes of a network in the model's vocabulary, from libvirt's XML."""
-    root = ET.fromstring(xml)
+    root = parse(xml)
     forward = root.find("forward")
     attrs: dict[str, Any] = {"mode": forward.get("mode", "nat") if forward is not None else "isolated"}
     bridge = root.find("bridge")
@@ -96,30 +96,34 @@ def with_dhcp(xml: str, dhcp: DhcpRange | None) -> str:
 
 # ---- operations -------------------------------------------------------------
 
-def live(host: Host, net: libvirt.virNetwork) -> LiveObject:
+def live(host: Host, net: libvirt.virNetwork, active: bool | None = None, autostart: bool | None = None) -> LiveObject:
+    """One network; `active` and `autostart` are asked for when the caller does not know them."""
     name = net.name()
     with doing(f"reading network {name}"):
-        xml = net.XMLDesc(0)
-        attrs = from_xml(xml, active=bool(net.isActive()), autostart=bool(net.autostart()))
-    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs,
-                      ownership.parse_owner(ET.fromstring(_defined_xml(net, xml))))
+        root = ET.fromstring(net.XMLDesc(0))
+        active = bool(net.isActive()) if active is None else active
+        autostart = bool(net.autostart()) if autostart is None else autostart
+    attrs = from_xml(root, active=active, autostart=autostart)
+    # A running network adopted by `import` has its mark only in the persistent definition until it restarts;
+    # the state's identity, not the mark, is what makes it kvmstate's.
+    return LiveObject(TYPE, name, host.name, net.UUIDString(), attrs, ownership.parse_owner(root))
 
 
-def _defined_xml(net: libvirt.virNetwork, xml: str) -> str:
-    """The persistent definition, which alone has the mark of a running network adopted by `import`
-    (libvirt's test driver keeps only one definition and refuses the flag)."""
-    if not (net.isActive() and net.isPersistent()):
-        return xml
+def _defined_xml(net: libvirt.virNetwork) -> str:
+    """The persistent definition (libvirt's test driver keeps only one definition and refuses the flag)."""
     try:
         return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
     except libvirt.libvirtError:
-        return xml
+        return net.XMLDesc(0)
 
 
 def read_all(host: Host) -> list[LiveObject]:
+    """Three list calls (all, active, autostart) and one XML read per network."""
     with doing("listing networks"):
         nets = host.conn.listAllNetworks()
-    return [live(host, net) for net in nets]
+        active = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
+        autostart = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART))
+    return [live(host, net, net.name() in active, net.name() in autostart) for net in nets]
 
 
 def create(host: Host, request: Request) -> LiveObject:
@@ -180,7 +184,7 @@ def adopt(host: Host, current: LiveObject, owner: Owner) -> LiveObject:
     """Redefine the network with the ownership mark; a running network keeps running."""
     with doing(f"marking network {current.name} as managed by kvmstate"):
         net = host.conn.networkLookupByUUIDString(current.identity)
-        net = host.conn.networkDefineXML(ownership.with_owner(_defined_xml(net, net.XMLDesc(0)), owner))
+        net = host.conn.networkDefineXML(ownership.with_owner(_defined_xml(net), owner))
     return live(host, net)
 
 

@@ -15,7 +15,7 @@ from kvmstate.provider import LiveObject, Request
 
 from .connection import Host, doing, find
 from .schema import Pool
-from .xmlutil import render, sub
+from .xmlutil import names, parse, render, sub
 
 TYPE = "pool"
 
@@ -28,9 +28,9 @@ def to_xml(name: str, spec: Pool) -> str:
     return render(root)
 
 
-def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
+def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[str, Any]:
     """Attributes of a pool in the model's vocabulary, from libvirt's XML."""
-    root = ET.fromstring(xml)
+    root = parse(xml)
     attrs: dict[str, Any] = {"type": root.get("type")}
     path = root.findtext("target/path")
     if path:
@@ -40,17 +40,24 @@ def from_xml(xml: str, *, active: bool, autostart: bool) -> dict[str, Any]:
     return attrs
 
 
-def live(host: Host, pool: libvirt.virStoragePool) -> LiveObject:
+def live(host: Host, pool: libvirt.virStoragePool, active: bool | None = None,
+         autostart: bool | None = None) -> LiveObject:
+    """One pool; `active` and `autostart` are asked for when the caller does not know them."""
     name = pool.name()
     with doing(f"reading pool {name}"):
-        attrs = from_xml(pool.XMLDesc(0), active=bool(pool.isActive()), autostart=bool(pool.autostart()))
-    return LiveObject(TYPE, name, host.name, pool.UUIDString(), attrs)
+        xml = pool.XMLDesc(0)
+        active = bool(pool.isActive()) if active is None else active
+        autostart = bool(pool.autostart()) if autostart is None else autostart
+    return LiveObject(TYPE, name, host.name, pool.UUIDString(), from_xml(xml, active=active, autostart=autostart))
 
 
 def read_all(host: Host) -> list[LiveObject]:
+    """Three list calls (all, active, autostart) and one XML read per pool."""
     with doing("listing storage pools"):
         pools = host.conn.listAllStoragePools()
-    return [live(host, pool) for pool in pools]
+        active = names(host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE))
+        autostart = names(host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART))
+    return [live(host, pool, pool.name() in active, pool.name() in autostart) for pool in pools]
 
 
 def create(host: Host, request: Request) -> LiveObject:

@@ -44,6 +44,10 @@ class LibvirtProvider:
         """Remember each host's URI and the options (`shutdown_timeout`, seconds); connect lazily."""
         self.connections.configure(hosts, options)
 
+    def connect(self, hosts: Iterable[str]) -> None:
+        """Open these hosts' connections in the background, while the engine reads the files."""
+        self.connections.connect(list(hosts))
+
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         """Every object of the asked types on a host, each type listed once in bulk."""
         wanted = set(types)

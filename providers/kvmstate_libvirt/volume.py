@@ -66,7 +66,7 @@ def live(host: Host, vol: libvirt.virStorageVol, pool: str) -> LiveObject:
 def read_all(host: Host) -> list[LiveObject]:
     """Volumes of every active pool, after a refresh so files added behind libvirt's back show."""
     with doing("listing storage pools"):
-        pools = [p for p in host.conn.listAllStoragePools() if p.isActive()]
+        pools = host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
     found = []
     for pool in pools:
         pool_name = pool.name()

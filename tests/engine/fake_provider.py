@@ -1,13 +1,18 @@
 """A provider that keeps objects in memory and records every call, for engine tests.
 
 It serves the libvirt provider's resource models (which import no libvirt), so
-scenarios read like real configurations.
+scenarios read like real configurations. It is thread-safe: every create, update
+and delete is also recorded in `timeline` as numbered ("start"|"end", address)
+events, `max_active` is the most actions seen running at once, and `during(address)`
+(when set) runs inside each action, between its start and end.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Mapping
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 from kvmstate_libvirt import schema
@@ -30,6 +35,11 @@ class FakeProvider:
         self.calls: list[tuple] = []
         self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
         self.problems: dict[str, list[Problem]] = {}    # address -> what check() reports
+        self.lock = threading.Lock()
+        self.timeline: list[tuple[str, str]] = []       # ("start" | "end", address), in the order they happened
+        self.active = 0
+        self.max_active = 0
+        self.during: Callable[[str], None] | None = None
 
     def resource_types(self):
         return TYPES
@@ -49,30 +59,44 @@ class FakeProvider:
     def normalize(self, live: LiveObject, desired: dict) -> dict:
         return live.attributes
 
-    def _check(self, address: str) -> None:
-        if address in self.fail_on:
-            raise ProviderError(f"injected failure for {address}")
+    @contextmanager
+    def _action(self, call: tuple) -> Iterator[None]:
+        """Record the call and its start and end; fail it if asked to; hold the lock except in `during`."""
+        address = call[1]
+        with self.lock:
+            self.calls.append(call)
+            self.timeline.append(("start", address))
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if self.during:
+                self.during(address)
+            with self.lock:
+                if address in self.fail_on:
+                    raise ProviderError(f"injected failure for {address}")
+                yield
+        finally:
+            with self.lock:
+                self.active -= 1
+                self.timeline.append(("end", address))
 
     def create(self, request: Request) -> LiveObject:
-        self.calls.append(("create", request.address))
-        self._check(request.address)
         marks = next(t.marks_owner for t in TYPES if t.name == request.type)     # as libvirt: pools carry none
-        obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
-                         copy.deepcopy(request.attributes), request.owner if marks else None)
-        self.objects[(obj.host, obj.type, obj.name)] = obj
+        with self._action(("create", request.address)):
+            obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
+                             copy.deepcopy(request.attributes), request.owner if marks else None)
+            self.objects[(obj.host, obj.type, obj.name)] = obj
         return obj
 
     def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
-        self.calls.append(("restart" if restart else "update", request.address, tuple(paths)))
-        self._check(request.address)
-        obj = self.objects[(live.host, live.type, live.name)]
-        obj.attributes = copy.deepcopy(request.attributes)
+        with self._action(("restart" if restart else "update", request.address, tuple(paths))):
+            obj = self.objects[(live.host, live.type, live.name)]
+            obj.attributes = copy.deepcopy(request.attributes)
         return obj
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
-        self.calls.append(("delete", f"{type}.{name}"))
-        self._check(f"{type}.{name}")
-        self.objects.pop((host, type, name), None)
+        with self._action(("delete", f"{type}.{name}")):
+            self.objects.pop((host, type, name), None)
 
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))

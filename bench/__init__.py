@@ -1,0 +1,11 @@
+"""The benchmark: kvmstate against a sequential libvirt-python script and Ansible, in one run.
+
+    topology    the benchmarked topology (N NAT networks, one dir pool, N volumes, N domains)
+    sequential  the same topology made, checked and deleted by a plain libvirt-python script
+    ansible     the same through Ansible's community.libvirt modules (own venv: bench/.venv-ansible)
+    scale       a no-op plan of thousands of resources on libvirt's test driver, its floor, its libvirt calls
+    coldstart   `kvmstate --version` and `kvmstate validate`
+    __main__    runs them all (`make bench`), prints the table, saves bench/results/*.json
+
+Timings live here only, never in the tests.
+"""

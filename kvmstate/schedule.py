@@ -1,0 +1,93 @@
+"""The scheduler: run jobs with prerequisites on a pool of threads, as many at once as allowed.
+
+A job starts when every prerequisite has succeeded; a job whose prerequisite failed
+or was skipped is skipped, and independent jobs go on. Among the jobs that are
+ready, the one given first starts first, so with one worker the order is exactly
+the order given. Callbacks (`on_start`, `on_end`) run on the calling thread only;
+the jobs themselves run on worker threads.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+
+@dataclass
+class Result:
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, Exception] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallelism: int,
+        failure: type[Exception] | tuple[type[Exception], ...],
+        on_start: Callable[[str], None] = lambda job: None,
+        on_end: Callable[[str, str, float, Exception | None], None] = lambda job, outcome, elapsed, exc: None,
+        stop: Callable[[], bool] = lambda: False) -> Result:
+    """Run `work(job)` for every job after its prerequisites (other keys of `jobs`; others are ignored).
+
+    An exception of the `failure` type(s) fails a job; any other exception stops
+    scheduling, waits for the running jobs and propagates. `on_end` gets the job,
+    "done", "failed" or "skipped", the seconds it ran and the failure. Once `stop()`
+    is true, no job starts: the running ones finish and the others are skipped.
+    """
+    rank = {job: i for i, job in enumerate(jobs)}
+    waiting = {job: {p for p in prereqs if p in rank and p != job} for job, prereqs in jobs.items()}
+    dependents: dict[str, list[str]] = {job: [] for job in jobs}
+    for job, prereqs in waiting.items():
+        for p in prereqs:
+            dependents[p].append(job)
+    ready = sorted((job for job, prereqs in waiting.items() if not prereqs), key=rank.__getitem__)
+    result = Result()
+    running: dict[Future, tuple[str, float]] = {}
+
+    def skip(job: str) -> None:
+        """Skip a job and, transitively, everything that waits for it."""
+        stack = [job]
+        while stack:
+            current = stack.pop()
+            if waiting.pop(current, None) is None:
+                continue
+            result.skipped.append(current)
+            on_end(current, "skipped", 0.0, None)
+            stack.extend(sorted(dependents[current], key=rank.__getitem__, reverse=True))
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="kvmstate-apply") as pool:
+        while ready or running:
+            if stop():
+                for job in sorted(waiting, key=rank.__getitem__):
+                    skip(job)
+                ready.clear()
+            while ready and len(running) < max(1, parallelism):
+                job = ready.pop(0)
+                waiting.pop(job, None)
+                on_start(job)
+                running[pool.submit(work, job)] = (job, time.monotonic())
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: rank[running[f][0]]):
+                job, started = running.pop(future)
+                exc = future.exception()
+                if exc is not None and not isinstance(exc, failure):
+                    for other in running:
+                        other.cancel()
+                    raise exc
+                if exc is not None:
+                    result.failed[job] = exc
+                    on_end(job, "failed", time.monotonic() - started, exc)
+                    for dependent in sorted(dependents[job], key=rank.__getitem__):
+                        if dependent in waiting:
+                            skip(dependent)
+                    continue
+                result.done.append(job)
+                on_end(job, "done", time.monotonic() - started, None)
+                for dependent in dependents[job]:
+                    prereqs = waiting.get(dependent)
+                    if prereqs is not None:
+                        prereqs.discard(job)
+                        if not prereqs:
+                            ready.append(dependent)
+                ready.sort(key=rank.__getitem__)
+    return result
