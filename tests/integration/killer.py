@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import signal
+import threading
 import time
 
 import libvirt
@@ -35,6 +36,7 @@ MUTATING = {
 mode, _, at = os.environ.get("KVMSTATE_KILL_AT", "count").partition(":")
 target = int(at or 0)
 counts = {"calls": 0, "writes": 0}
+lock = threading.Lock()
 
 
 def die() -> None:
@@ -44,14 +46,16 @@ def die() -> None:
 def counted(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        counts["calls"] += 1
-        if mode == "before" and counts["calls"] == target:
+        with lock:                      # apply runs actions on several threads
+            counts["calls"] += 1
+            n = counts["calls"]
+        if mode == "before" and n == target:
             die()
-        if mode == "pause" and counts["calls"] == target:
+        if mode == "pause" and n == target:
             while not os.path.exists(os.environ["KVMSTATE_RESUME"]):
                 time.sleep(0.05)
         result = fn(*args, **kwargs)
-        if mode == "after" and counts["calls"] == target:
+        if mode == "after" and n == target:
             die()
         return result
     return wrapper
@@ -74,8 +78,10 @@ class _Os:
     @staticmethod
     def replace(src, dst):
         if not str(dst).endswith(".backup"):
-            counts["writes"] += 1
-            if mode == "write" and counts["writes"] == target:
+            with lock:
+                counts["writes"] += 1
+                n = counts["writes"]
+            if mode == "write" and n == target:
                 die()
         return _replace(src, dst)
 

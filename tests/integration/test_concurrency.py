@@ -45,7 +45,8 @@ def test_ctrl_c_finishes_the_running_action_and_saves_the_state(cli, conn, workd
     import signal
     resume = workdir / "resume"
     env = {**os.environ, "KVMSTATE_KILL_AT": "pause:2", "KVMSTATE_RESUME": str(resume), "NO_COLOR": "1"}
-    apply = subprocess.Popen([sys.executable, str(KILLER), "apply", "--auto-approve"], cwd=workdir, env=env,
+    apply = subprocess.Popen([sys.executable, str(KILLER), "apply", "--auto-approve", "--parallelism", "1"],
+                             cwd=workdir, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
         state = workdir / "kvmstate.state.json"
@@ -61,7 +62,7 @@ def test_ctrl_c_finishes_the_running_action_and_saves_the_state(cli, conn, workd
         resume.touch()
         apply.kill() if apply.poll() is None else None
     assert apply.returncode == 130, err
-    assert "finishing the running action" in err and "Interrupted: 1 actions completed" in err
+    assert "finishing the running actions" in err and "Interrupted: 1 actions completed" in err
     assert cli("state", "list").stdout.splitlines() == ["network.basic-net"]
     assert conn.networkLookupByName("basic-net").isActive()
     assert "Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy." in cli("plan").stdout

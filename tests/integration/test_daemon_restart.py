@@ -32,7 +32,8 @@ def test_libvirtd_killed_during_apply(workdir: Path) -> None:
     cli = Cli(workdir)
     resume = workdir / "resume"
     env = {**os.environ, "NO_COLOR": "1", "KVMSTATE_KILL_AT": "pause:5", "KVMSTATE_RESUME": str(resume)}
-    apply = subprocess.Popen([sys.executable, str(KILLER), "apply", "--auto-approve"], cwd=workdir, env=env,
+    apply = subprocess.Popen([sys.executable, str(KILLER), "apply", "--auto-approve", "--parallelism", "1"],
+                             cwd=workdir, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
         state = workdir / "kvmstate.state.json"
