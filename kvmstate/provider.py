@@ -11,11 +11,12 @@ Field metadata a resource model may carry (in `json_schema_extra`):
     x-ref:    "<type>"                          the field names a resource of that type
     x-recorded: true                            the remote API cannot report it: compared with the state
     x-sensitive: true                           its value never appears in plan output
+    x-local:  true                              kvmstate's own setting (how long to wait), not a property of
+                                                the live object: used when applying, never compared
+    x-unique: "<what>"                          the value may appear once in the whole configuration
 
 Models are validated with the context `{"base_dir": <folder of the file>}`, so a field may
 resolve paths relative to the configuration file.
-    x-local:  true                              kvmstate's own setting (how long to wait), not a property of
-                                                the live object: used when applying, never compared
 
 Providers are found through the `kvmstate.providers` entry-point group.
 """

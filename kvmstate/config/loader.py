@@ -102,6 +102,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
+    _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
                                {(r.type, r.name) for r in raws if r.type in registry.types}, diags)
     graph = Graph()
@@ -253,23 +254,44 @@ def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def _ref_types(model: type[BaseModel]) -> tuple[tuple[str, str | None], ...]:
-    """(field, the type its `x-ref` names or None) for every field of a model, looked up once per model."""
-    return tuple((name, field_meta(model, name).get("x-ref")) for name in model.model_fields)
+def _tagged(model: type[BaseModel], tag: str) -> tuple[tuple[str, str | None], ...]:
+    """(field, the value of its `tag` metadata or None) for every field of a model, looked up once per model."""
+    return tuple((name, field_meta(model, name).get(tag)) for name in model.model_fields)
 
 
-def _refs(spec: BaseModel, path: tuple = ()) -> Iterable[tuple[tuple, str, str]]:
-    """Every (attribute path, type, object name) a model references through its `x-ref` fields."""
-    for name, ref_type in _ref_types(type(spec)):
+def _walk(spec: BaseModel, tag: str, path: tuple = ()) -> Iterable[tuple[tuple, str, Any]]:
+    """Every (attribute path, metadata value, value) of the fields carrying `tag`, nested models included."""
+    for name, meta in _tagged(type(spec), tag):
         value = getattr(spec, name)
-        if ref_type and isinstance(value, str):
-            yield path + (name,), ref_type, value
+        if meta and value is not None and not isinstance(value, (BaseModel, list)):
+            yield path + (name,), meta, value
         elif isinstance(value, BaseModel):
-            yield from _refs(value, path + (name,))
+            yield from _walk(value, tag, path + (name,))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    yield from _refs(item, path + (name, i))
+                    yield from _walk(item, tag, path + (name, i))
+
+
+def _refs(spec: BaseModel) -> Iterable[tuple[tuple, str, str]]:
+    """Every (attribute path, type, object name) a model references through its `x-ref` fields."""
+    return ((path, rtype, value) for path, rtype, value in _walk(spec, "x-ref") if isinstance(value, str))
+
+
+def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> None:
+    """Values that must be unique across the configuration (`x-unique`, e.g. MAC addresses) appear once."""
+    seen: dict[tuple[str, str], tuple[Resource, tuple]] = {}
+    for res in resources.values():
+        for path, group, value in _walk(res.spec, "x-unique"):
+            key = (group, str(value).lower())
+            if key in seen:
+                first, first_path = seen[key]
+                diags.error("Duplicate value", f'{res.address} sets "{format_path(path)}" to {value}, which '
+                            f'{first.address} already uses ("{format_path(first_path)}", at '
+                            f"{first.raw.position_of(first_path)}); a {group} must be unique.",
+                            res.raw.position_of(path), str(res.address), format_path(path))
+            else:
+                seen[key] = (res, path)
 
 
 def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:

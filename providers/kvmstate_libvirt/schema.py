@@ -20,7 +20,7 @@ BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
 
 
 def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
-       local: bool = False, **kw):
+       local: bool = False, unique: str | None = None, **kw):
     extra: dict = {"x-update": update}
     if ref:
         extra["x-ref"] = ref
@@ -30,6 +30,8 @@ def _f(default, update: str, ref: str | None = None, recorded: bool = False, sen
         extra["x-sensitive"] = True
     if local:
         extra["x-local"] = True
+    if unique:
+        extra["x-unique"] = unique
     return Field(default, json_schema_extra=extra, **kw)
 
 
@@ -209,7 +211,7 @@ class Interface(_Model):
     macvtap: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,
                              description="A host network device this interface joins through macvtap in bridge mode "
                                          "(instead of `network`).")
-    mac: str | None = _f(None, "restart", pattern=MAC_PATTERN,
+    mac: str | None = _f(None, "restart", pattern=MAC_PATTERN, unique="MAC address",
                          description="Fixed MAC address; libvirt generates one (kept stable) when unset.")
     model: Literal["virtio", "e1000", "rtl8139"] = _f("virtio", "restart", description="NIC model.")
     wait_for_ip: bool = _f(False, "live", local=True, description="Apply waits until the guest has an IPv4 address on this "

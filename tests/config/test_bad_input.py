@@ -14,6 +14,9 @@ GOOD_NET = "networks:\n  lab:\n    mode: nat\n    ipv4: 192.168.150.0/24\n"
 
 # (file name, content, summary, line, column, text that must appear in the detail)
 CASES = [
+    ("mac_twice.yaml", "networks:\n  n: {mode: isolated}\ndomains:\n  a:\n    interfaces: [{network: n, mac: "
+     "'52:54:00:00:00:01'}]\n  b:\n    interfaces:\n      - network: n\n        mac: '52:54:00:00:00:01'\n",
+     "Duplicate value", 9, 9, 'domain.b sets "interfaces[0].mac" to 52:54:00:00:00:01, which domain.a already uses'),
     ("syntax.yaml", "networks:\n  lab: [\n    mode: nat\n", "Invalid YAML", 4, 1, "Expected ',' or ']'"),
     ("syntax.hcl", 'network "lab" {\n  mode = \n}\n', "Invalid HCL", 2, 10, "a value is missing"),
     ("unclosed.hcl", 'network "lab" {\n  mode = "nat"\n', "Invalid HCL", None, None, "closing brace"),
