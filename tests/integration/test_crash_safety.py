@@ -65,7 +65,9 @@ class Trial:
         env = {**os.environ, "NO_COLOR": "1", "KVMSTATE_KILL_AT": kill_at}
         if counts:
             env["KVMSTATE_KILL_COUNTS"] = str(counts)
-        args = [command, "--auto-approve", "--shutdown-timeout", "0"]
+        # One worker, so a kill point is one exact place; with several, libvirtd may still finish a request in
+        # flight from the killed process after the next plan has read the live objects.
+        args = [command, "--auto-approve", "--shutdown-timeout", "0", "--parallelism", "1"]
         return subprocess.run([sys.executable, str(KILLER), *args], cwd=self.workdir, env=env,
                               capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL).returncode
 
