@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,15 @@ class Cli:
             assert result.returncode == check, f"kvmstate {' '.join(args)} -> {result.returncode}\n" \
                                                f"{result.stdout}\n{result.stderr}"
         return result
+
+
+@pytest.fixture(scope="session")
+def guest() -> Path:
+    """The cached test guest (.cache/guest), built from Debian packages by `make test` before it enters the
+    private daemon's namespace (which has no network to download them)."""
+    out = ROOT / ".cache" / "guest"
+    subprocess.run([ROOT / "scripts" / "build-test-guest", out], check=True, timeout=600)
+    return out
 
 
 @pytest.fixture
@@ -55,3 +65,35 @@ def cli(workdir: Path, conn):
         [p.name() for p in conn.listAllStoragePools()]
     for name in leftovers:
         assert not name.startswith("basic"), f"{name} left behind"
+
+
+class Paused:
+    """`kvmstate apply` run through killer.py, paused before its Nth libvirt call that changes something
+    until `resume()`; killed if still running when the block ends."""
+
+    def __init__(self, workdir: Path, at: int, *args: str):
+        self.flag = workdir / "resume"
+        env = {**os.environ, "NO_COLOR": "1", "KVMSTATE_KILL_AT": f"pause:{at}", "KVMSTATE_RESUME": str(self.flag)}
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("killer.py")), "apply",
+                                         "--auto-approve", *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+    def wait_for(self, condition, timeout: float = 120) -> None:
+        """Poll until `condition()` holds, failing if the process ends or the time runs out first."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def resume(self) -> tuple[str, str]:
+        self.flag.touch()
+        return self.process.communicate(timeout=300)
+
+    def __enter__(self) -> "Paused":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flag.touch()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import libvirt
 import pytest
 
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, Paused
 
 pytestmark = pytest.mark.libvirtd
-KILLER = Path(__file__).with_name("killer.py")
 PIDFILE = Path("/run/libvirt/libvirtd.pid")
 
 
@@ -30,26 +28,14 @@ def restart_libvirtd() -> libvirt.virConnect:
 
 def test_libvirtd_killed_during_apply(workdir: Path) -> None:
     cli = Cli(workdir)
-    resume = workdir / "resume"
-    env = {**os.environ, "NO_COLOR": "1", "KVMSTATE_KILL_AT": "pause:5", "KVMSTATE_RESUME": str(resume)}
-    apply = subprocess.Popen([sys.executable, str(KILLER), "apply", "--auto-approve", "--parallelism", "1"],
-                             cwd=workdir, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    try:
-        state = workdir / "kvmstate.state.json"
-        deadline = time.monotonic() + 120
-        while not state.exists() or "basic-pool" not in state.read_text():     # paused in the pool's create
-            assert apply.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+    state = workdir / "kvmstate.state.json"
+    with Paused(workdir, 5, "--parallelism", "1") as apply:
+        apply.wait_for(lambda: state.exists() and "basic-pool" in state.read_text())     # in the pool's create
         os.kill(int(PIDFILE.read_text()), signal.SIGKILL)
         while subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True).returncode == 0:
             time.sleep(0.05)
-        resume.touch()
-        out, err = apply.communicate(timeout=300)
-    finally:
-        resume.touch()
-        apply.kill() if apply.poll() is None else None
-    assert apply.returncode == 1
+        out, err = apply.resume()
+    assert apply.process.returncode == 1
     assert "Error: pool.basic-pool:" in err and "Run `kvmstate plan` to see what is left." in err
     assert "Traceback" not in err
     down = cli("plan", check=1)

@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import libvirt
 import pytest
 
-from .conftest import ROOT, Cli
+from .conftest import Cli
 
 pytestmark = pytest.mark.libvirtd
 MiB = 1024 * 1024
 QEMU_LOG = Path("/var/log/libvirt/qemu/guest.log")     # inside the private daemon's namespace
-
-
-@pytest.fixture(scope="session")
-def guest() -> Path:
-    """The cached test guest (.cache/guest), built from Debian packages by `make test` before it enters the
-    private daemon's namespace (which has no network to download them)."""
-    out = ROOT / ".cache" / "guest"
-    subprocess.run([ROOT / "scripts" / "build-test-guest", out], check=True, timeout=600)
-    return out
 
 
 @pytest.fixture

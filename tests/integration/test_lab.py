@@ -13,12 +13,11 @@ import pytest
 from kvmstate_libvirt.seed import read_iso
 
 from .conftest import Cli
-from .test_domains import guest  # noqa: F401  (the cached test guest fixture)
 
 pytestmark = pytest.mark.libvirtd
 
 
-def test_base_overlay_seed_and_address(tmp_path: Path, guest: Path, conn) -> None:  # noqa: F811
+def test_base_overlay_seed_and_address(tmp_path: Path, guest: Path, conn) -> None:
     base = tmp_path / "base.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
     folder = tmp_path / "lab"
