@@ -129,6 +129,8 @@ class Plan(BaseModel):
 
     def redacted(self) -> "Plan":
         """A copy for display: every value of a sensitive (`x-sensitive`) attribute reads `(sensitive value)`."""
+        if not self.sensitive:
+            return self
         out = self.model_copy(deep=True)
         for address, changes, values in [(c.address, c.changes, (c.before, c.after)) for c in out.resource_changes] + \
                 [(d.address, d.changes, ()) for d in out.drift]:

@@ -123,13 +123,16 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
 
 def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry) -> None:
     """Replace what refers to a replaced resource through a replace-class attribute (an overlay on its base)."""
+    changes = {c.address: c for c in plan.resource_changes}
+    if not any(c.action == Action.REPLACE for c in changes.values()):
+        return
     for key in config.graph.order():
-        change = plan.change(key)
+        change = changes.get(key)
         if change is None or change.action in (Action.CREATE, Action.REPLACE, Action.DELETE):
             continue
         model = registry.types[change.type].model
         for path, target in config.resources[Address.parse(key)].refs.items():
-            replaced = plan.change(str(target))
+            replaced = changes.get(str(target))
             if replaced and replaced.action == Action.REPLACE and update_class(model, path) == "replace":
                 change.action = Action.REPLACE
                 change.replace_paths.append(format_path(path))
@@ -140,11 +143,16 @@ def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry)
 
 def _name_users(plan: Plan, config: Configuration) -> None:
     """Add to each replacement's reason the resources that refer to the replaced one."""
-    for change in plan.resource_changes:
-        address = Address.parse(change.address)
-        users = sorted(str(a) for a in config.resources if address in config.dependencies(a))
-        if change.action == Action.REPLACE and users:
-            change.reason += f"; it is used by {', '.join(users)}"
+    replaced = {c.address: c for c in plan.resource_changes if c.action == Action.REPLACE}
+    if not replaced:
+        return
+    users: dict[str, list[str]] = {}
+    for address in config.resources:
+        for dep in config.dependencies(address):
+            if str(dep) in replaced:
+                users.setdefault(str(dep), []).append(str(address))
+    for address, names in users.items():
+        replaced[address].reason += f"; it is used by {', '.join(sorted(names))}"
 
 
 @lru_cache(maxsize=None)
@@ -254,10 +262,9 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
              recorded: dict[str, Any] | None) -> list[AttributeChange]:
     """Attribute changes from the live object to `desired`, each with its update class."""
     model = registry.types[obj.type].model
+    desired = without_local(model, desired)
     out = []
     for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
-        if is_local(model, path):
-            continue
         outside = recorded is not None and get_path(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
@@ -277,14 +284,21 @@ def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[s
                    recorded: dict[str, Any] | None) -> dict[str, Any]:
     """Live attributes completed with the `x-recorded` ones libvirt cannot report: the state's values
     (the desired ones when there is no state to compare with, as when looking for drift)."""
+    names = _recorded_fields(model)
+    if not names:
+        return live
     live = dict(live)
-    for name in model.model_fields:
-        if field_meta(model, name).get("x-recorded"):
-            source = recorded if recorded is not None else desired
-            live.pop(name, None)
-            if name in source:
-                live[name] = source[name]
+    source = recorded if recorded is not None else desired
+    for name in names:
+        live.pop(name, None)
+        if name in source:
+            live[name] = source[name]
     return live
+
+
+@lru_cache(maxsize=None)
+def _recorded_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(n for n in model.model_fields if field_meta(model, n).get("x-recorded"))
 
 
 def _metas(model: type[BaseModel] | None, path: tuple) -> list[dict[str, Any]]:
@@ -304,6 +318,31 @@ def update_class(model: type[BaseModel] | None, path: tuple) -> str:
     """The most disruptive `x-update` class met along an attribute path (replace when unknown)."""
     classes = [m["x-update"] for m in _metas(model, path) if m.get("x-update")]
     return max(classes, key=_RANK.__getitem__) if classes else "replace"
+
+
+@lru_cache(maxsize=None)
+def _shape(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, type[BaseModel] | None]]:
+    """(the `x-local` fields, each field's nested model) of a model, looked up once."""
+    local = frozenset(n for n in model.model_fields if field_meta(model, n).get("x-local"))
+    return local, {n: submodel(info.annotation) for n, info in model.model_fields.items()}
+
+
+def without_local(model: type[BaseModel] | None, data: Any) -> Any:
+    """`data` without the settings of kvmstate's own (`x-local`), which the live object cannot show."""
+    if model is None or not isinstance(data, dict):
+        return data
+    local, children = _shape(model)
+    out = {}
+    for key, value in data.items():
+        if key in local:
+            continue
+        child = children.get(key)
+        if child is None:
+            out[key] = value
+        else:
+            out[key] = [without_local(child, v) for v in value] if isinstance(value, list) \
+                else without_local(child, value)
+    return out
 
 
 def is_local(model: type[BaseModel] | None, path: tuple) -> bool:

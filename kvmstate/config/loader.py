@@ -72,7 +72,8 @@ class Configuration:
         repeated resource named there)."""
         res = self.resources[address]
         named = {Address.parse(a) for a in res.meta.depends_on}
-        named |= {a for a in self.resources if a.resource in named and a.key is not None}
+        if named:
+            named |= {a for a in self.resources if a.resource in named and a.key is not None}
         deps = set(res.refs.values()) | res.reads | {a for a in named if a in self.resources}
         return sorted(deps - {address})
 
