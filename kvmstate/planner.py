@@ -343,8 +343,3 @@ def without_local(model: type[BaseModel] | None, data: Any) -> Any:
             out[key] = [without_local(child, v) for v in value] if isinstance(value, list) \
                 else without_local(child, value)
     return out
-
-
-def is_local(model: type[BaseModel] | None, path: tuple) -> bool:
-    """Whether the path is a setting of kvmstate's own (`x-local`), which the live object cannot show."""
-    return any(m.get("x-local") for m in _metas(model, path))
