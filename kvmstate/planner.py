@@ -20,7 +20,7 @@ from kvmstate.diagnostics import Diagnostics
 from kvmstate.diff import diff, get_path, prune
 from kvmstate.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan import Action, AttributeChange, Drift, Options, Plan, ResourceChange
-from kvmstate.provider import LiveObject, Owner, Registry, Request, field_meta, submodel
+from kvmstate.provider import Dependency, LiveObject, Owner, Registry, Request, field_meta, submodel
 from kvmstate.state import State, StateResource
 from kvmstate.targeting import covered, is_requested, parse_addresses
 
@@ -172,12 +172,14 @@ def _check(registry: Registry, config: Configuration, change: ResourceChange, ob
 
 
 def request_for(change: ResourceChange, config: Configuration, lineage: str) -> Request:
-    """What the provider is asked to make: desired attributes, owner mark, and its dependencies' attributes."""
-    deps = [config.resources[dep] for dep in config.dependencies(Address.parse(change.address))]
-    return Request(address=change.address, type=change.type, name=change.name, host=change.host,
+    """What the provider is asked to make: desired attributes, owner mark, and what its references resolve to."""
+    address = Address.parse(change.address)
+    resource = config.resources[address]
+    deps = [config.resources[dep] for dep in config.dependencies(address)]
+    return Request(address=address, type=change.type, name=change.name, host=change.host,
                    attributes=change.after or {}, owner=Owner(lineage, change.address),
-                   dependencies={str(d.address): d.attributes for d in deps},
-                   names={str(d.address): d.object_name for d in deps})
+                   refs={format_path(path): target for path, target in resource.refs.items()},
+                   dependencies={d.address: Dependency(d.address, d.object_name, d.attributes) for d in deps})
 
 
 def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:

@@ -30,6 +30,8 @@ from typing import Any, Iterable, Literal, Mapping, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from kvmstate.addrs import Address
+
 UpdateClass = Literal["live", "restart", "replace"]
 
 
@@ -67,25 +69,35 @@ class LiveObject:
                                                               # recorded in the state, never compared
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """A resource another one refers to, as the configuration resolved it."""
+
+    address: Address
+    name: str                              # its object name in the remote API
+    attributes: dict[str, Any]             # desired, in the same form as Request.attributes
+
+
 @dataclass
 class Request:
     """What the engine asks a provider to create or update."""
 
-    address: str
+    address: Address
     type: str
     name: str
     host: str
     attributes: dict[str, Any]             # desired, as model_dump(mode="json", exclude_none=True)
     owner: Owner
-    dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)   # address -> desired attributes
-    names: dict[str, str] = field(default_factory=dict)                     # address -> libvirt name, same keys
+    refs: dict[str, Address] = field(default_factory=dict)            # "disks[0].volume" -> the address it names
+    dependencies: dict[Address, Dependency] = field(default_factory=dict)
 
-    def dependency(self, rtype: str, name: str) -> dict[str, Any] | None:
-        """The desired attributes of the dependency of that type with that libvirt name."""
-        for address, attrs in self.dependencies.items():
-            if address.split(".", 1)[0] == rtype and self.names.get(address, address.split(".", 1)[1]) == name:
-                return attrs
-        return None
+    def referenced(self, path: str) -> Dependency:
+        """The resource that the `x-ref` attribute at `path` (e.g. "backing_store", "disks[0].volume") refers to."""
+        address = self.refs.get(path)
+        dependency = self.dependencies.get(address) if address is not None else None
+        if dependency is None:
+            raise ProviderError(f"{self.address}: the resource that {path!r} refers to was not given to the provider")
+        return dependency
 
 
 @dataclass(frozen=True)

@@ -252,16 +252,17 @@ def read_all(host: Host) -> list[LiveObject]:
 
 
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
+    """The desired volume behind each disk and CD-ROM, by its object name."""
     found = {}
-    for disk in [*spec.disks, *spec.cdroms]:
-        attrs = request.dependency("volume", disk.volume)
-        if attrs is not None:
-            found[disk.volume] = Volume.model_validate(attrs)
+    for kind, devices in (("disks", spec.disks), ("cdroms", spec.cdroms)):
+        for i, device in enumerate(devices):
+            dep = request.referenced(f"{kind}[{i}].volume")
+            found[dep.name] = Volume.model_validate(dep.attributes)
     return found
 
 
 def _seed_pool(request: Request, spec: Domain) -> str | None:
-    return (request.dependencies.get(f"cloudinit.{spec.cloudinit}") or {}).get("pool") if spec.cloudinit else None
+    return request.referenced("cloudinit").attributes.get("pool") if spec.cloudinit else None
 
 
 def create(host: Host, request: Request) -> LiveObject:

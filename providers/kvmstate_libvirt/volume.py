@@ -115,10 +115,7 @@ def create(host: Host, request: Request) -> LiveObject:
 
 def _base(host: Host, request: Request, spec: Volume) -> tuple[str, str, int]:
     """Path, format and capacity of the base volume of an overlay."""
-    base = request.dependencies.get(f"volume.{spec.backing_store}")
-    if base is None:
-        raise ProviderError(f"volume {request.name}: the attributes of its base volume {spec.backing_store} "
-                            "were not given")
+    base = request.referenced("backing_store").attributes
     with doing(f"looking up the base volume {spec.backing_store} of volume {request.name}"):
         vol = host.conn.storagePoolLookupByName(base["pool"]).storageVolLookupByName(spec.backing_store)
         return vol.path(), base.get("format", "qcow2"), vol.info()[1]

@@ -53,8 +53,8 @@ class FakeProvider:
         return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types]
 
     def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
-        self.calls.append(("check", request.address))
-        return list(self.problems.get(request.address, []))
+        self.calls.append(("check", str(request.address)))
+        return list(self.problems.get(str(request.address), []))
 
     def normalize(self, live: LiveObject, desired: dict) -> dict:
         return live.attributes
@@ -82,14 +82,14 @@ class FakeProvider:
 
     def create(self, request: Request) -> LiveObject:
         marks = next(t.marks_owner for t in TYPES if t.name == request.type)     # as libvirt: pools carry none
-        with self._action(("create", request.address)):
+        with self._action(("create", str(request.address))):
             obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
                              copy.deepcopy(request.attributes), request.owner if marks else None)
             self.objects[(obj.host, obj.type, obj.name)] = obj
         return obj
 
     def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
-        with self._action(("restart" if restart else "update", request.address, tuple(paths))):
+        with self._action(("restart" if restart else "update", str(request.address), tuple(paths))):
             obj = self.objects[(live.host, live.type, live.name)]
             obj.attributes = copy.deepcopy(request.attributes)
         return obj

@@ -100,7 +100,7 @@ def test_failed_create_that_made_something_keeps_its_intent(tmp_path: Path) -> N
 
     def half_made(request):
         original(request)                         # the object exists, then the call still fails
-        if request.address == "volume.basic-root":
+        if str(request.address) == "volume.basic-root":
             raise ProviderError("failed after defining")
         return provider.objects[(request.host, request.type, request.name)]
     provider.create = half_made

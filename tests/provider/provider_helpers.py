@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from kvmstate.diff import prune
-from kvmstate.provider import Owner, Request, observable
+from kvmstate.addrs import Address, format_path
+from kvmstate.config.loader import _refs as references
+from kvmstate.provider import Dependency, Owner, Request, observable
 from kvmstate_libvirt import LibvirtProvider, schema
 
 MODELS = {"network": schema.Network, "pool": schema.Pool, "volume": schema.Volume, "domain": schema.Domain,
@@ -19,8 +21,20 @@ def desired(type_: str, **attrs: Any) -> dict[str, Any]:
 
 
 def request(type_: str, name: str, attrs: dict[str, Any], deps: dict[str, dict] | None = None) -> Request:
-    return Request(address=f"{type_}.{name}", type=type_, name=name, host="h1", attributes=attrs,
-                   owner=Owner(LINEAGE, f"{type_}.{name}"), dependencies=deps or {})
+    """A request whose references name the `deps` (address -> desired attributes) by their object names, which
+    the tests choose different from the addresses' names: `{"volume.base": attrs}` is the volume `base-vol`."""
+    dependencies = {Address.parse(a): Dependency(Address.parse(a), object_name(a), v) for a, v in (deps or {}).items()}
+    by_name = {(a.type, d.name): a for a, d in dependencies.items()}
+    spec = MODELS[type_].model_validate(attrs)
+    refs = {format_path(path): by_name[(rtype, value)] for path, rtype, value in references(spec)
+            if (rtype, value) in by_name}
+    return Request(address=Address(type_, name), type=type_, name=name, host="h1", attributes=attrs,
+                   owner=Owner(LINEAGE, f"{type_}.{name}"), refs=refs, dependencies=dependencies)
+
+
+def object_name(address: str) -> str:
+    """The object name the provider tests give the resource at `address`."""
+    return Address.parse(address).name
 
 
 def shown(type_: str, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def test_stopped_domain_is_not_started(provider, conn):
 
 
 def test_missing_volume_dependency_is_an_error(provider, conn):
-    with pytest.raises(ProviderError, match="volume root were not given"):
+    with pytest.raises(ProviderError, match="disks.0..volume. refers to was not given"):
         provider.create(request("domain", "web", web(), {}))
     assert conn.listAllDomains() == []
 

@@ -12,6 +12,7 @@ TYPES = ["network", "pool", "volume", "domain"]
 
 
 def populate(provider: LibvirtProvider, n: int) -> None:
+    from kvmstate.addrs import Address
     from kvmstate.provider import Owner, Request
     conn = provider.connections.get("h1").conn
     pool = conn.storagePoolDefineXML("<pool type='dir'><name>p</name><target><path>/p</path></target></pool>", 0)
@@ -21,7 +22,7 @@ def populate(provider: LibvirtProvider, n: int) -> None:
         pool.createXML(f"<volume><name>v{i}</name><capacity>1048576</capacity></volume>", 0)
         attrs = {"type": "qemu", "vcpu": 1, "memory": "64MiB", "disks": [], "interfaces": [], "autostart": i % 2 == 0,
                  "power": "running" if i % 3 else "stopped"}
-        provider.create(Request(f"domain.d{i}", "domain", f"d{i}", "h1", attrs, Owner("l", f"domain.d{i}")))
+        provider.create(Request(Address("domain", f"d{i}"), "domain", f"d{i}", "h1", attrs, Owner("l", f"domain.d{i}")))
 
 
 def read_calls(tmp_path: Path, n: int) -> dict[str, int]:
