@@ -41,7 +41,7 @@ def plan_vs_floor(resources: int, folder: Path, reps: int) -> dict:
 
 def calls_of_noop_plan(resources: int, folder: Path) -> dict:
     """Libvirt calls a no-op plan makes, in total and as XML reads, by `class.method`."""
-    from kvmstate.workspace import Workspace
+    from kvmstate.cli.workspace import Workspace
     topo = topology_of(resources)
     uri, config, state = testdriver.build(topo, folder / f"calls-{resources}")
     with CallCounter() as counter:

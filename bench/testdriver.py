@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from kvmstate.config import load
-from kvmstate.planner import make_plan, request_for
+from kvmstate.plan.live import request_for
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateResource, StateStore
 from kvmstate_libvirt import LibvirtProvider

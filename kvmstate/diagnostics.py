@@ -35,17 +35,6 @@ class Diagnostic:
     address: str | None = None
     attribute: str | None = None
 
-    def to_json(self) -> dict:
-        out: dict = {"severity": self.severity, "summary": self.summary, "detail": self.detail}
-        if self.address:
-            out["address"] = self.address
-        if self.attribute:
-            out["attribute"] = self.attribute
-        if self.position:
-            p = self.position
-            out["range"] = {"filename": p.file, "line": p.line, "column": p.column}
-        return out
-
 
 @dataclass
 class Diagnostics:

@@ -1,6 +1,6 @@
 """The console entry point: `kvmstate --version` answers before the CLI's dependencies load.
 
-Everything else goes to kvmstate.cli, which imports typer, pydantic and the
+Everything else goes to kvmstate.cli.app, which imports typer, pydantic and the
 providers; each command imports the rest of the engine it needs.
 """
 

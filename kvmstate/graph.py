@@ -1,12 +1,15 @@
 """The dependency graph: which resource needs which, in a deterministic order.
 
 Edges point from a resource to what it depends on (a volume depends on its pool).
-Creation walks the order forwards, deletion backwards. A cycle is reported with
-every resource on it, in order, so the user can see where to break it.
+Creation walks the order forwards, deletion backwards. Ordering and cycle
+detection are the standard library's `graphlib`; this module makes the order
+stable (ties broken by name) and names a cycle the way users read it: each
+resource followed by what it needs, starting from the first by name.
 """
 
 from __future__ import annotations
 
+import graphlib
 from typing import Iterable
 
 
@@ -27,43 +30,36 @@ class Graph:
 
     def order(self) -> list[str]:
         """Every node after all it depends on; ties broken by name, so the order is stable."""
-        cycle = self.find_cycle()
-        if cycle:
-            raise CycleError(cycle)
-        pending = {node: set(deps) for node, deps in self.deps.items()}
+        sorter = self._prepared()
         done: list[str] = []
-        while pending:
-            ready = sorted(node for node, deps in pending.items() if not deps)
-            for node in ready:
-                del pending[node]
-            for deps in pending.values():
-                deps.difference_update(ready)
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
             done.extend(ready)
+            sorter.done(*ready)
         return done
 
     def find_cycle(self) -> list[str] | None:
         """One cycle as a closed path (first node repeated at the end), or None."""
-        WHITE, GREY, BLACK = 0, 1, 2
-        colour = dict.fromkeys(self.deps, WHITE)
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str] | None:
-            colour[node] = GREY
-            stack.append(node)
-            for dep in sorted(self.deps[node]):
-                if colour[dep] == GREY:
-                    return stack[stack.index(dep):] + [dep]
-                if colour[dep] == WHITE:
-                    found = visit(dep)
-                    if found:
-                        return found
-            stack.pop()
-            colour[node] = BLACK
-            return None
-
-        for node in sorted(self.deps):
-            if colour[node] == WHITE:
-                found = visit(node)
-                if found:
-                    return found
+        try:
+            self._prepared()
+        except CycleError as exc:
+            return exc.cycle
         return None
+
+    def _prepared(self) -> graphlib.TopologicalSorter:
+        sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+        for node in sorted(self.deps):
+            sorter.add(node, *sorted(self.deps[node]))
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            raise CycleError(_readable(exc.args[1])) from None
+        return sorter
+
+
+def _readable(cycle: list[str]) -> list[str]:
+    """graphlib's cycle (each node before the one that needs it) turned around and started at its first name."""
+    path = list(reversed(cycle[:-1]))
+    start = path.index(min(path))
+    path = path[start:] + path[:start]
+    return path + [path[0]]

@@ -5,15 +5,8 @@ their metadata how a change is applied and which fields reference other
 resources), reads live objects in bulk, and creates, updates and deletes them.
 The engine owns ordering, diffing and the state; a provider never sees either.
 
-Field metadata a resource model may carry (in `json_schema_extra`):
-
-    x-update: "live" | "restart" | "replace"   how a change of this field is applied
-    x-ref:    "<type>"                          the field names a resource of that type
-    x-recorded: true                            the remote API cannot report it: compared with the state
-    x-sensitive: true                           its value never appears in plan output
-    x-local:  true                              kvmstate's own setting (how long to wait), not a property of
-                                                the live object: used when applying, never compared
-    x-unique: "<what>"                          the value may appear once in the whole configuration
+Resource models describe themselves through field metadata (`x-update`, `x-ref`, ...),
+read only by `kvmstate.metadata`.
 
 Models are validated with the context `{"base_dir": <folder of the file>}`, so a field may
 resolve paths relative to the configuration file.
@@ -23,7 +16,6 @@ Providers are found through the `kvmstate.providers` entry-point group.
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Iterable, Literal, Mapping, Protocol, runtime_checkable
@@ -158,39 +150,6 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
     # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
-
-
-def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
-    info = model.model_fields.get(name)
-    extra = info.json_schema_extra if info else None
-    return extra if isinstance(extra, dict) else {}
-
-
-def submodel(annotation: Any) -> type[BaseModel] | None:
-    """The model inside an annotation such as `list[Disk]` or `DhcpRange | None`."""
-    stack = [annotation]
-    while stack:
-        ann = stack.pop()
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            return ann
-        stack.extend(typing.get_args(ann))
-    return None
-
-
-def observable(model: type[BaseModel], data: Any) -> Any:
-    """`data` without the `x-local` fields at any depth: what the live object can show."""
-    if isinstance(data, list):
-        return [observable(model, item) for item in data]
-    if not isinstance(data, dict):
-        return data
-    out = {}
-    for key, value in data.items():
-        info = model.model_fields.get(key)
-        if info is not None and field_meta(model, key).get("x-local"):
-            continue
-        inner = submodel(info.annotation) if info is not None else None
-        out[key] = observable(inner, value) if inner is not None else value
-    return out
 
 
 class Registry:

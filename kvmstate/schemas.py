@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kvmstate.addrs import NAME_PATTERN
 from kvmstate.config.meta import Meta
-from kvmstate.plan import Plan
+from kvmstate.plan.model import Plan
 from kvmstate.provider import Registry
 from kvmstate.state import State
 

@@ -51,10 +51,6 @@ def format_size(size: int) -> str:
     return f"{size}B"
 
 
-def canonical_size(value: object) -> str:
-    return format_size(parse_size(value))
-
-
 Size = Annotated[
     int,
     BeforeValidator(parse_size),

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,7 +27,8 @@ from kvmstate.config.meta import KEYS, Meta
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position, error
 from kvmstate.graph import Graph
-from kvmstate.provider import Registry, field_meta, submodel
+from kvmstate.metadata import field_meta, model_at, references, submodel, tagged_values
+from kvmstate.provider import Registry
 
 EXTENSIONS = (".yaml", ".yml", ".hcl")
 DEFAULT_HOST = "default"
@@ -208,7 +208,7 @@ def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags
         by_name.setdefault(key, address)
     names = {(t, n): a for (t, _, n), a in sorted(by_name.items(), key=lambda kv: str(kv[1]), reverse=True)}
     for res in resources.values():
-        for path, rtype, value in _refs(res.spec):
+        for path, rtype, value in references(res.spec):
             if path not in res.refs:
                 res.refs[path] = names.get((rtype, value), Address(rtype, value))
 
@@ -246,44 +246,15 @@ def _data_path(body: Any, loc: tuple) -> tuple:
 
 
 def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        info = model.model_fields.get(part)
-        model = submodel(info.annotation) if info else None
+    model = model_at(model, loc)
     return list(model.model_fields) if model else []
-
-
-@lru_cache(maxsize=None)
-def _tagged(model: type[BaseModel], tag: str) -> tuple[tuple[str, str | None], ...]:
-    """(field, the value of its `tag` metadata or None) for every field of a model, looked up once per model."""
-    return tuple((name, field_meta(model, name).get(tag)) for name in model.model_fields)
-
-
-def _walk(spec: BaseModel, tag: str, path: tuple = ()) -> Iterable[tuple[tuple, str, Any]]:
-    """Every (attribute path, metadata value, value) of the fields carrying `tag`, nested models included."""
-    for name, meta in _tagged(type(spec), tag):
-        value = getattr(spec, name)
-        if meta and value is not None and not isinstance(value, (BaseModel, list)):
-            yield path + (name,), meta, value
-        elif isinstance(value, BaseModel):
-            yield from _walk(value, tag, path + (name,))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    yield from _walk(item, tag, path + (name, i))
-
-
-def _refs(spec: BaseModel) -> Iterable[tuple[tuple, str, str]]:
-    """Every (attribute path, type, object name) a model references through its `x-ref` fields."""
-    return ((path, rtype, value) for path, rtype, value in _walk(spec, "x-ref") if isinstance(value, str))
 
 
 def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> None:
     """Values that must be unique across the configuration (`x-unique`, e.g. MAC addresses) appear once."""
     seen: dict[tuple[str, str], tuple[Resource, tuple]] = {}
     for res in resources.values():
-        for path, group, value in _walk(res.spec, "x-unique"):
+        for path, group, value in tagged_values(res.spec, "x-unique"):
             key = (group, str(value).lower())
             if key in seen:
                 first, first_path = seen[key]

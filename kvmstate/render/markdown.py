@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from kvmstate.plan import Action, AttributeChange, Drift, Plan, ResourceChange
+from kvmstate.plan.model import Action, AttributeChange, Drift, Plan, ResourceChange
 from kvmstate.render.text import DRIFT, value
 
 GITHUB_LIMIT = 65_536

@@ -1,6 +1,6 @@
 """Outputs as text or JSON, with sensitive values masked unless asked for.
 
-    text, all:     NAME = VALUE per line (VALUE as JSON; <sensitive> when masked)
+    text, all:     NAME = VALUE per line (VALUE as JSON; the mask when masked)
     text, NAME:    the value alone (a string without quotes)
     --json, all:   {"NAME": {"sensitive": false, "value": VALUE}, ...}; a masked output has no "value"
     --json, NAME:  the value as JSON
@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 
 from kvmstate.diagnostics import error
+from kvmstate.render.mask import MASK
 from kvmstate.state.model import StateOutput
 
-MASK = "<sensitive>"
 
 
 def render_outputs(outputs: dict[str, StateOutput], name: str | None, as_json: bool, show_sensitive: bool) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kvmstate.plan import SENSITIVE, Action, AttributeChange, Plan, ResourceChange
+from kvmstate.plan.model import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.render.mask import MASK
 from kvmstate.render.style import Style
 from kvmstate.state import State
 
@@ -26,9 +27,9 @@ _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forc
 
 
 def value(v: Any) -> str:
-    """A value as HCL would write it; a masked sensitive value as `(sensitive value)`."""
-    if v == SENSITIVE:
-        return SENSITIVE
+    """A value as HCL would write it; a masked sensitive value as the mask itself."""
+    if v == MASK:
+        return MASK
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, bool):
@@ -45,7 +46,6 @@ def value(v: Any) -> str:
 
 
 def render_plan(plan: Plan, style: Style) -> str:
-    plan = plan.redacted()
     out: list[str] = []
     if plan.drift:
         out.append(style("Objects that changed since the state was last written:", "bold"))

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from kvmstate.apply import apply_plan
+from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.config.loader import Configuration
 from kvmstate.graph import Graph
-from kvmstate.plan import Options
-from kvmstate.planner import make_plan
+from kvmstate.plan.model import Options
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.state import State, StateStore
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kvmstate.apply import apply_plan
+from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.graph import Graph
 from kvmstate.config.loader import Configuration
-from kvmstate.planner import make_plan
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import ProviderError, Registry
 from kvmstate.state import State, StateStore
 

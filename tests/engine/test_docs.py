@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kvmstate.provider import Registry, field_meta
+from kvmstate.metadata import field_meta
+from kvmstate.provider import Registry
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
 REGISTRY = Registry.discover()

@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 from kvmstate.cli import app
 from kvmstate.config import load
 from kvmstate.config.variables import Inputs
-from kvmstate.planner import make_plan
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State
+from kvmstate.render.mask import mask_plan
 
 from tests.engine.fake_provider import FakeProvider
 
@@ -43,4 +44,4 @@ def test_lab_builds_overlays_on_one_base_and_seeds_before_the_vms() -> None:
         assert order.index(f'cloudinit.seed["{vm}"]') < order.index(f'domain.vm["{vm}"]')
         root = config.resources[next(a for a in config.resources if str(a) == f'volume.root["{vm}"]')]
         assert root.attributes["backing_store"] == "debian-12.qcow2"
-    assert "(sensitive value)" in str(plan.redacted().model_dump()) and "AAAAC3Nza" not in str(plan.redacted().model_dump())
+    assert "(sensitive value)" in str(mask_plan(plan).model_dump()) and "AAAAC3Nza" not in str(mask_plan(plan).model_dump())

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from kvmstate.apply import apply_plan, record_outputs
+from kvmstate.apply.applier import apply_plan, record_outputs
 from kvmstate.cli import app
 from kvmstate.config import load
 from kvmstate.config.variables import Inputs
-from kvmstate.planner import make_plan
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 
@@ -97,7 +97,7 @@ def test_outputs_recorded_at_apply_and_printed_masked(tmp_path: Path) -> None:
     text = run(app, ["output", "--state", str(tmp_path / "state.json")])
     assert text.exit_code == 0
     assert text.stdout.splitlines() == ['names = "p-a,p-b"', 'paths = {"for_each_a": "/srv/a", "q": "/srv/default"}',
-                                        "secret = <sensitive>"]
+                                        "secret = (sensitive value)"]
     doc = json.loads(run(app, ["output", "--json", "--state", str(tmp_path / "state.json")]).stdout)
     assert doc["secret"] == {"sensitive": True} and doc["names"] == {"sensitive": False, "value": "p-a,p-b"}
     shown = json.loads(run(app, ["output", "--json", "--show-sensitive", "--state", str(tmp_path / "state.json")]).stdout)

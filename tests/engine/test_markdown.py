@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kvmstate.plan import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.plan.model import Action, AttributeChange, Plan, ResourceChange
 from kvmstate.render.markdown import GITHUB_LIMIT, render_markdown
 
 SECTION = re.compile(r"<details><summary><code>[^<]*? (\S+)</code>.*?</summary>\n(.*?)</details>\n", re.S)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kvmstate.apply import apply_plan
+from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.config.loader import Configuration
 from kvmstate.graph import Graph
-from kvmstate.planner import make_plan
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 

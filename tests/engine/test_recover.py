@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from kvmstate.apply import apply_plan
+from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.diagnostics import DiagnosticError
-from kvmstate.planner import make_plan
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
-from kvmstate.recover import recover
+from kvmstate.state.recover import recover
 from kvmstate.state import State, StateStore
 
 from tests.engine.fake_provider import FakeProvider

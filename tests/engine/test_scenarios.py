@@ -11,6 +11,7 @@ from kvmstate.diagnostics import DiagnosticError, format_plain
 from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style
 from kvmstate.render.text import render_plan
+from kvmstate.render.mask import mask_plan
 
 from tests.engine.scenarios import run_until_plan
 
@@ -34,6 +35,6 @@ def test_scenario(folder: Path, tmp_path: Path, regenerate: bool) -> None:
         check_golden(folder / "error.txt", text, regenerate)
         return
     plan, _, _ = run_until_plan(folder, tmp_path)
-    check_golden(folder / "plan.txt", render_plan(plan, Style(False)), regenerate)
-    check_golden(folder / "plan.json", json.dumps(plan.redacted().model_dump(mode="json"), indent=2) + "\n", regenerate)
-    check_golden(folder / "plan.md", render_markdown(plan.redacted()), regenerate)
+    check_golden(folder / "plan.txt", render_plan(mask_plan(plan), Style(False)), regenerate)
+    check_golden(folder / "plan.json", json.dumps(mask_plan(plan).model_dump(mode="json"), indent=2) + "\n", regenerate)
+    check_golden(folder / "plan.md", render_markdown(mask_plan(plan)), regenerate)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from kvmstate import planfile
-from kvmstate.apply import apply_plan
+from kvmstate.plan import planfile
+from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.diagnostics import DiagnosticError
-from kvmstate.importer import import_object
-from kvmstate.plan import Action, Options, Source
-from kvmstate.planner import make_plan
+from kvmstate.state.importer import import_object
+from kvmstate.plan.model import Action, Options, Source
+from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.render.dot import render_dot, render_svg
 from kvmstate.state import State, StateStore, ops

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kvmstate.diff import prune
+from kvmstate.plan.diff import prune
 from kvmstate.addrs import Address, format_path
-from kvmstate.config.loader import _refs as references
-from kvmstate.provider import Dependency, Owner, Request, observable
+from kvmstate.metadata import references, without_local
+from kvmstate.provider import Dependency, Owner, Request
 from kvmstate_libvirt import LibvirtProvider, schema
 
 MODELS = {"network": schema.Network, "pool": schema.Pool, "volume": schema.Volume, "domain": schema.Domain,
@@ -39,7 +39,7 @@ def object_name(address: str) -> str:
 
 def shown(type_: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """The desired attributes a live object can show (kvmstate's own settings such as wait_for_ip left out)."""
-    return observable(MODELS[type_], attrs)
+    return without_local(MODELS[type_], attrs)
 
 
 def compared(provider: LibvirtProvider, live, want: dict[str, Any]) -> dict[str, Any]:

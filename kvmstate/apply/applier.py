@@ -2,7 +2,7 @@
 
 Creates, updates, restarts and replacements run in dependency order; deletions
 run afterwards in reverse order of the dependencies recorded in the state. Up to
-`parallelism` independent actions run at once (kvmstate.schedule). The state is
+`parallelism` independent actions run at once (kvmstate.apply.schedule). The state is
 written after each completed action, under a lock, so a failure or a crash leaves
 a state that says exactly what was done; a create is preceded by an intent in the
 state, so a crash during it leaves a trace the next plan resolves. An action whose
@@ -15,15 +15,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kvmstate import schedule
+from kvmstate.apply import schedule
 from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
 from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.diff import set_path
+from kvmstate.plan.diff import set_path
 from kvmstate.graph import Graph
-from kvmstate.plan import Action, Plan, ResourceChange
-from kvmstate.planner import live_key, read_live, request_for
+from kvmstate.plan.model import Action, Plan, ResourceChange
+from kvmstate.plan.live import live_key, read_live, request_for
 from kvmstate.provider import LiveObject, ProviderError, Registry, Request
 from kvmstate.state import State, StateResource, StateStore
 from kvmstate.state.model import StateOutput

@@ -15,9 +15,10 @@ from typing import Any, Callable
 from kvmstate.addrs import parse_path
 from kvmstate.config import Resource
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.diff import set_path
-from kvmstate.plan import Action, AttributeChange, ResourceChange
-from kvmstate.provider import LiveObject, submodel
+from kvmstate.plan.diff import set_path
+from kvmstate.plan.model import Action, AttributeChange, ResourceChange
+from kvmstate.metadata import submodel
+from kvmstate.provider import LiveObject
 
 
 def check_ignore_paths(resource: Resource, diags: Diagnostics) -> None:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from kvmstate.config import Configuration
 from kvmstate.config.loader import EXTENSIONS
 from kvmstate.diagnostics import error
-from kvmstate.plan import PLAN_FORMAT_VERSION, Plan
+from kvmstate.plan.model import PLAN_FORMAT_VERSION, Plan
 from kvmstate.state import State
 
 

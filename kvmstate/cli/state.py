@@ -1,29 +1,22 @@
-"""Commands that work on the state rather than on a plan: state show/rm/mv, import, force-unlock, graph.
+"""Commands that work on the state rather than on a plan: state list/show/rm/mv/recover, import, force-unlock.
 
-Registered on the main command line by kvmstate/cli.py. Each command that changes
-the state holds the lock and writes it atomically, keeping the previous file as
-`<state>.backup`.
+Each command that changes the state holds the lock and writes it atomically,
+keeping the previous state as `<state>.backup`.
 """
 
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from kvmstate.cli import ColorOpt, PathArg, StateOpt, UriOpt, VarFileOpt, VarOpt, _fail, app, inputs, state_app
+from kvmstate.cli.app import ColorOpt, PathArg, StateOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs, state_app
+from kvmstate.cli.workspace import Workspace
 from kvmstate.diagnostics import DiagnosticError, error
-from kvmstate.importer import import_object
 from kvmstate.provider import ProviderError
-from kvmstate.recover import recover
-from kvmstate.render.dot import render_dot, render_svg
-from kvmstate.render.style import Style, use_color
-from kvmstate.render.text import render_state
 from kvmstate.state import State, ops
-from kvmstate.workspace import Workspace
 
 
 def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
@@ -37,7 +30,7 @@ def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
             message = change(current)
             ws.store.write(current)
     except DiagnosticError as exc:
-        _fail(exc, use_color(sys.stderr))
+        fail(exc)
     print(f"{message} The previous state is in {ws.store.backup_path}.")
 
 
@@ -52,6 +45,8 @@ def state_show(address: str = typer.Argument(..., help="The resource address, e.
 
     Example: kvmstate state show domain.basic-vm examples/basic
     """
+    from kvmstate.render.style import Style, use_color
+    from kvmstate.render.text import render_state
     ws = Workspace.open(path, state)
     try:
         current = ws.store.read()
@@ -59,7 +54,7 @@ def state_show(address: str = typer.Argument(..., help="The resource address, e.
             raise _no_state(ws)
         recorded = ops.find(current, address)
     except DiagnosticError as exc:
-        _fail(exc, use_color(sys.stderr, color))
+        fail(exc, color)
     print(render_state(State(lineage=current.lineage, resources=[recorded]), Style(use_color(sys.stdout, color))),
           end="")
 
@@ -102,7 +97,7 @@ def import_(address: str = typer.Argument(..., help="The address declared in the
 
     Example: kvmstate import network.lab lab
     """
-    colored = use_color(sys.stderr, color)
+    from kvmstate.state.importer import import_object
     ws = Workspace.open(path, state, uri)
     try:
         with ws.store.lock("import"):
@@ -111,7 +106,7 @@ def import_(address: str = typer.Argument(..., help="The address declared in the
             recorded = import_object(config, current, ws.registry, address, name)
             ws.store.write(current)
     except (DiagnosticError, ProviderError) as exc:
-        _fail(exc, colored)
+        fail(exc, color)
     finally:
         ws.close()
     print(f"Imported {recorded.type} {recorded.name!r} (identity {recorded.identity}) as {recorded.address}.")
@@ -132,31 +127,7 @@ def force_unlock(lock_id: str = typer.Argument(..., metavar="ID", help="The lock
     try:
         print(ws.store.force_unlock(lock_id))
     except DiagnosticError as exc:
-        _fail(exc, use_color(sys.stderr))
-
-
-class GraphFormat(str, Enum):
-    dot = "dot"
-    svg = "svg"
-
-
-@app.command()
-def graph(path: Path = PathArg,
-          fmt: GraphFormat = typer.Option(GraphFormat.dot, "--format", help="dot (text) or svg (through Graphviz).")
-          ) -> None:
-    """Print the dependency graph: an arrow from each resource to what it needs.
-
-    Examples:
-
-      kvmstate graph examples/basic
-
-      kvmstate graph examples/basic --format svg > graph.svg
-    """
-    try:
-        dot = render_dot(Workspace.open(path).load().graph)
-        print(render_svg(dot) if fmt == GraphFormat.svg else dot, end="")
-    except DiagnosticError as exc:
-        _fail(exc, use_color(sys.stderr))
+        fail(exc)
 
 
 @state_app.command("recover")
@@ -173,6 +144,7 @@ def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: O
 
     Example: kvmstate state recover examples/basic
     """
+    from kvmstate.state.recover import recover
     ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
     try:
         with ws.store.lock("state recover"):
@@ -188,7 +160,7 @@ def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: O
             result = recover(ws.load(), ws.registry, lineage)
             ws.store.write(result.state)
     except (DiagnosticError, ProviderError) as exc:
-        _fail(exc, use_color(sys.stderr, color))
+        fail(exc, color)
     finally:
         ws.close()
     for address, why in result.recovered.items():
@@ -197,3 +169,18 @@ def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: O
         print(f"not recovered {address}: {why}")
     print(f"\nWrote {ws.state_path} (lineage {result.state.lineage}) with {len(result.recovered)} resources; "
           f"{len(result.missed)} existing objects were not recovered. Run `kvmstate plan` to see what is left.")
+
+
+@state_app.command("list")
+def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
+    """List the addresses recorded in the state.
+
+    Example: kvmstate state list examples/basic
+    """
+    ws = Workspace.open(path, state)
+    try:
+        current = ws.store.read()
+    except DiagnosticError as exc:
+        fail(exc)
+    for r in current.resources if current else []:
+        print(r.address + (f" ({r.pending} pending)" if r.pending else ""))

@@ -14,8 +14,7 @@ from kvmstate.config import Configuration, load
 from kvmstate.config.loader import DEFAULT_HOST, find_files
 from kvmstate.config.variables import Inputs
 from kvmstate.graph import Graph
-from kvmstate.plan import Options, Plan
-from kvmstate.planner import make_plan
+from kvmstate.plan.model import Options, Plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 from kvmstate.state.store import DEFAULT_STATE_FILE
@@ -75,6 +74,7 @@ class Workspace:
         return self.store.read() or State()
 
     def plan(self, config: Configuration, state: State, options: Options | None = None) -> Plan:
+        from kvmstate.plan.planner import make_plan
         return make_plan(config, state, self.registry, options)
 
     def close(self) -> None:

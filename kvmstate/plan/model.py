@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field, PrivateAttr
 from kvmstate import __version__
 
 PLAN_FORMAT_VERSION = "1"
-SENSITIVE = "(sensitive value)"
 
 
 class Action(str, Enum):
@@ -126,21 +125,3 @@ class Plan(BaseModel):
             s.replace += c.action == Action.REPLACE
             s.destroy += c.action == Action.DELETE
         self.summary = s
-
-    def redacted(self) -> "Plan":
-        """A copy for display: every value of a sensitive (`x-sensitive`) attribute reads `(sensitive value)`."""
-        if not self.sensitive:
-            return self
-        out = self.model_copy(deep=True)
-        for address, changes, values in [(c.address, c.changes, (c.before, c.after)) for c in out.resource_changes] + \
-                [(d.address, d.changes, ()) for d in out.drift]:
-            names = self.sensitive.get(address, [])
-            for name in names:
-                for attrs in values:
-                    if attrs and name in attrs:
-                        attrs[name] = SENSITIVE
-            for change in changes:
-                if change.path.split(".")[0].split("[")[0] in names:
-                    change.before = None if change.before is None else SENSITIVE
-                    change.after = None if change.after is None else SENSITIVE
-        return out

@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
-
-
-@dataclass
-class Result:
-    done: list[str] = field(default_factory=list)
-    failed: dict[str, Exception] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
 
 
 def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallelism: int,
         failure: type[Exception] | tuple[type[Exception], ...],
         on_start: Callable[[str], None] = lambda job: None,
         on_end: Callable[[str, str, float, Exception | None], None] = lambda job, outcome, elapsed, exc: None,
-        stop: Callable[[], bool] = lambda: False) -> Result:
+        stop: Callable[[], bool] = lambda: False) -> None:
     """Run `work(job)` for every job after its prerequisites (other keys of `jobs`; others are ignored).
 
     An exception of the `failure` type(s) fails a job; any other exception stops
     scheduling, waits for the running jobs and propagates. `on_end` gets the job,
-    "done", "failed" or "skipped", the seconds it ran and the failure. Once `stop()`
+    "done", "failed" or "skipped", the seconds it ran and the failure: it is how the
+    caller learns each job's outcome. Once `stop()`
     is true, no job starts: the running ones finish and the others are skipped.
     """
     rank = {job: i for i, job in enumerate(jobs)}
@@ -41,7 +34,6 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
         for p in prereqs:
             dependents[p].append(job)
     ready = sorted((job for job, prereqs in waiting.items() if not prereqs), key=rank.__getitem__)
-    result = Result()
     running: dict[Future, tuple[str, float]] = {}
 
     def skip(job: str) -> None:
@@ -51,7 +43,6 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
             current = stack.pop()
             if waiting.pop(current, None) is None:
                 continue
-            result.skipped.append(current)
             on_end(current, "skipped", 0.0, None)
             stack.extend(sorted(dependents[current], key=rank.__getitem__, reverse=True))
 
@@ -75,13 +66,11 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
                         other.cancel()
                     raise exc
                 if exc is not None:
-                    result.failed[job] = exc
                     on_end(job, "failed", time.monotonic() - started, exc)
                     for dependent in sorted(dependents[job], key=rank.__getitem__):
                         if dependent in waiting:
                             skip(dependent)
                     continue
-                result.done.append(job)
                 on_end(job, "done", time.monotonic() - started, None)
                 for dependent in dependents[job]:
                     prereqs = waiting.get(dependent)
@@ -90,4 +79,3 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
                         if not prereqs:
                             ready.append(dependent)
                 ready.sort(key=rank.__getitem__)
-    return result

@@ -11,8 +11,8 @@ from __future__ import annotations
 from kvmstate.addrs import Address
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import error
-from kvmstate.lifecycle import drop_ignored
-from kvmstate.planner import attribute_changes, live_key, read_live
+from kvmstate.plan.lifecycle import drop_ignored
+from kvmstate.plan.live import attribute_changes, live_key, read_live
 from kvmstate.provider import Owner, Registry
 from kvmstate.render.text import value
 from kvmstate.state import State, StateResource

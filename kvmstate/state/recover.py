@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from kvmstate.addrs import Address
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import error
-from kvmstate.diff import get_path
-from kvmstate.planner import live_key, live_view, read_live
+from kvmstate.plan.diff import get_path
+from kvmstate.plan.live import live_key, live_view, read_live
 from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
 

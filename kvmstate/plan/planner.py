@@ -9,45 +9,16 @@ that happened outside kvmstate. It never changes anything.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
-from pydantic import BaseModel
-
 from kvmstate.addrs import Address, format_path, parse_path
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.diff import diff, get_path, prune
-from kvmstate.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
-from kvmstate.plan import Action, AttributeChange, Drift, Options, Plan, ResourceChange
-from kvmstate.provider import Dependency, LiveObject, Owner, Registry, Request, field_meta, submodel
+from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
+from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
+from kvmstate.plan.live import attribute_changes, live_key, live_view, read_live, request_for
+from kvmstate.plan.model import Action, AttributeChange, Drift, Options, Plan, ResourceChange
+from kvmstate.plan.targeting import covered, is_requested, parse_addresses
+from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
-from kvmstate.targeting import covered, is_requested, parse_addresses
-
-_RANK = {"live": 0, "restart": 1, "replace": 2}
-
-
-LiveKey = tuple[str, str, Any, str]     # host, type, scope value (a volume's pool), name
-
-
-def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: dict[str, Any]) -> LiveKey:
-    """Where an object is found: names are unique per host and type, and per scope when the type has one."""
-    scope = registry.types[rtype].scope
-    return (host, rtype, attributes.get(scope) if scope else None, name)
-
-
-def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey, LiveObject]:
-    """Every live object of the wanted (host, type) pairs, one bulk read per host and provider."""
-    live: dict[LiveKey, LiveObject] = {}
-    by_host: dict[tuple[str, int], set[str]] = {}
-    for host, rtype in wanted:
-        provider = registry.provider_of[rtype]
-        by_host.setdefault((host, id(provider)), set()).add(rtype)
-    for (host, _), types in sorted(by_host.items()):
-        provider = registry.provider_of[next(iter(types))]
-        for obj in provider.read(host, sorted(types)):
-            live[live_key(registry, obj.host, obj.type, obj.name, obj.attributes)] = obj
-    return live
 
 
 def make_plan(config: Configuration, state: State, registry: Registry, options: Options | None = None) -> Plan:
@@ -76,7 +47,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         key = str(address)
         resource = desired.get(address)
         recorded = recorded_at.get(key)
-        masked = _sensitive_fields(registry.types[address.type].model)
+        masked = fields_with(registry.types[address.type].model, "x-sensitive")
         if masked:
             plan.sensitive[key] = masked
         host = recorded.host if recorded else resource.host
@@ -155,11 +126,6 @@ def _name_users(plan: Plan, config: Configuration) -> None:
         replaced[address].reason += f"; it is used by {', '.join(sorted(names))}"
 
 
-@lru_cache(maxsize=None)
-def _sensitive_fields(model: type[BaseModel]) -> list[str]:
-    return [n for n in model.model_fields if field_meta(model, n).get("x-sensitive")]
-
-
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
            state: State, diags: Diagnostics) -> None:
     """Ask the provider what would fail, and report it at the attribute's place in the file."""
@@ -169,17 +135,6 @@ def _check(registry: Registry, config: Configuration, change: ResourceChange, ob
         path = parse_path(problem.path)
         diags.error("Invalid change" if live else "Invalid resource", problem.message,
                     resource.raw.position_of(path), change.address, problem.path or None)
-
-
-def request_for(change: ResourceChange, config: Configuration, lineage: str) -> Request:
-    """What the provider is asked to make: desired attributes, owner mark, and what its references resolve to."""
-    address = Address.parse(change.address)
-    resource = config.resources[address]
-    deps = [config.resources[dep] for dep in config.dependencies(address)]
-    return Request(address=address, type=change.type, name=change.name, host=change.host,
-                   attributes=change.after or {}, owner=Owner(lineage, change.address),
-                   refs={format_path(path): target for path, target in resource.refs.items()},
-                   dependencies={d.address: Dependency(d.address, d.object_name, d.attributes) for d in deps})
 
 
 def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:
@@ -239,7 +194,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
                                               update="replace"))
     if not change.changes and not replace:
         return change
-    worst = max((c.update for c in change.changes), key=_RANK.__getitem__, default="replace")
+    worst = max((c.update for c in change.changes), key=UPDATE_RANK.__getitem__, default="replace")
     change.action = Action.REPLACE if replace else \
         {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
     change.replace_paths = [c.path for c in change.changes if c.update == "replace"]
@@ -258,90 +213,3 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
     scope = registry.types[address.type].scope
     order_replacement(change, resource, obj, lambda *k: live_key(registry, *k), scope)
     return change
-
-
-def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
-             recorded: dict[str, Any] | None) -> list[AttributeChange]:
-    """Attribute changes from the live object to `desired`, each with its update class."""
-    model = registry.types[obj.type].model
-    desired = without_local(model, desired)
-    out = []
-    for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
-        outside = recorded is not None and get_path(recorded, path) == new
-        out.append(AttributeChange(path=format_path(path), before=old, after=new,
-                                   update=update_class(model, path), outside=outside))
-    return out
-
-
-def live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],
-               recorded: dict[str, Any] | None) -> dict[str, Any]:
-    """The live attributes in the desired form, completed with the recorded ones libvirt cannot report,
-    cut to the keys the configuration sets."""
-    model = registry.types[obj.type].model
-    live = registry.provider_of[obj.type].normalize(obj, desired)
-    return prune(_with_recorded(model, live, desired, recorded), desired)
-
-
-def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[str, Any],
-                   recorded: dict[str, Any] | None) -> dict[str, Any]:
-    """Live attributes completed with the `x-recorded` ones libvirt cannot report: the state's values
-    (the desired ones when there is no state to compare with, as when looking for drift)."""
-    names = _recorded_fields(model)
-    if not names:
-        return live
-    live = dict(live)
-    source = recorded if recorded is not None else desired
-    for name in names:
-        live.pop(name, None)
-        if name in source:
-            live[name] = source[name]
-    return live
-
-
-@lru_cache(maxsize=None)
-def _recorded_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(n for n in model.model_fields if field_meta(model, n).get("x-recorded"))
-
-
-def _metas(model: type[BaseModel] | None, path: tuple) -> list[dict[str, Any]]:
-    """The metadata of each field along an attribute path, outermost first."""
-    metas = []
-    for part in path:
-        if isinstance(part, int) or model is None:
-            continue
-        if part not in model.model_fields:
-            break
-        metas.append(field_meta(model, part))
-        model = submodel(model.model_fields[part].annotation)
-    return metas
-
-
-def update_class(model: type[BaseModel] | None, path: tuple) -> str:
-    """The most disruptive `x-update` class met along an attribute path (replace when unknown)."""
-    classes = [m["x-update"] for m in _metas(model, path) if m.get("x-update")]
-    return max(classes, key=_RANK.__getitem__) if classes else "replace"
-
-
-@lru_cache(maxsize=None)
-def _shape(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, type[BaseModel] | None]]:
-    """(the `x-local` fields, each field's nested model) of a model, looked up once."""
-    local = frozenset(n for n in model.model_fields if field_meta(model, n).get("x-local"))
-    return local, {n: submodel(info.annotation) for n, info in model.model_fields.items()}
-
-
-def without_local(model: type[BaseModel] | None, data: Any) -> Any:
-    """`data` without the settings of kvmstate's own (`x-local`), which the live object cannot show."""
-    if model is None or not isinstance(data, dict):
-        return data
-    local, children = _shape(model)
-    out = {}
-    for key, value in data.items():
-        if key in local:
-            continue
-        child = children.get(key)
-        if child is None:
-            out[key] = value
-        else:
-            out[key] = [without_local(child, v) for v in value] if isinstance(value, list) \
-                else without_local(child, value)
-    return out

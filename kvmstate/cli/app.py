@@ -1,0 +1,65 @@
+"""The typer application, the options every command shares, and how errors are printed.
+
+Exit codes: 0 success (no changes, with --detailed-exitcode), 1 error, 2 changes
+present (with --detailed-exitcode), 3 files not formatted (fmt --check), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import typer
+
+from kvmstate import __version__
+
+app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
+                  no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
+state_app = typer.Typer(help="Inspect and edit the state (each edit keeps a backup).", no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+PathArg = typer.Argument(Path("."), help="A desired-state file, or a folder of *.yaml, *.yml and *.hcl files.")
+StateOpt = typer.Option(None, "--state", help="State file. Default: kvmstate.state.json beside the configuration.")
+UriOpt = typer.Option(None, "--uri", help="libvirt URI. Default: $LIBVIRT_DEFAULT_URI, then qemu:///system.")
+ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the output. Default: on for a terminal, off with NO_COLOR.")
+ApproveOpt = typer.Option(False, "--auto-approve", help="Skip the confirmation prompt.")
+LockOpt = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for another command's state lock.")
+TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a guest to shut down before forcing it off.")
+VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
+VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
+ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many independent actions to run at once.")
+TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable).")
+ReplaceOpt = typer.Option(None, "--replace", help="Replace this resource even if it has no change (repeatable).")
+RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in the state; change no object.")
+
+
+def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:
+    """Print an error (every diagnostic, with its snippet) to stderr and exit 1."""
+    from kvmstate.diagnostics import DiagnosticError, format_diagnostic
+    from kvmstate.render.style import Style, use_color
+    colored = use_color(sys.stderr, color)
+    if isinstance(exc, DiagnosticError):
+        for d in exc.diagnostics:
+            sys.stderr.write(format_diagnostic(d, colored) + "\n")
+    else:
+        sys.stderr.write(Style(colored)("Error: ", "red", "bold") + str(exc) + "\n")
+    raise typer.Exit(1)
+
+
+def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]):
+    """Variable values from --var, --var-file and the environment (KVMSTATE_VAR_name)."""
+    from kvmstate.config.variables import Inputs
+    return Inputs(list(var or []), list(var_file or []))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"kvmstate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass

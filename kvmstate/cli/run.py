@@ -1,0 +1,225 @@
+"""plan, apply and destroy: the commands that read live objects and change them.
+
+Each one opens a workspace, takes the state lock, plans and (for apply and destroy)
+confirms and carries out the plan, printing progress as actions start and end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kvmstate.cli.app import (
+    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, RefreshOpt, ReplaceOpt, StateOpt, TargetOpt, TimeoutOpt,
+    UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
+)
+from kvmstate.render.formats import Format
+
+
+@app.command()
+def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+         var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
+         out: Optional[Path] = typer.Option(None, "--out", help="Save the plan to this file for `kvmstate apply FILE`."),
+         fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
+         json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
+         target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+         refresh_only: bool = RefreshOpt,
+         destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
+         lock_timeout: float = LockOpt,
+         detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
+                                                help="Exit 0 with no changes, 1 on error, 2 with changes."),
+         color: Optional[bool] = ColorOpt) -> None:
+    """Show what apply would change, without changing anything.
+
+    Examples:
+
+      kvmstate plan examples/basic --detailed-exitcode
+
+      kvmstate plan --format markdown --out plan.bin      # a PR comment, and the plan to apply on merge
+
+      kvmstate plan --target domain.web --replace domain.web
+    """
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.diagnostics import DiagnosticError
+    from kvmstate.plan import planfile
+    from kvmstate.plan.model import Options, Source
+    from kvmstate.provider import ProviderError
+    from kvmstate.render.formats import render
+    from kvmstate.render.style import Style, use_color
+    fmt = Format.json if json_out else fmt
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
+    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    try:
+        with ws.store.lock("plan"):
+            ws.connect_ahead()
+            config = ws.load_for(options)
+            the_plan = ws.plan(config, ws.read_state(), options)
+            the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=planfile.config_hash(config))
+    except (DiagnosticError, ProviderError) as exc:
+        fail(exc, color)
+    finally:
+        ws.close()
+    print(render(the_plan, fmt, Style(use_color(sys.stdout, color))), end="")
+    if out is not None:
+        try:
+            planfile.save(the_plan, out)
+        except DiagnosticError as exc:
+            fail(exc, color)
+        note = sys.stdout if fmt == Format.text else sys.stderr
+        note.write(f"\nSaved the plan to {out}. Apply exactly this plan with: kvmstate apply {out}\n")
+    if detailed_exitcode and (the_plan.has_changes or the_plan.refreshes):
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(path: Path = typer.Argument(Path("."), help="Configuration file or folder, or a plan saved with "
+                                      "`kvmstate plan --out FILE`."),
+          state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+          var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
+          auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
+          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+          refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
+          color: Optional[bool] = ColorOpt) -> None:
+    """Plan, ask for confirmation, then make the live objects match the configuration.
+
+    Given a saved plan, apply exactly that plan without asking; it is refused as stale, and nothing is
+    touched, when the state, the configuration or the live objects changed since it was made.
+
+    Examples:
+
+      kvmstate apply examples/basic --auto-approve
+
+      kvmstate apply plan.bin
+
+      kvmstate apply --refresh-only --auto-approve
+    """
+    from kvmstate.diagnostics import error
+    from kvmstate.plan import planfile
+    from kvmstate.plan.model import Options
+    if planfile.is_plan_file(path):
+        if target or replace or refresh_only or state:
+            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
+                       "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."), color)
+        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism)
+        return
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
+         parallelism)
+
+
+@app.command()
+def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+            var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
+            auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
+            target: Optional[list[str]] = TargetOpt, lock_timeout: float = LockOpt,
+            parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
+    """Delete everything recorded in the state, dependents first.
+
+    Resources with lifecycle.prevent_destroy in the configuration stop the command.
+
+    Examples:
+
+      kvmstate destroy examples/basic --auto-approve
+
+      kvmstate destroy --target domain.web
+    """
+    from kvmstate.plan.model import Options
+    _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
+         inputs(var, var_file), lock_timeout, parallelism)
+
+
+def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
+         color: Optional[bool], options, inputs, lock_timeout: float, parallelism: int) -> None:
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.diagnostics import DiagnosticError
+    from kvmstate.provider import ProviderError
+    ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
+                        shutdown_timeout=shutdown_timeout)
+    try:
+        with ws.store.lock("destroy" if options.destroy else "apply"):
+            ws.connect_ahead()
+            config = ws.load_for(options)
+            state = ws.read_state()
+            the_plan = ws.plan(config, state, options)
+            _carry_out(ws, the_plan, config, state, color, auto_approve, parallelism)
+    except (DiagnosticError, ProviderError) as exc:
+        fail(exc, color)
+    finally:
+        ws.close()
+
+
+def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Optional[bool], inputs,
+               lock_timeout: float, parallelism: int) -> None:
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.diagnostics import DiagnosticError
+    from kvmstate.plan import planfile
+    from kvmstate.provider import ProviderError
+    from kvmstate.state import State
+    try:
+        saved = planfile.load(file)
+        ws = Workspace.open(saved.source.path, saved.source.state, uri, inputs=inputs, lock_timeout=lock_timeout,
+                            shutdown_timeout=shutdown_timeout)
+    except DiagnosticError as exc:
+        fail(exc, color)
+    try:
+        with ws.store.lock("apply"):
+            config = ws.load_for(saved.options)
+            state = ws.store.read() or State(lineage=saved.lineage)
+            planfile.check_fresh(saved, state, planfile.config_hash(config))
+            fresh = ws.plan(config, state, saved.options)
+            planfile.check_same(saved, fresh)
+            _carry_out(ws, fresh, config, state, color, True, parallelism)
+    except (DiagnosticError, ProviderError) as exc:
+        fail(exc, color)
+    finally:
+        ws.close()
+
+
+def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve: bool, parallelism: int) -> None:
+    """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
+    from kvmstate.apply.applier import apply_plan, record_outputs
+    from kvmstate.apply.interrupt import graceful_interrupts
+    from kvmstate.cli.progress import Progress
+    from kvmstate.render.formats import render
+    from kvmstate.render.style import Style, use_color
+    from kvmstate.render.text import summary_line
+    style = Style(use_color(sys.stdout, color))
+    print(render(the_plan, Format.text, style), end="")
+    if not the_plan.has_changes and not the_plan.drift:
+        record_outputs(config, state, ws.store)
+        return
+    destroy = the_plan.options.destroy
+    if (the_plan.has_changes or the_plan.refreshes) and not auto_approve and not _confirm(destroy):
+        print("Cancelled: nothing was changed.")
+        raise typer.Exit(1)
+    with graceful_interrupts(ws.state_path) as stop, Progress(style) as progress:
+        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, progress.report, parallelism, stop)
+    if outcome.interrupted:
+        sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in {ws.state_path}; "
+                         f"{len(outcome.skipped)} not started. Run `kvmstate plan` to see what is left.\n")
+        raise typer.Exit(130)
+    if not outcome.ok:
+        for address, message in outcome.failed.items():
+            sys.stderr.write(style("Error: ", "red", "bold") + f"{address}: {message}\n")
+        sys.stderr.write(f"{len(outcome.done)} actions completed and recorded in {ws.state_path}; "
+                         f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
+                         "Run `kvmstate plan` to see what is left.\n")
+        raise typer.Exit(1)
+    record_outputs(config, state, ws.store)
+    if the_plan.options.refresh_only:
+        print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
+        return
+    verb = "Destroy" if destroy else "Apply"
+    print(style(f"\n{verb} complete! ", "bold", "green") + summary_line(the_plan, done=True))
+
+
+def _confirm(destroy: bool) -> bool:
+    if not sys.stdin.isatty():
+        sys.stderr.write("Error: no terminal to confirm on; run with --auto-approve to apply without confirmation.\n")
+        raise typer.Exit(1)
+    what = "destroy all resources in the state" if destroy else "perform these actions"
+    answer = input(f"Do you want to {what}? Only 'yes' will be accepted: ")
+    return answer.strip() == "yes"

@@ -1,0 +1,90 @@
+"""Live objects seen through the configuration: where one is found, how it compares, what a provider is asked.
+
+The planner decides with these; apply, import and recover use them to read and
+compare live objects the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from kvmstate.addrs import Address, format_path
+from kvmstate.config import Configuration
+from kvmstate.metadata import fields_with, update_class, without_local
+from kvmstate.plan.diff import diff, get_path, prune
+from kvmstate.plan.model import AttributeChange, ResourceChange
+from kvmstate.provider import Dependency, LiveObject, Owner, Registry, Request
+
+
+LiveKey = tuple[str, str, Any, str]     # host, type, scope value (a volume's pool), name
+
+
+def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: dict[str, Any]) -> LiveKey:
+    """Where an object is found: names are unique per host and type, and per scope when the type has one."""
+    scope = registry.types[rtype].scope
+    return (host, rtype, attributes.get(scope) if scope else None, name)
+
+
+def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey, LiveObject]:
+    """Every live object of the wanted (host, type) pairs, one bulk read per host and provider."""
+    live: dict[LiveKey, LiveObject] = {}
+    by_host: dict[tuple[str, int], set[str]] = {}
+    for host, rtype in wanted:
+        provider = registry.provider_of[rtype]
+        by_host.setdefault((host, id(provider)), set()).add(rtype)
+    for (host, _), types in sorted(by_host.items()):
+        provider = registry.provider_of[next(iter(types))]
+        for obj in provider.read(host, sorted(types)):
+            live[live_key(registry, obj.host, obj.type, obj.name, obj.attributes)] = obj
+    return live
+
+
+def request_for(change: ResourceChange, config: Configuration, lineage: str) -> Request:
+    """What the provider is asked to make: desired attributes, owner mark, and what its references resolve to."""
+    address = Address.parse(change.address)
+    resource = config.resources[address]
+    deps = [config.resources[dep] for dep in config.dependencies(address)]
+    return Request(address=address, type=change.type, name=change.name, host=change.host,
+                   attributes=change.after or {}, owner=Owner(lineage, change.address),
+                   refs={format_path(path): target for path, target in resource.refs.items()},
+                   dependencies={d.address: Dependency(d.address, d.object_name, d.attributes) for d in deps})
+
+
+def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+             recorded: dict[str, Any] | None) -> list[AttributeChange]:
+    """Attribute changes from the live object to `desired`, each with its update class."""
+    model = registry.types[obj.type].model
+    desired = without_local(model, desired)
+    out = []
+    for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
+        outside = recorded is not None and get_path(recorded, path) == new
+        out.append(AttributeChange(path=format_path(path), before=old, after=new,
+                                   update=update_class(model, path), outside=outside))
+    return out
+
+
+def live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],
+               recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """The live attributes in the desired form, completed with the recorded ones libvirt cannot report,
+    cut to the keys the configuration sets."""
+    model = registry.types[obj.type].model
+    live = registry.provider_of[obj.type].normalize(obj, desired)
+    return prune(_with_recorded(model, live, desired, recorded), desired)
+
+
+def _with_recorded(model: type[BaseModel], live: dict[str, Any], desired: dict[str, Any],
+                   recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """Live attributes completed with the `x-recorded` ones libvirt cannot report: the state's values
+    (the desired ones when there is no state to compare with, as when looking for drift)."""
+    names = fields_with(model, "x-recorded")
+    if not names:
+        return live
+    live = dict(live)
+    source = recorded if recorded is not None else desired
+    for name in names:
+        live.pop(name, None)
+        if name in source:
+            live[name] = source[name]
+    return live
