@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
-import hcl2
-from lark import Token, Tree
-from lark.exceptions import LarkError
+if TYPE_CHECKING:
+    from lark import Tree
 
 from kvmstate.config.source import Path
 from kvmstate.diagnostics import Position
@@ -88,11 +87,12 @@ SUPPORTED = ("Supported are literal values, references (var.NAME, count.index, e
              "TYPE.NAME.ATTRIBUTE, TYPE.NAME[*].ATTRIBUTE), string interpolation \"${...}\" and the functions file, templatefile, "
              "cidrhost, format, join and lookup.")
 
-PosOf = Callable[[Union[Tree, Token]], Position]
+PosOf = Callable[[Any], Position]       # a lark Tree or Token -> its position
 
 
 def build(node: Tree, pos_of: PosOf) -> Expr:
     """The expression of a python-hcl2 lark subtree."""
+    from lark import Token, Tree        # lark loads only when an expression is parsed
     kind = node.data
     pos = pos_of(node)
     if kind == "expr_term":
@@ -187,6 +187,7 @@ def unescape(text: str) -> str:
 
 
 def _string(node: Tree, pos_of: PosOf) -> Expr:
+    from lark import Tree
     parts: list[str | Expr] = []
     for part in node.children:
         if not (isinstance(part, Tree) and part.data == "string_part"):
@@ -216,6 +217,9 @@ def _template(pos: Position, parts: list[str | Expr]) -> Expr:
 
 def parse_text(text: str, pos: Position) -> Expr:
     """One expression written as text (a YAML interpolation, a variable's type); all nodes get `pos`."""
+    import hcl2
+    from lark import Tree
+    from lark.exceptions import LarkError
     try:
         tree = hcl2.parses_to_tree(f"x = {text}\n")
         attrs = [c for c in tree.children[0].children if isinstance(c, Tree) and c.data == "attribute"]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 
 class FunctionError(Exception):
@@ -46,7 +45,12 @@ def file(base: Path, path: Any) -> str:
     return _text(base, path)[1]
 
 
-_SANDBOX = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+@lru_cache(maxsize=1)
+def _sandbox():
+    """The Jinja2 sandbox for templatefile (jinja2 loads on first use)."""
+    import jinja2.sandbox
+    return jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                               keep_trailing_newline=True)
 
 
 def templatefile(base: Path, path: Any, variables: Any = None) -> str:
@@ -55,8 +59,9 @@ def templatefile(base: Path, path: Any, variables: Any = None) -> str:
         variables = {}
     if not isinstance(variables, dict):
         raise FunctionError(f"the template's variables must be a map, not {type_name(variables)}")
+    import jinja2
     try:
-        return _SANDBOX.from_string(text).render(**variables)
+        return _sandbox().from_string(text).render(**variables)
     except jinja2.TemplateSyntaxError as exc:
         raise FunctionError(f"{source} line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:

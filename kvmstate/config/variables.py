@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import hcl2
-from lark import Tree
-from lark.exceptions import LarkError, UnexpectedInput
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -222,9 +219,12 @@ def _read_file(path: Path, diags: Diagnostics) -> dict[str, tuple[Any, Position]
         lc = getattr(doc, "lc", None)
         return {str(k): (_plain(v), Position(str(path), lc.data[k][0] + 1, lc.data[k][1] + 1) if lc else
                          Position(str(path), 1)) for k, v in doc.items()}
+    import hcl2                         # python-hcl2 and lark load only for HCL var files
+    from lark import Tree
+    from lark.exceptions import LarkError
     try:
         tree = hcl2.parses_to_tree(text if text.endswith("\n") else text + "\n")
-    except (UnexpectedInput, LarkError, ValueError) as exc:
+    except (LarkError, ValueError) as exc:
         diags.error("Invalid var file", "The file is neither YAML, JSON nor HCL `name = value` lines.",
                     Position(str(path), getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1))
         return {}

@@ -40,7 +40,7 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnost
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1)
         diags.error("Invalid YAML", f"{exc.problem or exc.context}.".capitalize(), pos)
         return []
-    except YAMLError as exc:
+    except (YAMLError, ValueError) as exc:       # ValueError: a scalar ruamel resolves but cannot build ("0o")
         diags.error("Invalid YAML", str(exc), Position(filename, 1))
         return []
     if doc is None:

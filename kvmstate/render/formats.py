@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from kvmstate.plan.model import Plan
-from kvmstate.render.mask import mask_plan
-from kvmstate.render.style import Style
+if TYPE_CHECKING:
+    from kvmstate.plan.model import Plan
+    from kvmstate.render.style import Style
 
 
 class Format(str, Enum):
@@ -17,6 +18,7 @@ class Format(str, Enum):
 
 def render(plan: Plan, fmt: Format, style: Style) -> str:
     """The plan in the asked format, ending with a newline; sensitive values are masked in every format."""
+    from kvmstate.render.mask import mask_plan
     plan = mask_plan(plan)
     if fmt == Format.json:
         return plan.model_dump_json(indent=2) + "\n"

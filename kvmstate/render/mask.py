@@ -6,7 +6,10 @@ outputs carry their own flag. Renderers receive values already masked here.
 
 from __future__ import annotations
 
-from kvmstate.plan.model import Plan
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kvmstate.plan.model import Plan
 
 MASK = "(sensitive value)"
 
