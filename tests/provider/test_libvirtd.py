@@ -81,7 +81,8 @@ def test_full_lifecycle(provider, tmp_path):
     assert dom.attributes["interfaces"][0]["mac"] == mac
 
     # Live description change shows in both the running and the persistent definition.
-    dom = provider.update(on("local", request("domain", "kvst-web", {**dom_new, "description": "new"})),
+    dom = provider.update(on("local", request("domain", "kvst-web", {**dom_new, "description": "new"},
+                                              {"volume.kvst-root": vol_want})),
                           dom, ["description"], False)
     for flags in (0, libvirt.VIR_DOMAIN_XML_INACTIVE):
         assert ET.fromstring(d.XMLDesc(flags)).findtext("description") == "new"
