@@ -64,7 +64,7 @@ def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
         try:
             check_depth(depth)
         except LimitError as exc:
-            raise EvalError("Nested too deeply", str(exc), getattr(value, "pos", None)) from None
+            raise EvalError(exc.summary, str(exc), getattr(value, "pos", None)) from None
     if isinstance(value, dict) and not isinstance(value, InstanceValue):
         return {k: evaluate(v, scope, depth + 1) for k, v in value.items()}
     if isinstance(value, list):

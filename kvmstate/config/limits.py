@@ -7,6 +7,7 @@ docs/configuration.md ("Limits"); raise one here and there together.
     MAX_FILE_BYTES      size of one configuration file
     MAX_DEPTH           nesting of lists, maps, blocks and expressions
     MAX_YAML_VALUES     values in one YAML file, counted after aliases are expanded
+    MAX_ALIAS_VALUES    values that aliases (*name) repeat in one YAML file
     MAX_INSTANCES       instances of one resource (count, for_each)
     MAX_TOTAL_INSTANCES instances in the whole configuration
     MAX_STRING          characters of one string a function or template makes
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 
 from kvmstate.diagnostics import Position
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_YAML_VALUES = 1_000_000
+MAX_YAML_VALUES = 500_000
+MAX_ALIAS_VALUES = 10_000
 MAX_INSTANCES = 10_000
 MAX_TOTAL_INSTANCES = 100_000
 MAX_STRING = 1024 * 1024
@@ -31,18 +33,36 @@ MAX_STRINGS_TOTAL = 64 * 1024 * 1024
 class LimitError(Exception):
     """An input beyond one of the limits; `pos` is where it was noticed, when that is known."""
 
-    def __init__(self, message: str, pos: Position | None = None):
+    def __init__(self, message: str, pos: Position | None = None, summary: str = "Value too large"):
         super().__init__(message)
         self.pos = pos
+        self.summary = summary
 
 
 def too_deep(pos: Position | None = None) -> LimitError:
-    return LimitError(f"Values, blocks and expressions may be nested at most {MAX_DEPTH} levels deep.", pos)
+    return LimitError(f"Values, blocks and expressions may be nested at most {MAX_DEPTH} levels deep.", pos,
+                      "Nested too deeply")
 
 
 def check_depth(depth: int, pos: Position | None = None) -> None:
     if depth > MAX_DEPTH:
         raise too_deep(pos)
+
+
+def bracket_depth_at(text: str) -> tuple[int, int] | None:
+    """(line, column) where brackets in the text first nest more than MAX_DEPTH deep, or None. Every bracket
+    counts, in strings and comments too: parsers are slow on deep nesting, so this runs before them."""
+    depth = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.count("[") + line.count("{") + line.count("(") + depth <= MAX_DEPTH:
+            depth = max(0, depth + line.count("[") + line.count("{") + line.count("(") - line.count("]")
+                        - line.count("}") - line.count(")"))
+            continue
+        for column, char in enumerate(line, 1):
+            depth = max(0, depth + (char in "[{(") - (char in "]})"))
+            if depth > MAX_DEPTH:
+                return number, column
+    return None
 
 
 def check_string(text: str, what: str) -> str:
