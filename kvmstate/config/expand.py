@@ -48,8 +48,12 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         raw = by_address[Address.parse(cycle[0])]
         nxt = Address.parse(cycle[1])
         ref = next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)
-        diags.error("Dependency cycle", f"These resources refer to each other in a circle: {' -> '.join(cycle)}. "
-                    "Remove one of the references.", ref.pos, cycle[0])
+        if len(cycle) == 2:
+            diags.error("Self-reference", f"{cycle[0]} refers to itself: a resource cannot read its own values. "
+                        "Refer to another resource, or write the value out.", ref.pos, cycle[0])
+        else:
+            diags.error("Dependency cycle", f"These resources refer to each other in a circle: "
+                        f"{' -> '.join(cycle)}. Remove one of the references.", ref.pos, cycle[0])
         return
     failed: set[Address] = set()
     for node in graph.order():
@@ -68,10 +72,12 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
             instance = Address(raw.type, raw.name, key)
-            errors = _undeclared(raw, scope, by_address)
+            errors: list[Located] = []
             body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
+            seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
+            errors += [(e, p) for e, p in _undeclared(raw, scope, by_address) if (e.summary, e.detail, e.pos) not in seen]
             if errors:
-                for error, path in dict.fromkeys(errors):
+                for error, path in errors:
                     diags.error(error.summary, error.detail, error.pos or raw.position_of(path), str(instance),
                                 format_path(path) or None)
                 failed.add(address)
