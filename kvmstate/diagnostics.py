@@ -87,6 +87,18 @@ def error(summary: str, detail: str = "", **where) -> DiagnosticError:
     return DiagnosticError(Diagnostic("error", summary, detail, **where))
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A user's value as a message quotes it: its repr, cut to about `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + "…"
+    if isinstance(value, int) and value.bit_length() > 3 * limit:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, (list, dict)) and len(value) > limit:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def format_plain(d: Diagnostic) -> str:
     where = f"{d.position}: " if d.position else ""
     subject = f"{d.address}{'.' + d.attribute if d.attribute else ''}: " if d.address else ""

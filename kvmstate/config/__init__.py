@@ -3,6 +3,9 @@
     source     the raw form both file formats load into, with source positions
     yaml_file  YAML reader (ruamel keeps line and column of every key)
     hcl_file   HCL reader (walks python-hcl2's syntax tree for positions)
+    hcl_syntax HCL syntax errors said where the mistake is and what was expected
+    printf     Terraform's format() verbs
+    limits     the bounds every input is held to (size, depth, instances, strings)
     loader     finds the files, validates each resource against its provider's
                model, resolves references and reports every problem at once
 

@@ -18,6 +18,7 @@ from typing import Any
 from kvmstate.addrs import Address
 from kvmstate.config.expressions import SPLAT, Call, Expr, Lit, Neg, ObjectExpr, Ref, Template, TupleExpr
 from kvmstate.config.functions import FUNCTIONS, FunctionError, call, type_name
+from kvmstate.config.limits import MAX_STRING, Budget, LimitError, check_depth
 from kvmstate.diagnostics import Position
 
 
@@ -54,35 +55,53 @@ class Scope:
     count_index: int | None = None
     each: tuple[str, Any] | None = None
     used: set[Address] = field(default_factory=set)
+    budget: Budget = field(default_factory=Budget)      # shared by the copies of a scope: one per load
 
 
-def evaluate(value: Any, scope: Scope) -> Any:
+def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
     """A body or expression with every expression replaced by its value."""
+    if isinstance(value, (dict, list, Expr)):
+        try:
+            check_depth(depth)
+        except LimitError as exc:
+            raise EvalError(exc.summary, str(exc), getattr(value, "pos", None)) from None
     if isinstance(value, dict) and not isinstance(value, InstanceValue):
-        return {k: evaluate(v, scope) for k, v in value.items()}
+        return {k: evaluate(v, scope, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [evaluate(v, scope) for v in value]
+        return [evaluate(v, scope, depth + 1) for v in value]
     if not isinstance(value, Expr):
         return value
     if isinstance(value, Lit):
         return value.value
     if isinstance(value, Template):
         if len(value.parts) == 1 and isinstance(value.parts[0], Expr):
-            return evaluate(value.parts[0], scope)
-        return "".join(p if isinstance(p, str) else _text(evaluate(p, scope), p.pos) for p in value.parts)
+            return evaluate(value.parts[0], scope, depth + 1)
+        parts = [p if isinstance(p, str) else _text(evaluate(p, scope, depth + 1), p.pos) for p in value.parts]
+        return _spend(scope, "".join(parts) if sum(map(len, parts)) <= MAX_STRING else parts, value.pos)
     if isinstance(value, TupleExpr):
-        return [evaluate(v, scope) for v in value.items]
+        return [evaluate(v, scope, depth + 1) for v in value.items]
     if isinstance(value, ObjectExpr):
-        return {k: evaluate(v, scope) for k, _, v in value.items}
+        return {k: evaluate(v, scope, depth + 1) for k, _, v in value.items}
     if isinstance(value, Neg):
-        operand = evaluate(value.operand, scope)
+        operand = evaluate(value.operand, scope, depth + 1)
         if isinstance(operand, bool) or not isinstance(operand, (int, float)):
             raise EvalError("Invalid value", f"Only a number can be negated, not {type_name(operand)}.", value.pos)
         return -operand
     if isinstance(value, Call):
-        return _call(value, scope)
+        return _call(value, scope, depth)
     assert isinstance(value, Ref)
     return _ref(value, scope)
+
+
+def _spend(scope: Scope, text: str | list[str], pos: Position) -> str:
+    """A string a template or function made, counted against the load's budget (a list: too long to join)."""
+    try:
+        if isinstance(text, list):
+            raise LimitError(f"This string would be {sum(map(len, text)):,} characters long; a string may have "
+                             f"at most {MAX_STRING:,}.")
+        return scope.budget.take_characters(text)
+    except LimitError as exc:
+        raise EvalError("Value too large", str(exc), pos) from None
 
 
 def _text(value: Any, pos: Position) -> str:
@@ -94,15 +113,18 @@ def _text(value: Any, pos: Position) -> str:
                     f"not {type_name(value)}.", pos)
 
 
-def _call(expr: Call, scope: Scope) -> Any:
+def _call(expr: Call, scope: Scope, depth: int) -> Any:
     if expr.name not in FUNCTIONS:
         raise EvalError("Unknown function", f"There is no function {expr.name!r}; the functions are "
                         f"{', '.join(FUNCTIONS)}.", expr.pos)
-    args = [evaluate(a, scope) for a in expr.args]
+    args = [evaluate(a, scope, depth + 1) for a in expr.args]
     try:
-        return call(expr.name, scope.base, args)
+        result = call(expr.name, scope.base, args)
     except FunctionError as exc:
         raise EvalError("Invalid function call", f"{expr.name}(): {exc}.", expr.pos) from None
+    except LimitError as exc:
+        raise EvalError("Value too large", f"{expr.name}(): {exc}.", expr.pos) from None
+    return _spend(scope, result, expr.pos) if isinstance(result, str) else result
 
 
 def _ref(expr: Ref, scope: Scope) -> Any:

@@ -11,6 +11,7 @@ values as references see them (or None when the body is invalid).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -18,9 +19,10 @@ from kvmstate.addrs import Address, format_path
 from kvmstate.config.evaluate import EvalError, InstanceValue, ResourceValues, Scope, evaluate
 from kvmstate.config.expressions import Expr, refs_in
 from kvmstate.config.functions import type_name
+from kvmstate.config.limits import LimitError
 from kvmstate.config.meta import REPEAT
 from kvmstate.config.source import Path, RawResource
-from kvmstate.diagnostics import Diagnostics
+from kvmstate.diagnostics import Diagnostics, Position, shown
 from kvmstate.graph import Graph
 
 Make = Callable[[RawResource, Address, dict, set], "dict[str, Any] | None"]
@@ -46,8 +48,12 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         raw = by_address[Address.parse(cycle[0])]
         nxt = Address.parse(cycle[1])
         ref = next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)
-        diags.error("Dependency cycle", f"These resources refer to each other in a circle: {' -> '.join(cycle)}. "
-                    "Remove one of the references.", ref.pos, cycle[0])
+        if len(cycle) == 2:
+            diags.error("Self-reference", f"{cycle[0]} refers to itself: a resource cannot read its own values. "
+                        "Refer to another resource, or write the value out.", ref.pos, cycle[0])
+        else:
+            diags.error("Dependency cycle", f"These resources refer to each other in a circle: "
+                        f"{' -> '.join(cycle)}. Remove one of the references.", ref.pos, cycle[0])
         return
     failed: set[Address] = set()
     for node in graph.order():
@@ -66,13 +72,16 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
             instance = Address(raw.type, raw.name, key)
-            try:
-                body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, ())
-            except _Located as exc:
-                attr = format_path(exc.path) or None
-                diags.error(exc.error.summary, exc.error.detail, exc.error.pos, str(instance), attr)
+            errors: list[Located] = []
+            body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
+            seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
+            errors += [(e, p) for e, p in _undeclared(raw, scope, by_address) if (e.summary, e.detail, e.pos) not in seen]
+            if errors:
+                for error, path in errors:
+                    diags.error(error.summary, error.detail, error.pos or raw.position_of(path), str(instance),
+                                format_path(path) or None)
                 failed.add(address)
-                continue
+                break
             result = make(raw, instance, body, inner.used)
             if result is None:
                 failed.add(address)
@@ -81,21 +90,38 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         scope.resources[(raw.type, raw.name)] = values
 
 
-class _Located(Exception):
-    def __init__(self, error: EvalError, path: Path):
-        self.error = error
-        self.path = path
+Located = tuple[EvalError, Path]
 
 
-def _body(value: Any, scope: Scope, path: Path) -> Any:
+def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
+    """The value evaluated; each attribute that fails adds its error to `errors` and evaluates to None."""
     if isinstance(value, dict) and not isinstance(value, InstanceValue):
-        return {k: _body(v, scope, path + (k,)) for k, v in value.items()}
+        return {k: _body(v, scope, path + (k,), errors) for k, v in value.items()}
     if isinstance(value, list):
-        return [_body(v, scope, path + (i,)) for i, v in enumerate(value)]
+        return [_body(v, scope, path + (i,), errors) for i, v in enumerate(value)]
     try:
-        return evaluate(value, scope)
+        return evaluate(value, scope, len(path))
     except EvalError as exc:
-        raise _Located(exc, path) from None
+        errors.append((exc, path))
+        return None
+
+
+def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:
+    """Every reference to an undeclared resource or variable in a body, not only the first one evaluated."""
+    out: list[Located] = []
+    for ref in refs_in(raw.body):
+        name = ref.steps[0] if ref.steps and isinstance(ref.steps[0], str) else None
+        if name is None:
+            continue
+        if ref.root in scope.resource_types and Address(ref.root, name) not in declared and \
+                (ref.root, name) not in scope.resources:
+            out.append((EvalError("Reference to undeclared resource", f"{ref.root}.{name} is not declared in the "
+                                  "configuration.", ref.pos), ()))
+        elif ref.root == "var" and name not in scope.variables:
+            out.append((EvalError("Reference to undeclared variable", f"var.{name} is not declared; add "
+                                  f'variable "{name}" {{ ... }} (HCL) or an entry under `variables:` (YAML).',
+                                  ref.pos), ()))
+    return out
 
 
 def _keys(raw: RawResource, scope: Scope, diags: Diagnostics) -> list[tuple[Any, Any]] | None:
@@ -109,30 +135,42 @@ def _keys(raw: RawResource, scope: Scope, diags: Diagnostics) -> list[tuple[Any,
     for meta in REPEAT:
         if meta not in body:
             continue
-        try:
-            value = _body(body[meta], scope, (meta,))
-        except _Located as exc:
-            diags.error(exc.error.summary, exc.error.detail, exc.error.pos, address, meta)
+        errors: list[Located] = []
+        value = _body(body[meta], scope, (meta,), errors)
+        for error, _ in errors[:1]:
+            diags.error(error.summary, error.detail, error.pos or raw.position_of((meta,)), address, meta)
             return None
         pos = raw.position_of((meta,))
         if isinstance(body[meta], Expr):
             pos = body[meta].pos
-        if meta == "count":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                diags.error("Invalid count", f"count must be a whole number, 0 or more; it is {value!r} "
-                            f"({type_name(value)}).", pos, address, "count")
-                return None
-            return [(i, None) for i in range(value)]
-        if isinstance(value, dict):
-            return [(str(k), v) for k, v in sorted(value.items())]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            dup = sorted({v for v in value if value.count(v) > 1})
-            if dup:
-                diags.error("Duplicate instance keys", f"for_each lists {dup[0]!r} more than once; each key names "
-                            "one instance and must be unique.", pos, address, "for_each")
-                return None
-            return [(v, v) for v in sorted(value)]
+        return _instance_keys(meta, value, scope, pos, address, diags)
+    return [(None, None)]
+
+
+def _instance_keys(meta: str, value: Any, scope: Scope, pos: Position, address: str,
+                   diags: Diagnostics) -> list[tuple[Any, Any]] | None:
+    """The (key, each.value) pairs `count` or `for_each` asks for, within the load's instance budget."""
+    if meta == "count":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            diags.error("Invalid count", f"count must be a whole number, 0 or more; it is {shown(value)} "
+                        f"({type_name(value)}).", pos, address, "count")
+            return None
+    elif not (isinstance(value, dict) or isinstance(value, list) and all(isinstance(v, str) for v in value)):
         diags.error("Invalid for_each", f"for_each takes a map, or a list of distinct strings; it is "
                     f"{type_name(value)}.", pos, address, "for_each")
         return None
-    return [(None, None)]
+    try:
+        scope.budget.take_instances(value if meta == "count" else len(value))
+    except LimitError as exc:
+        diags.error("Too many instances", f"{exc} Split the resource, or ask for fewer.", pos, address, meta)
+        return None
+    if meta == "count":
+        return [(i, None) for i in range(value)]
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in sorted(value.items())]
+    dup = sorted(v for v, n in Counter(value).items() if n > 1)
+    if dup:
+        diags.error("Duplicate instance keys", f"for_each lists {shown(dup[0])} more than once; each key names "
+                    "one instance and must be unique.", pos, address, "for_each")
+        return None
+    return [(v, v) for v in sorted(value)]

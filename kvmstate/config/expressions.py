@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 if TYPE_CHECKING:
     from lark import Tree
 
+from kvmstate.config.limits import LimitError, check_depth
 from kvmstate.config.source import Path
 from kvmstate.diagnostics import Position
 
@@ -90,23 +91,24 @@ SUPPORTED = ("Supported are literal values, references (var.NAME, count.index, e
 PosOf = Callable[[Any], Position]       # a lark Tree or Token -> its position
 
 
-def build(node: Tree, pos_of: PosOf) -> Expr:
-    """The expression of a python-hcl2 lark subtree."""
+def build(node: Tree, pos_of: PosOf, depth: int = 0) -> Expr:
+    """The expression of a python-hcl2 lark subtree; `depth` counts the lists, objects, calls and steps it is in."""
     from lark import Token, Tree        # lark loads only when an expression is parsed
     kind = node.data
     pos = pos_of(node)
+    check_depth(depth, pos)
     if kind == "expr_term":
         inner = [c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
         if len(inner) == 1:
-            return build(inner[0], pos_of)
+            return build(inner[0], pos_of, depth)
     elif kind == "literal_value":
         return Lit(pos, {"true": True, "false": False, "null": None}[str(node.children[0])])
     elif kind == "int_lit":
-        return Lit(pos, int(str(node.children[0])))
+        return Lit(pos, _int(str(node.children[0]), pos))
     elif kind == "float_lit":
         return Lit(pos, float(str(node.children[0])))
     elif kind == "string":
-        return _string(node, pos_of)
+        return _string(node, pos_of, depth)
     elif kind in ("heredoc_template", "heredoc_template_trim"):
         raw = str(node.children[0]).split("\n", 1)[1].rsplit("\n", 2)[0] + "\n"
         if kind == "heredoc_template_trim":
@@ -118,29 +120,29 @@ def build(node: Tree, pos_of: PosOf) -> Expr:
         return Ref(pos, str(node.children[0]))
     elif kind == "get_attr_expr_term":
         base, attr = node.children
-        ref = build(base, pos_of)
+        ref = build(base, pos_of, depth + 1)
         name = [c for c in attr.children if isinstance(c, Tree)][0]
         if isinstance(ref, Ref):
             return Ref(ref.pos, ref.root, ref.steps + [str(name.children[0])])
     elif kind == "index_expr_term":
         base, index = node.children
-        ref = build(base, pos_of)
+        ref = build(base, pos_of, depth + 1)
         if isinstance(ref, Ref):
             step: Expr
             if index.data == "short_index":
-                step = Lit(pos_of(index), int(str(index.children[-1])))
+                step = Lit(pos_of(index), _int(str(index.children[-1]), pos_of(index)))
             else:
                 step = build([c for c in index.children if isinstance(c, Tree) and c.data != "new_line_or_comment"][0],
-                             pos_of)
+                             pos_of, depth + 1)
             return Ref(ref.pos, ref.root, ref.steps + [step])
     elif kind in ("full_splat_expr_term", "attr_splat_expr_term"):
         base, splat = node.children
-        ref = build(base, pos_of)
+        ref = build(base, pos_of, depth + 1)
         if isinstance(ref, Ref):
             steps: list[str | Expr] = [SPLAT]
             for part in (c for c in splat.children if isinstance(c, Tree)):
                 inner = build(Tree("index_expr_term" if part.data != "get_attr" else "get_attr_expr_term",
-                                   [Tree("identifier", [Token("NAME", "x")]), part]), pos_of)
+                                   [Tree("identifier", [Token("NAME", "x")]), part]), pos_of, depth + 1)
                 steps.extend(inner.steps)     # type: ignore[union-attr]
             return Ref(ref.pos, ref.root, ref.steps + steps)
     elif kind == "function_call":
@@ -148,29 +150,35 @@ def build(node: Tree, pos_of: PosOf) -> Expr:
         if len(parts) <= 2 and not any(isinstance(c, Token) and c.type == "COLONS" for c in node.children):
             args = parts[1] if len(parts) == 2 else None
             if args is None or not any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in args.children):
-                items = [build(a, pos_of) for a in (args.children if args else [])
+                items = [build(a, pos_of, depth + 1) for a in (args.children if args else [])
                          if isinstance(a, Tree) and a.data != "new_line_or_comment"]
                 return Call(pos, str(parts[0].children[0]), items)
     elif kind == "tuple":
-        return TupleExpr(pos, [build(c, pos_of) for c in node.children
+        return TupleExpr(pos, [build(c, pos_of, depth + 1) for c in node.children
                                if isinstance(c, Tree) and c.data != "new_line_or_comment"])
     elif kind == "object":
         items = []
         for elem in (c for c in node.children if isinstance(c, Tree) and c.data == "object_elem"):
             key_node, value_node = [c for c in elem.children if isinstance(c, Tree)]
-            key = build(key_node.children[0], pos_of) if isinstance(key_node.children[0], Tree) else None
+            key = build(key_node.children[0], pos_of, depth + 1) if isinstance(key_node.children[0], Tree) else None
             if isinstance(key, Ref) and not key.steps:
                 name = key.root
             elif isinstance(key, Lit) and isinstance(key.value, str):
                 name = key.value
             else:
                 raise ExpressionError("An object key must be a name or a literal string.", pos_of(key_node))
-            items.append((name, pos_of(elem), build(value_node, pos_of)))
+            items.append((name, pos_of(elem), build(value_node, pos_of, depth + 1)))
         return ObjectExpr(pos, items)
     elif kind == "unary_op" and str(node.children[0]) == "-":
-        return Neg(pos, build(node.children[1], pos_of))
+        return Neg(pos, build(node.children[1], pos_of, depth + 1))
     what = kind.replace("_", " ").replace("expr term", "expression")
     raise ExpressionError(f"This {what} is not supported. {SUPPORTED}", pos)
+
+
+def _int(digits: str, pos: Position) -> int:
+    if len(digits) > 100:
+        raise LimitError(f"A number may have at most 100 digits; this one has {len(digits):,}.", pos)
+    return int(digits)
 
 
 _ESCAPES = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)')
@@ -181,12 +189,13 @@ def unescape(text: str) -> str:
     def sub(m: re.Match) -> str:
         s = m.group(1)
         if s[0] in "uU":
-            return chr(int(s[1:], 16))
+            code = int(s[1:], 16)
+            return chr(code) if code <= 0x10FFFF else m.group(0)
         return _SIMPLE.get(s, m.group(0))
     return _ESCAPES.sub(sub, text).replace("$${", "${").replace("%%{", "%{")
 
 
-def _string(node: Tree, pos_of: PosOf) -> Expr:
+def _string(node: Tree, pos_of: PosOf, depth: int) -> Expr:
     from lark import Tree
     parts: list[str | Expr] = []
     for part in node.children:
@@ -195,7 +204,7 @@ def _string(node: Tree, pos_of: PosOf) -> Expr:
         inner = part.children[0]
         if isinstance(inner, Tree) and inner.data == "interpolation":
             expr = [c for c in inner.children if isinstance(c, Tree)][0]
-            parts.append(build(expr, pos_of))
+            parts.append(build(expr, pos_of, depth + 1))
         elif isinstance(inner, Tree):
             raise ExpressionError(f"Template directives (%{{...}}) are not supported. {SUPPORTED}", pos_of(part))
         else:

@@ -9,11 +9,13 @@ variables: a template can read the variables it is given and nothing else.
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+
+from kvmstate.config.limits import MAX_STRING, LimitError
+from kvmstate.config.printf import FormatError, plain, sprintf, type_name
 
 
 class FunctionError(Exception):
@@ -23,6 +25,9 @@ class FunctionError(Exception):
 def _text(base: Path, name: Any) -> tuple[Path, str]:
     path = base / _str(name, "the path")
     try:
+        if path.stat().st_size > MAX_STRING:
+            raise LimitError(f"{path} is larger than {MAX_STRING:,} bytes, the most a file may hold for file() "
+                             "and templatefile()")
         return path, path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FunctionError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
@@ -34,23 +39,30 @@ def _str(value: Any, what: str) -> str:
     return str(value)
 
 
-def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a bool", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
-        type(value), "a map" if isinstance(value, dict) else type(value).__name__)
-
-
 def file(base: Path, path: Any) -> str:
     return _text(base, path)[1]
 
 
 @lru_cache(maxsize=1)
 def _sandbox():
-    """The Jinja2 sandbox for templatefile (jinja2 loads on first use)."""
+    """Jinja's sandbox for templatefile, where `*` and `**` cannot make a value larger than a string may be
+    (jinja2 loads on first use)."""
     import jinja2.sandbox
-    return jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                               keep_trailing_newline=True)
+
+    class Sandbox(jinja2.sandbox.SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and abs(right) > 1024:
+                raise LimitError("a template raised a number to a power above 1024")
+            if operator == "*":
+                sized = [n for n in (left, right) if isinstance(n, (str, list, tuple))]
+                times = [n for n in (left, right) if isinstance(n, int)]
+                if sized and times and len(sized[0]) * times[0] > MAX_STRING:
+                    raise LimitError(f"a template repeated a value to more than {MAX_STRING:,} items")
+            return super().call_binop(context, operator, left, right)
+
+    return Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def templatefile(base: Path, path: Any, variables: Any = None) -> str:
@@ -61,7 +73,13 @@ def templatefile(base: Path, path: Any, variables: Any = None) -> str:
         raise FunctionError(f"the template's variables must be a map, not {type_name(variables)}")
     import jinja2
     try:
-        return _sandbox().from_string(text).render(**variables)
+        out, size = [], 0
+        for chunk in _sandbox().from_string(text).generate(**variables):
+            size += len(chunk)
+            if size > MAX_STRING:
+                raise LimitError(f"{source} renders to more than {MAX_STRING:,} characters")
+            out.append(chunk)
+        return "".join(out)
     except jinja2.TemplateSyntaxError as exc:
         raise FunctionError(f"{source} line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
@@ -84,52 +102,24 @@ def cidrhost(base: Path, prefix: Any, hostnum: Any) -> str:
     return str(net[hostnum])
 
 
-_VERB = re.compile(r"%(-?)(\d*)(?:\.(\d+))?([sdfvq%])")
-
-
 def format(base: Path, spec: Any, *args: Any) -> str:
-    spec = _str(spec, "the format")
-    values = list(args)
-
-    def sub(m: re.Match) -> str:
-        left, width, precision, verb = m.groups()
-        if verb == "%":
-            return "%"
-        if not values:
-            raise FunctionError(f"{spec!r} needs more arguments than the {len(args)} given")
-        value = values.pop(0)
-        if verb == "d":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-                raise FunctionError(f"%d needs a whole number, not {type_name(value)}")
-            text = str(int(value))
-        elif verb == "f":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise FunctionError(f"%f needs a number, not {type_name(value)}")
-            text = f"{value:.{int(precision) if precision else 6}f}"
-        else:
-            text = _str(value, f"%{verb}'s argument") if verb != "v" else _plain(value)
-            if verb == "q":
-                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return text.ljust(int(width)) if left and width else text.rjust(int(width)) if width else text
-
-    out = _VERB.sub(sub, spec)
-    if values:
-        raise FunctionError(f"{spec!r} uses fewer arguments than the {len(args)} given")
-    return out
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise FunctionError(f"cannot format {type_name(value)} as text")
+    try:
+        return sprintf(_str(spec, "the format"), list(args))
+    except FormatError as exc:
+        raise FunctionError(str(exc)) from None
 
 
 def join(base: Path, separator: Any, items: Any) -> str:
     if not isinstance(items, list):
         raise FunctionError(f"the second argument must be a list, not {type_name(items)}")
-    return _str(separator, "the separator").join(_plain(i) for i in items)
+    separator = _str(separator, "the separator")
+    try:
+        parts = [plain(i) for i in items]
+    except FormatError as exc:
+        raise FunctionError(str(exc)) from None
+    if sum(map(len, parts)) + len(separator) * len(parts) > MAX_STRING:
+        raise LimitError(f"join() would make more than {MAX_STRING:,} characters")
+    return separator.join(parts)
 
 
 _MISSING = object()

@@ -23,10 +23,12 @@ from typing import Any
 
 import hcl2
 from lark import Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import LarkError, UnexpectedInput
 from pydantic import BaseModel
 
 from kvmstate.config.expressions import ExpressionError, Lit, build, fold
+from kvmstate.config.hcl_syntax import syntax_error
+from kvmstate.config.limits import LimitError, bracket_depth_at, check_depth, too_deep
 from kvmstate.config.meta import Meta
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
@@ -35,16 +37,26 @@ from kvmstate.diagnostics import Diagnostics, Position
 LANGUAGE_BLOCKS = ("variable", "output")
 
 
-def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]], diags: Diagnostics) -> list[RawResource]:
-    """Raw resources of an HCL document; `models` maps block types to resource models."""
+def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
+             diags: Diagnostics) -> list[RawResource] | None:
+    """Raw resources of an HCL document; `models` maps block types to resource models. None when the text
+    is not HCL."""
+    deep = bracket_depth_at(text)
+    if deep:
+        diags.error("Nested too deeply", too_deep().args[0], Position(filename, *deep))
+        return None
     try:
         tree = hcl2.parses_to_tree(text if text.endswith("\n") else text + "\n")
     except UnexpectedInput as exc:
-        diags.error("Invalid HCL", _syntax_detail(exc), Position(filename, exc.line or 1, exc.column or 1))
-        return []
-    except (LarkError, ValueError, RecursionError) as exc:
+        line, column, detail = syntax_error(text, exc)
+        diags.error("Invalid HCL", detail, Position(filename, line, column))
+        return None
+    except RecursionError:
+        diags.error("Invalid HCL", too_deep().args[0], Position(filename, 1))
+        return None
+    except (LarkError, ValueError) as exc:
         diags.error("Invalid HCL", str(exc).splitlines()[0] if str(exc) else type(exc).__name__, Position(filename, 1))
-        return []
+        return None
     out: list[RawResource] = []
     for node in _children(tree.children[0]):
         pos = _pos(filename, node)
@@ -69,23 +81,11 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]], diags
         except ExpressionError as exc:
             diags.error("Unsupported expression", str(exc), exc.pos)
             continue
+        except LimitError as exc:
+            diags.error(exc.summary, str(exc), exc.pos or pos)
+            continue
         out.append(RawResource(rtype, labels[0], value, pos, positions))
     return out
-
-
-def _syntax_detail(exc: UnexpectedInput) -> str:
-    if isinstance(exc, UnexpectedToken):
-        text = str(exc.token.value)
-        if exc.token.type == "$END":
-            return "The file ends in the middle of a block or expression; check for a missing closing brace."
-        if text[:1] == "\n" or not text.strip():
-            return "Unexpected end of line: a value is missing."
-        return f"Unexpected {text.strip()!r}."
-    if isinstance(exc, UnexpectedCharacters):
-        return f"Unexpected character {exc.char!r}."
-    if isinstance(exc, UnexpectedEOF):
-        return "The file ends in the middle of a block or expression; check for a missing closing brace."
-    return "The file is not valid HCL."
 
 
 def _children(node: Tree) -> list[Tree]:
@@ -115,12 +115,13 @@ def _label(node: Tree) -> str | None:
 
 def _body(filename: str, body: Tree, model: type[BaseModel] | None, path: Path,
           positions: dict[Path, Position]) -> dict[str, Any]:
+    check_depth(len(path), _pos(filename, body))
     out: dict[str, Any] = {}
     for node in _children(body):
         if node.data == "attribute":
             key = str(node.children[0].children[0])
             positions[path + (key,)] = _pos(filename, node)
-            expr = build(node.children[-1], lambda n: _pos(filename, n))
+            expr = build(node.children[-1], lambda n: _pos(filename, n), len(path))
             out[key] = fold(expr, path + (key,), positions)
         elif node.data == "block":
             name, labels, inner = _block_parts(node)

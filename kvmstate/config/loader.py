@@ -25,7 +25,8 @@ from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config.meta import KEYS, Meta
 from kvmstate.config.source import RawResource
-from kvmstate.diagnostics import Diagnostics, Position, error
+from kvmstate.config.limits import MAX_FILE_BYTES
+from kvmstate.diagnostics import Diagnostics, Position, error, shown
 from kvmstate.graph import Graph
 from kvmstate.metadata import field_meta, model_at, references, submodel, tagged_values
 from kvmstate.provider import Registry
@@ -93,11 +94,17 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
         raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
     diags = Diagnostics()
     raws: list[RawResource] = []
+    unreadable = False
     for file in files:
-        raws.extend(_read(file, registry, diags))
-    declared = variables.declare([r for r in raws if r.type == "variable"], diags)
-    values = variables.values(declared, inputs or variables.Inputs(env={}), diags)
-    diags.raise_if_errors()
+        read = _read(file, registry, diags)
+        unreadable |= read is None
+        raws.extend(read or [])
+    var_diags = Diagnostics()        # a file that cannot be parsed, or a bad variable, stops here; other
+    declared = variables.declare([r for r in raws if r.type == "variable"], var_diags)     # errors go on
+    values = variables.values(declared, inputs or variables.Inputs(env={}), var_diags)
+    diags.extend(var_diags)
+    if unreadable or var_diags.has_errors:
+        diags.raise_if_errors()
     base = files[0].parent
     scope = Scope(base, values, resource_types=frozenset(registry.types))
     resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
@@ -120,12 +127,17 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     return config
 
 
-def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResource]:
+def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResource] | None:
+    """The raw resources of a file; None when it cannot be read or parsed at all."""
     try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            diags.error("File too large", f"{file} is larger than {MAX_FILE_BYTES:,} bytes, the most one "
+                        "configuration file may hold; split it into several files in one folder.", Position(str(file), 1))
+            return None
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         diags.error("Cannot read file", f"{file}: {exc}.", Position(str(file), 1))
-        return []
+        return None
     if file.suffix == ".hcl":
         from kvmstate.config.hcl_file import read_hcl      # python-hcl2 and lark load only for HCL files
         return read_hcl(str(file), text, {t.name: t.model for t in registry.types.values()}, diags)
@@ -228,7 +240,9 @@ def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, d
     else:
         msg = err["msg"].removeprefix("Value error, ").rstrip(".")
         where = f'"{attr}"' if attr else address
-        diags.error("Invalid value", f"{where}: {msg}.", pos, address, attr)
+        value = err.get("input")
+        given = f" The value is {shown(value)}." if "input" in err and not isinstance(value, dict) else ""
+        diags.error("Invalid value", f"{where}: {msg}.{given}", pos, address, attr)
 
 
 def _data_path(body: Any, loc: tuple) -> tuple:
@@ -267,16 +281,28 @@ def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> Non
 
 
 def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
+    """References name declared resources, and never the resource that makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
             target = Address.parse(dep)
-            if target not in resources and not any(a.resource == target for a in resources):
+            if target in (res.address, res.address.resource):
+                _self_reference(res, ("depends_on", i), diags)
+            elif target not in resources and not any(a.resource == target for a in resources):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")
         for path, target in res.refs.items():
-            if target not in resources:
+            if target == res.address:
+                _self_reference(res, path, diags)
+            elif target not in resources:
                 attr = format_path(path)
                 diags.error("Reference to undeclared resource",
                             f'{res.address} refers through "{attr}" to {target}, which is not declared in the '
                             "configuration.", res.raw.position_of(path), str(res.address), attr)
+
+
+def _self_reference(res: Resource, path: tuple, diags: Diagnostics) -> None:
+    attr = format_path(path)
+    diags.error("Self-reference", f'{res.address} names itself in "{attr}": a resource cannot depend on itself. '
+                f"Name another {res.address.type}, or remove the reference.", res.raw.position_of(path),
+                str(res.address), attr)

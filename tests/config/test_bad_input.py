@@ -114,6 +114,34 @@ CASES = [
     ("overlay.hcl", 'volume "v" {\n  pool = "p"\n  backing_store = "b"\n  format = "raw"\n}\n', "Invalid value", 1, 1,
      "must have format qcow2"),
     ("seed.yaml", "cloudinits:\n  s:\n    pool: p\n", "Invalid value", 2, 3, "needs `user_data` or `user_data_template`"),
+    # self-references, format(), values shown, limits, syntax (issue 10)
+    ("self_depends.yaml", "pools:\n  p:\n    path: /srv\n    depends_on: [pool.p]\n", "Self-reference", 4, 18,
+     'pool.p names itself in "depends_on[0]"'),
+    ("self_backing.yaml", "pools:\n  p: {path: /srv}\nvolumes:\n  v:\n    pool: p\n    capacity: 1GiB\n"
+     "    format: qcow2\n    backing_store: v\n", "Self-reference", 8, 5, 'volume.v names itself in "backing_store"'),
+    ("self_backing.hcl", 'pool "p" {\n  path = "/srv"\n}\nvolume "v" {\n  pool = pool.p.name\n  capacity = "1GiB"\n'
+     '  backing_store = "v"\n}\n', "Self-reference", 7, 3, "cannot depend on itself"),
+    ("self_expression.hcl", 'pool "p" {\n  path = "/srv/${pool.p.name}"\n}\n', "Self-reference", 2, 18,
+     "pool.p refers to itself"),
+    ("format_verb.hcl", 'pool "p" {\n  path = format("/srv/%y", 1)\n}\n', "Invalid function call", 2, 10,
+     "the verb '%y' (character 6) is not a verb format knows"),
+    ("format_args.hcl", 'pool "p" {\n  path = format("/srv/%d/%d", 1)\n}\n', "Invalid function call", 2, 10,
+     "needs argument 2, but only 1 were given"),
+    ("format_name.hcl", 'pool "p" {\n  path = "/srv"\n  name = format("p %02d", 3)\n}\n', "Invalid value", 3, 3,
+     "The value is 'p 03'"),
+    ("value_shown.yaml", "domains:\n  web:\n    vcpu: two\n", "Invalid value", 3, 5, "The value is 'two'"),
+    ("count_huge.hcl", 'pool "p" {\n  count = 99999999999999999999\n  path = "/srv"\n}\n', "Too many instances",
+     2, 3, "at most 10,000 instances"),
+    ("count_huge.yaml", "pools:\n  p:\n    count: 99999999999999999999\n    path: /srv\n", "Too many instances",
+     3, 5, "at most 10,000 instances"),
+    ("format_width.hcl", 'pool "p" {\n  path = format("%999999999d", 1)\n}\n', "Value too large", 2, 10,
+     "at most 1,048,576"),
+    ("dangling_operator.hcl", 'domain "d" {\n  vcpu = 2 +\n  memory = "1GiB"\n}\n', "Invalid HCL", 2, 12,
+     "ends with '+' at the end of line 2"),
+    ("dangling_last.hcl", 'domain "d" {\n  memory = "1GiB"\n  vcpu = 2 +\n}\n', "Invalid HCL", 3, 12,
+     "a value must follow an operator"),
+    ("unexpected_token.hcl", 'domain "d" {\n  vcpu = 2 4\n}\n', "Invalid HCL", 2, 12,
+     "Unexpected '4'; expected"),
     ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
      "cannot read the template"),
 ]
@@ -151,6 +179,22 @@ def test_every_error_reported_at_once(tmp_path: Path) -> None:
     (tmp_path / "main.yaml").write_text("domains:\n  a:\n    vcpu: x\n  b:\n    memroy: 1GiB\n")
     result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path)])
     assert result.stderr.count("Error:") == 2
+
+
+def test_unknown_block_does_not_hide_other_errors(tmp_path: Path) -> None:
+    (tmp_path / "main.hcl").write_text('netwrok "lab" {\n}\npool "p" {\n  path = "relative"\n}\n')
+    result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path)])
+    assert "Error: Unknown resource type" in result.stderr and "Error: Invalid value" in result.stderr, result.stderr
+    assert "'relative'" in result.stderr
+
+
+def test_every_missing_reference_reported(tmp_path: Path) -> None:
+    (tmp_path / "main.hcl").write_text('pool "p" {\n  path = "${pool.a.path}/${pool.b.path}"\n}\nvolume "v" {\n'
+                                       '  pool = pool.c\n  capacity = "1GiB"\n  name = var.x\n}\n')
+    result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path)])
+    for missing in ("pool.a is not", "pool.b is not", "pool.c is not", "var.x is not"):
+        assert missing in result.stderr, result.stderr
+    assert result.stderr.count("Error:") == 4
 
 
 def test_missing_path_and_empty_folder(tmp_path: Path) -> None:

@@ -1,10 +1,19 @@
-"""Property-based fuzzing of the loaders: any text gives a valid model or diagnostics, never a traceback."""
+"""Property-based fuzzing of the loaders: any text gives a valid model or diagnostics, never a traceback.
+
+Each run draws a new seed and prints it; KVMSTATE_FUZZ_SEED=N replays a run, and
+KVMSTATE_FUZZ_EXAMPLES sets the examples per test. Every example has a time budget
+(hypothesis' deadline), and the strategies include hostile shapes: YAML aliases,
+deep nesting, huge numbers and long strings.
+"""
 
 from __future__ import annotations
 
+import os
+import random
+from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from kvmstate.config import load
@@ -15,8 +24,14 @@ REGISTRY = Registry.discover()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 YAML_SEED = (EXAMPLES / "basic" / "main.yaml").read_text()
 HCL_SEED = (EXAMPLES / "basic-hcl" / "main.hcl").read_text()
-FUZZ = settings(max_examples=int(__import__("os").environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                        HealthCheck.too_slow])
+SEED = int(os.environ.get("KVMSTATE_FUZZ_SEED") or random.SystemRandom().randrange(2 ** 32))
+
+
+def fuzz(test):
+    return seed(SEED)(settings(max_examples=int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")),
+                               deadline=timedelta(seconds=5), derandomize=False, database=None,
+                               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                                      HealthCheck.data_too_large])(test))
 
 
 def load_text(folder: Path, name: str, text: str) -> None:
@@ -29,38 +44,70 @@ def load_text(folder: Path, name: str, text: str) -> None:
         assert exc.diagnostics and all(d.summary and d.position for d in exc.diagnostics)
 
 
-def mutate(seed: str):
+def mutate(seed_text: str, insert: st.SearchStrategy[str]):
     """The seed with a slice replaced by other text: near-valid files reach deep into the validator."""
-    return st.tuples(st.integers(0, len(seed)), st.integers(0, 40), st.text(max_size=30)).map(
-        lambda t: seed[:t[0]] + t[2] + seed[t[0] + t[1]:])
+    return st.tuples(st.integers(0, len(seed_text)), st.integers(0, 40), insert).map(
+        lambda t: seed_text[:t[0]] + t[2] + seed_text[t[0] + t[1]:])
 
 
-@FUZZ
-@given(text=st.one_of(mutate(YAML_SEED), st.text(max_size=200)))
+def nested(open_: str, close: str):
+    return st.integers(1, 3000).map(lambda n: open_ * n + close * n)
+
+
+# Shapes a hostile file is made of: deep nesting, huge numbers, long strings, repetition.
+HOSTILE = st.one_of(
+    nested("[", "]"), nested("{", "}"), nested("format(", ")"),
+    st.integers(20, 6000).map(lambda n: "9" * n),
+    st.integers(1000, 200_000).map(lambda n: "x" * n),
+    st.sampled_from(["%999999999d", "%[99]d", "%", "%-+ 0#12.3x", "${", "$${", "\\U0011FFFF", "\x00", "\ufeff"]),
+)
+YAML_HOSTILE = st.one_of(
+    HOSTILE,
+    st.integers(2, 12).map(lambda n: "\na: &a [1,2,3,4,5,6,7,8,9]\n" + "".join(
+        f"a{i}: &a{i} [*{'a' if i == 0 else f'a{i - 1}'}, *{'a' if i == 0 else f'a{i - 1}'}, "
+        f"*{'a' if i == 0 else f'a{i - 1}'}]\n" for i in range(n))),
+    st.integers(1, 400).map(lambda n: "\n" + "".join("  " * i + "-\n" for i in range(n))),
+    st.sampled_from(["? [a]\n: 1\n", "*nope", "&a [*a]", "count: 99999999999999999999", "<<: *a"]),
+)
+HCL_HOSTILE = st.one_of(
+    HOSTILE,
+    st.sampled_from(["count = 99999999999999999999", "vcpu = 2 +", "x = 1 +\n", "netwrok \"x\" {}",
+                     "depends_on = [pool.images]", "for_each = [\"a\", \"a\"]", "a = \"${", "}}}}"]),
+)
+
+
+@fuzz
+@given(text=st.one_of(mutate(YAML_SEED, st.text(max_size=30)), mutate(YAML_SEED, YAML_HOSTILE),
+                      st.text(max_size=200)))
 def test_yaml_never_crashes(tmp_path_factory, text: str) -> None:
     load_text(tmp_path_factory.mktemp("y", numbered=True), "main.yaml", text)
 
 
-@FUZZ
-@given(text=st.one_of(mutate(HCL_SEED), st.text(max_size=200)))
+@fuzz
+@given(text=st.one_of(mutate(HCL_SEED, st.text(max_size=30)), mutate(HCL_SEED, HCL_HOSTILE),
+                      st.text(max_size=200)))
 def test_hcl_never_crashes(tmp_path_factory, text: str) -> None:
     load_text(tmp_path_factory.mktemp("h", numbered=True), "main.hcl", text)
 
 
-values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                                st.text(max_size=20)),
+values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10 ** 40, 10 ** 40),
+                                st.floats(allow_nan=False), st.text(max_size=20),
+                                st.sampled_from(["${format(\"%05d\", 3)}", "${var.nope}", "${pool.images.path}",
+                                                 "x" * 5000])),
                       lambda inner: st.one_of(st.lists(inner, max_size=3),
                                               st.dictionaries(st.text(max_size=10), inner, max_size=3)), max_leaves=8)
 
 
-@FUZZ
+@fuzz
 @given(section=st.sampled_from(["networks", "pools", "volumes", "domains"]),
        attrs=st.dictionaries(st.sampled_from(["mode", "bridge", "ipv4", "dhcp", "path", "pool", "capacity",
                                               "format", "memory", "vcpu", "disks", "interfaces", "power",
-                                              "lifecycle", "depends_on", "machine"]), values, max_size=5))
+                                              "lifecycle", "depends_on", "machine", "count", "for_each", "name",
+                                              "backing_store"]), values, max_size=5))
 def test_structured_yaml_values_never_crash(tmp_path_factory, section: str, attrs: dict) -> None:
-    from ruamel.yaml import YAML
     import io
+
+    from ruamel.yaml import YAML
     buf = io.StringIO()
     YAML(typ="safe", pure=True).dump({section: {"x": attrs}}, buf)
     load_text(tmp_path_factory.mktemp("s", numbered=True), "main.yaml", buf.getvalue())
