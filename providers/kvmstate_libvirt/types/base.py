@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
@@ -45,6 +45,12 @@ class ResourceOperations:
 def names(objects: list) -> set[str]:
     """The names of libvirt objects from a list call (names are known locally, no further call)."""
     return {obj.name() for obj in objects}
+
+
+def listed(list_all: Callable[..., list], active: int, autostart: int) -> tuple[list, set[str], set[str]]:
+    """Every object of a list call (`listAllNetworks`, ...), and the names of the active and of the
+    autostarted ones: three calls, whatever the number of objects."""
+    return list_all(), names(list_all(active)), names(list_all(autostart))
 
 
 def changed(paths: list[str]) -> set[str]:

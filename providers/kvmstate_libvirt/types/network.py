@@ -13,7 +13,7 @@ from ..schema import DhcpRange, Network
 from ..xml import network as document
 from ..xml import ownership
 from ..xml.util import parse
-from .base import ResourceOperations, changed, names
+from .base import ResourceOperations, changed, listed
 
 
 class Networks(ResourceOperations):
@@ -35,9 +35,8 @@ class Networks(ResourceOperations):
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
         """Three list calls (all, active, autostart) and one XML read per network."""
         with doing("listing networks"):
-            nets = host.conn.listAllNetworks()
-            active = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
-            autostart = names(host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART))
+            nets, active, autostart = listed(host.conn.listAllNetworks, libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE,
+                                             libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
         return [self.live(host, net, net.name() in active, net.name() in autostart) for net in nets]
 
     def create(self, host: Host, request: Request) -> LiveObject:

@@ -12,7 +12,7 @@ from ..declarations import POOL
 from ..errors import doing, find
 from ..schema import Pool
 from ..xml import pool as document
-from .base import ResourceOperations, changed, names
+from .base import ResourceOperations, changed, listed
 
 
 class Pools(ResourceOperations):
@@ -32,9 +32,9 @@ class Pools(ResourceOperations):
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
         """Three list calls (all, active, autostart) and one XML read per pool."""
         with doing("listing storage pools"):
-            pools = host.conn.listAllStoragePools()
-            active = names(host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE))
-            autostart = names(host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART))
+            pools, active, autostart = listed(host.conn.listAllStoragePools,
+                                              libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE,
+                                              libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART)
         return [self.live(host, pool, pool.name() in active, pool.name() in autostart) for pool in pools]
 
     def create(self, host: Host, request: Request) -> LiveObject:
