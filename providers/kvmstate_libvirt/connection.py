@@ -62,7 +62,8 @@ class Connections:
             if host not in self.uris:
                 raise ProviderError(f"unknown host {host!r}; configured hosts: {', '.join(sorted(self.uris)) or 'none'}")
             uri = self.uris[host]
-            from .errors import connect_hint, libvirt, message      # libvirt is imported on the first connection
+            import libvirt                      # imported on the first connection, not with this module
+            from .errors import connect_hint, message
             try:
                 conn = libvirt.open(uri)
             except libvirt.libvirtError as err:
