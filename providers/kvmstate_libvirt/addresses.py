@@ -15,9 +15,10 @@ import libvirt
 
 from kvmstate.provider import ProviderError
 
-from . import devices as devs
-from .connection import Host, doing
+from .connection import Host
+from .errors import doing
 from .schema import Domain, Interface
+from .xml import devices as devs
 
 _POLL = 1.0   # seconds between two looks at the leases
 

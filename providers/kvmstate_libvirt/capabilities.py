@@ -1,4 +1,5 @@
-"""What a host offers, from libvirt's capabilities and domain capabilities, read once per host and cached.
+"""What a host offers, from libvirt's capabilities and domain capabilities, each read once per host and
+cached on its `Host`: the one home of host feature probes (`doctor` and the domain type use them).
 
 `check` compares a desired domain with it before any change: domain type, machine
 type, firmware and CPU mode, each reported at its attribute with what the host offers.
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+
 import libvirt
 
 from kvmstate.provider import Problem
 
-from .connection import Host, doing, message
+from .connection import Host
+from .errors import doing, message
 from .schema import Domain
 
 
@@ -40,6 +43,18 @@ def machines(host: Host, virttype: str) -> list[str]:
             if dom.get("type") == virttype:
                 found.update(m.text.strip() for m in guest_arch.findall("machine") + dom.findall("machine") if m.text)
     return sorted(found, key=lambda m: (re.search(r"\d\.\d", m) is not None, m))    # aliases (pc, q35) first
+
+
+def machine_aliases(host: Host, virttype: str) -> dict[str, set[str]]:
+    """alias -> canonical machine types for a domain type, from `<machine canonical='pc-i440fx-7.2'>pc</machine>`."""
+    aliases: dict[str, set[str]] = {}
+    for guest_arch in host_caps(host).findall("guest/arch"):
+        for dom in guest_arch.findall("domain"):
+            if dom.get("type") == virttype:
+                for machine in guest_arch.findall("machine") + dom.findall("machine"):
+                    if machine.get("canonical") and machine.text:
+                        aliases.setdefault(machine.text.strip(), set()).add(machine.get("canonical"))
+    return aliases
 
 
 def domain_caps(host: Host, virttype: str, machine: str | None) -> ET.Element | None:

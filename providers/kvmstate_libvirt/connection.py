@@ -1,70 +1,20 @@
-"""Connections to libvirt hosts, opened lazily and cached per host, and error translation.
+"""Connections to libvirt hosts, opened lazily and cached per host, with what is cached about each host.
 
-Every libvirt failure leaves this package as a `ProviderError` that names what was
-being done; nothing here knows about resource types.
+libvirt itself is imported on the first connection, not with this module: commands
+that never talk to a host (`validate`, `fmt`) do not pay for it. Nothing here knows
+about resource types.
 """
 
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
-
-import libvirt
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from kvmstate.provider import ProviderError
 
-_MISSING = {
-    libvirt.VIR_ERR_NO_DOMAIN,
-    libvirt.VIR_ERR_NO_NETWORK,
-    libvirt.VIR_ERR_NO_STORAGE_POOL,
-    libvirt.VIR_ERR_NO_STORAGE_VOL,
-}
-_AUTH = {libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_AUTH_CANCELLED, libvirt.VIR_ERR_AUTH_UNAVAILABLE}
-
-libvirt.registerErrorHandler(lambda *_: None, None)  # errors come back as exceptions; keep stderr clean
-
-
-def message(err: libvirt.libvirtError) -> str:
-    """libvirt's own message of an error, on one line."""
-    return " ".join((err.get_error_message() or str(err)).split())
-
-
-def is_missing(err: libvirt.libvirtError) -> bool:
-    """Whether an error says the looked-up object does not exist."""
-    return err.get_error_code() in _MISSING
-
-
-@contextmanager
-def doing(what: str) -> Iterator[None]:
-    """Turn a libvirt error raised inside into a ProviderError: "<what>: <libvirt's message>"."""
-    try:
-        yield
-    except libvirt.libvirtError as err:
-        raise ProviderError(f"{what}: {message(err)}") from None
-
-
-def find(what: str, lookup: Callable[[str], Any], key: str) -> Any | None:
-    """The object `lookup(key)` returns, or None when libvirt says it does not exist."""
-    try:
-        return lookup(key)
-    except libvirt.libvirtError as err:
-        if is_missing(err):
-            return None
-        raise ProviderError(f"{what}: {message(err)}") from None
-
-
-def connect_hint(err: libvirt.libvirtError) -> str:
-    """A short hint for a failed connection, from its cause."""
-    text = message(err)
-    if err.get_error_code() in _AUTH or "Permission denied" in text:
-        return "permission denied: run as root or as a member of the libvirt group"
-    if "no connection driver available" in text or err.get_error_code() == libvirt.VIR_ERR_INVALID_ARG:
-        return "check the URI, for example qemu:///system or qemu+ssh://HOST/system"
-    if "Failed to connect socket" in text or "Connection refused" in text:
-        return "is libvirtd running? start it with `libvirtd -d`"
-    return "check the host's URI and that libvirtd is reachable"
+if TYPE_CHECKING:
+    import libvirt
 
 
 @dataclass
@@ -112,6 +62,8 @@ class Connections:
             if host not in self.uris:
                 raise ProviderError(f"unknown host {host!r}; configured hosts: {', '.join(sorted(self.uris)) or 'none'}")
             uri = self.uris[host]
+            import libvirt                      # imported on the first connection, not with this module
+            from .errors import connect_hint, message
             try:
                 conn = libvirt.open(uri)
             except libvirt.libvirtError as err:
@@ -124,7 +76,7 @@ class Connections:
             for host in self._open.values():
                 try:
                     host.conn.close()
-                except libvirt.libvirtError:
+                except Exception:        # libvirt.libvirtError: a connection already broken
                     pass
             self._open.clear()
             self._failed.clear()

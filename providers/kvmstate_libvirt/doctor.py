@@ -14,7 +14,8 @@ import libvirt
 from kvmstate.provider import HostCheck
 
 from . import capabilities
-from .connection import Host, connect_hint, message
+from .connection import Host
+from .errors import connect_hint, message
 
 
 def diagnose(uri: str, name: str = "default") -> list[HostCheck]:

@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from . import devices as devs
-from .connection import doing
+from .errors import doing
 from .schema import Domain, Volume
+from .xml import devices as devs
 
 
 def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Volume], changed: set[str]) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator
@@ -21,7 +19,7 @@ import libvirt
 from kvmstate.provider import ProviderError
 from kvmstate.units import format_size
 
-from .connection import doing
+from .errors import doing
 
 QCOW2_MAGIC = b"QFI\xfb"
 CHUNK = 1024 * 1024
@@ -64,15 +62,16 @@ def open_image(source: str) -> Iterator[Image]:
     """The image at a path or URL, opened for one pass; a ProviderError says why it cannot be read."""
     try:
         if is_url(source):
+            import urllib.request       # only for a download: importing it costs every command
             with urllib.request.urlopen(source, timeout=TIMEOUT) as response:
                 length = response.headers.get("Content-Length")
                 yield Image(source, response.read(HEAD), int(length) if length else None, response)
         else:
             with open(source, "rb") as file:
                 yield Image(source, file.read(HEAD), os.fstat(file.fileno()).st_size, file)
-    except urllib.error.HTTPError as exc:
-        raise ProviderError(f"cannot download {source}: the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:          # urllib's URLError and HTTPError are OSErrors too
+        if hasattr(exc, "code") and hasattr(exc, "reason"):         # an HTTPError
+            raise ProviderError(f"cannot download {source}: the server answered {exc.code} {exc.reason}") from None
         reason = getattr(exc, "reason", None) or exc.strerror or exc
         raise ProviderError(f"cannot read the image {source}: {reason}") from None
 

@@ -1,32 +1,28 @@
-"""`LibvirtProvider`: the kvmstate provider protocol over libvirt, dispatching to one module per type."""
+"""`LibvirtProvider`: the kvmstate provider protocol over libvirt, dispatching to one operations class per type.
+
+Importing this module is cheap: the declarations come from `declarations`, and the
+operations (and with them libvirt) are imported on the first call that needs a host.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from kvmstate.provider import HostCheck, LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
-from . import cloudinit, doctor, domain, network, pool, schema, volume
 from .connection import Connections
+from .declarations import TYPES
 
-# type name -> (module that handles it, its declaration); read() lists types in this order.
-_TYPES: dict[str, tuple[ModuleType, ResourceType]] = {
-    "network": (network, ResourceType("network", "networks", schema.Network, "A libvirt virtual network.",
-                                            marks_owner=True)),
-    "pool": (pool, ResourceType("pool", "pools", schema.Pool, "A libvirt storage pool.")),
-    "volume": (volume, ResourceType("volume", "volumes", schema.Volume, "A volume inside a storage pool.",
-                                          scope="pool")),
-    "cloudinit": (cloudinit, ResourceType("cloudinit", "cloudinits", schema.Cloudinit,
-                                          "A cloud-init NoCloud seed ISO inside a storage pool.", scope="pool")),
-    "domain": (domain, ResourceType("domain", "domains", schema.Domain, "A virtual machine.", marks_owner=True)),
-}
+if TYPE_CHECKING:
+    from .types import ResourceOperations
 
 
-def _module(type_name: str) -> ModuleType:
-    if type_name not in _TYPES:
+def operations(type_name: str) -> ResourceOperations:
+    """The operations of a resource type (the first call imports them, and libvirt)."""
+    from .types import OPERATIONS
+    if type_name not in OPERATIONS:
         raise ProviderError(f"the libvirt provider has no resource type {type_name!r}")
-    return _TYPES[type_name][0]
+    return OPERATIONS[type_name]
 
 
 class LibvirtProvider:
@@ -38,7 +34,7 @@ class LibvirtProvider:
         self.connections = Connections()
 
     def resource_types(self) -> Iterable[ResourceType]:
-        return [rtype for _, rtype in _TYPES.values()]
+        return TYPES
 
     def configure(self, hosts: Mapping[str, str], options: Mapping[str, Any]) -> None:
         """Remember each host's URI and the options (`shutdown_timeout`, seconds); connect lazily."""
@@ -49,38 +45,38 @@ class LibvirtProvider:
         self.connections.connect(list(hosts))
 
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
-        """Every object of the asked types on a host, each type listed once in bulk."""
+        """Every object of the asked types on a host, each type listed once in bulk, in declaration order."""
         wanted = set(types)
         target = self.connections.get(host)
-        return [obj for name in _TYPES if name in wanted for obj in _module(name).read_all(target)]
+        found: dict[str, list[LiveObject]] = {}
+        for rtype in TYPES:
+            if rtype.name in wanted:
+                found[rtype.name] = operations(rtype.name).read_all(target, found)
+        return [obj for objects in found.values() for obj in objects]
 
     def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
-        """Problems found before any change; each type module may define `check(host, request, live)`."""
-        check = getattr(_module(request.type), "check", None)
-        return check(self.connections.get(request.host), request, live) if check else []
+        return operations(request.type).check(self.connections.get(request.host), request, live)
 
     def normalize(self, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-        if live.type == "domain":
-            return domain.normalize(self.connections.get(live.host), live, desired)
-        return dict(live.attributes)
+        return operations(live.type).normalize(self.connections.get(live.host), live, desired)
 
     def create(self, request: Request) -> LiveObject:
-        return _module(request.type).create(self.connections.get(request.host), request)
+        return operations(request.type).create(self.connections.get(request.host), request)
 
     def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
-        return _module(request.type).update(self.connections.get(request.host), request, live, paths, restart)
+        return operations(request.type).update(self.connections.get(request.host), request, live, paths, restart)
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
-        _module(type).delete(self.connections.get(host), name, identity)
+        operations(type).delete(self.connections.get(host), name, identity)
 
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
-        adopt = getattr(_module(live.type), "adopt", None)
-        return adopt(self.connections.get(live.host), live, owner) if adopt else live
+        return operations(live.type).adopt(self.connections.get(live.host), live, owner)
 
     def doctor(self, uri: str) -> list[HostCheck]:
         """What a host needs for kvmstate's domains, checked as virt-host-validate does."""
-        return doctor.diagnose(uri)
+        from .doctor import diagnose
+        return diagnose(uri)
 
     def close(self) -> None:
         self.connections.close()

@@ -1,5 +1,7 @@
 """NoCloud seed ISOs, built in pure Python with pycdlib: the same files always give the same bytes.
 
+The ISO of the cloudinit NAME is the volume `NAME.iso` in its pool (`volume_name`).
+
 The ISO is labelled `cidata` and holds `user-data`, `meta-data` and optionally
 `network-config` (Rock Ridge and Joliet names, so any guest reads them). pycdlib
 stamps the current time into its dates; the build runs with a frozen clock so the
@@ -15,10 +17,19 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-import pycdlib
-
 EPOCH = 946684800.0        # 2000-01-01T00:00:00Z, the date of every seed
+SUFFIX = ".iso"
 _FROZEN = threading.Lock()
+
+
+def volume_name(name: str) -> str:
+    """The name of the ISO volume of the cloudinit `name`."""
+    return name + SUFFIX
+
+
+def seed_of(volume: str) -> str | None:
+    """The cloudinit whose ISO is `volume`, or None for another volume."""
+    return volume.removesuffix(SUFFIX) if volume.endswith(SUFFIX) else None
 
 
 class _FrozenTime:
@@ -61,6 +72,7 @@ def seed_files(name: str, user_data: str, meta_data: str | None, network_config:
 
 def build_iso(files: dict[str, bytes]) -> bytes:
     """A NoCloud seed ISO (label cidata) holding `files`, byte for byte reproducible."""
+    import pycdlib          # only when a seed is built: importing it costs every command
     iso = pycdlib.PyCdlib()
     out = io.BytesIO()
     with _frozen_clock():
@@ -75,6 +87,7 @@ def build_iso(files: dict[str, bytes]) -> bytes:
 
 def read_iso(path: str) -> dict[str, bytes]:
     """The files of a seed ISO by their Rock Ridge names (for tests and inspection)."""
+    import pycdlib
     iso = pycdlib.PyCdlib()
     iso.open(path)
     try:

@@ -1,6 +1,6 @@
 """A provider that keeps objects in memory and records every call, for engine tests.
 
-It serves the libvirt provider's resource models (which import no libvirt), so
+It serves the libvirt provider's declarations (which import no libvirt), so
 scenarios read like real configurations. It is thread-safe: every create, update
 and delete is also recorded in `timeline` as numbered ("start"|"end", address)
 events, `max_active` is the most actions seen running at once, and `during(address)`
@@ -14,16 +14,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
-from kvmstate_libvirt import schema
-
-TYPES = [
-    ResourceType("network", "networks", schema.Network, marks_owner=True),
-    ResourceType("pool", "pools", schema.Pool),
-    ResourceType("volume", "volumes", schema.Volume, scope="pool"),
-    ResourceType("cloudinit", "cloudinits", schema.Cloudinit, scope="pool"),
-    ResourceType("domain", "domains", schema.Domain, marks_owner=True),
-]
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request
+from kvmstate_libvirt.declarations import TYPES
 
 
 class FakeProvider:

@@ -5,7 +5,7 @@ import pytest
 
 from kvmstate.provider import ProviderError
 from kvmstate_libvirt import LibvirtProvider
-from kvmstate_libvirt.connection import connect_hint
+from kvmstate_libvirt.errors import connect_hint
 
 from provider_helpers import desired, request
 

@@ -6,7 +6,8 @@ import libvirt
 import pytest
 
 from kvmstate.provider import LiveObject, Owner, ProviderError
-from kvmstate_libvirt import domain
+from kvmstate_libvirt import capabilities
+from kvmstate_libvirt.connection import Host
 
 from provider_helpers import LINEAGE, compared, desired, request, shown
 
@@ -133,9 +134,9 @@ CAPS = """<capabilities><host><cpu><arch>x86_64</arch></cpu></host>
 
 
 def test_machine_aliases_from_capabilities():
-    table = domain.machine_aliases(CAPS)
-    assert table["qemu"] == {"pc": {"pc-i440fx-7.2"}, "q35": {"pc-q35-7.2"}}
-    assert table["kvm"]["q35"] == {"pc-q35-7.2", "pc-q35-8.0"}
+    host = Host("h1", None, 0, {"caps": ET.fromstring(CAPS)})
+    assert capabilities.machine_aliases(host, "qemu") == {"pc": {"pc-i440fx-7.2"}, "q35": {"pc-q35-7.2"}}
+    assert capabilities.machine_aliases(host, "kvm")["q35"] == {"pc-q35-7.2", "pc-q35-8.0"}
 
 
 @pytest.mark.parametrize("want, have, seen", [
@@ -144,7 +145,7 @@ def test_machine_aliases_from_capabilities():
     ("pc-q35-7.2", "pc-q35-7.2", "pc-q35-7.2"),
 ])
 def test_normalize_machine_and_mac(provider, want, have, seen):
-    provider.connections.get("h1").cache["machines"] = domain.machine_aliases(CAPS)
+    provider.connections.get("h1").cache["caps"] = ET.fromstring(CAPS)     # the one cache of capabilities
     live = LiveObject("domain", "web", "h1", "u", {
         "type": "qemu", "machine": have, "power": "running",
         "interfaces": [{"network": "lab", "mac": "52:54:00:aa:bb:cc"}, {"network": "lab", "mac": "52:54:00:00:00:01"}]})

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from kvmstate.provider import Owner
-from kvmstate_libvirt import domain, network, pool, schema, volume
+from kvmstate_libvirt import schema
+from kvmstate_libvirt.types.domain import in_desired_form
+from kvmstate_libvirt.xml import domain, network, pool, volume
 
 from provider_helpers import MODELS, prune, shown
 
@@ -34,27 +36,27 @@ def load(name: str) -> dict:
     return case
 
 
+DOCUMENTS = {"network": network, "pool": pool, "volume": volume, "domain": domain}
+OUTSIDE = {"network": ("active", "autostart"), "pool": ("active", "autostart"), "volume": ("pool",),
+           "domain": ("autostart", "power")}      # attributes libvirt keeps outside the document
+
+
 def build(case: dict) -> str:
-    name, spec, owner = case["name"], case["spec"], case["owner"]
-    if case["type"] == "network":
-        return network.to_xml(name, spec, owner, uuid=case.get("uuid"))
-    if case["type"] == "pool":
-        return pool.to_xml(name, spec)
-    if case["type"] == "volume":
-        return volume.to_xml(name, spec.capacity, spec.format, tuple(case["backing"]) if "backing" in case else None)
-    volumes = {k.removeprefix("volume."): schema.Volume.model_validate(v) for k, v in case["dependencies"].items()}
-    return domain.to_xml(name, spec, volumes, owner, uuid=case.get("uuid"), macs=case.get("macs"),
-                         seed_pool=case.get("seed_pool"))
+    """The document of a case: `to_xml(spec, name, **known)`, with what each type's provider resolves."""
+    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool") if case.get(key) is not None}
+    if "backing" in case:
+        known["backing"] = tuple(case["backing"])
+    if case["type"] == "domain":
+        known["volumes"] = {k.removeprefix("volume."): schema.Volume.model_validate(v)
+                            for k, v in case["dependencies"].items()}
+    return DOCUMENTS[case["type"]].to_xml(case["spec"], case["name"], **known)
 
 
 def parse(case: dict, xml: str) -> dict:
+    """The attributes read back: `from_xml(xml, **outside)`."""
     attrs = case["spec"].model_dump(mode="json", exclude_none=True)
-    if case["type"] in ("network", "pool"):
-        return {"network": network, "pool": pool}[case["type"]].from_xml(xml, active=attrs["active"], autostart=attrs["autostart"])
-    if case["type"] == "volume":
-        return volume.from_xml(xml, pool=attrs["pool"])
-    live = domain.from_xml(xml, autostart=attrs["autostart"], power=attrs["power"])
-    return domain.in_desired_form(live, attrs, {})  # MACs are written in lower case
+    got = DOCUMENTS[case["type"]].from_xml(xml, **{key: attrs[key] for key in OUTSIDE[case["type"]]})
+    return in_desired_form(got, attrs, {}) if case["type"] == "domain" else got   # MACs are written in lower case
 
 
 def test_there_are_cases_for_every_type():

@@ -46,3 +46,24 @@ def test_only_xml_reads_grow_with_the_number_of_objects(tmp_path: Path) -> None:
     grown = {call for call in large if large[call] != small.get(call)}
     assert grown == {"virNetwork.XMLDesc", "virStorageVol.XMLDesc", "virDomain.XMLDesc"}
     assert large["virDomain.XMLDesc"] == 6 and large["virNetwork.XMLDesc"] == 6
+
+
+def test_cloudinits_come_from_the_same_volume_read(tmp_path: Path) -> None:
+    """Seeds are `*.iso` volumes: asking for volumes and cloudinits reads each volume once."""
+    node = tmp_path / "node.xml"
+    node.write_text(NODE_XML)
+    with CallCounter() as counter:
+        provider = LibvirtProvider()
+        provider.configure({"h1": f"test://{node}"}, {})
+        conn = provider.connections.get("h1").conn
+        pool = conn.storagePoolDefineXML("<pool type='dir'><name>p</name><target><path>/p</path></target></pool>", 0)
+        pool.create(0)
+        for name in ("root", "web.iso"):
+            pool.createXML(f"<volume><name>{name}</name><capacity>1048576</capacity></volume>", 0)
+        counter.calls.clear()
+        objects = provider.read("h1", ["volume", "cloudinit"])
+        provider.close()
+    assert sorted((o.type, o.name) for o in objects) == [("cloudinit", "web"), ("volume", "root"),
+                                                          ("volume", "web.iso")]
+    assert counter.remote()["virStorageVol.XMLDesc"] == 2
+    assert counter.remote()["virStoragePool.listAllVolumes"] == 1

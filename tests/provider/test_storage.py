@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kvmstate.provider import ProviderError
-from kvmstate_libvirt import domain, schema
+from kvmstate_libvirt import schema
+from kvmstate_libvirt.xml import domain
 from kvmstate_libvirt.seed import build_iso, read_iso, seed_files
 from kvmstate_libvirt.template import render_file
 
@@ -120,11 +121,12 @@ def test_seed_iso_is_reproducible_and_holds_the_files(tmp_path, monkeypatch):
 def test_domain_with_a_seed_has_a_read_only_sata_cdrom_and_reads_it_back():
     spec = schema.Domain.model_validate({"type": "qemu", "disks": [{"volume": "root", "bus": "sata"}],
                                          "cloudinit": "web-seed"})
-    xml = domain.to_xml("web", spec, {"root": schema.Volume(pool="images", capacity=1024)}, seed_pool="images")
+    volumes = {"root": schema.Volume(pool="images", capacity=1024)}
+    xml = domain.to_xml(spec, "web", volumes=volumes, seed_pool="images")
     cdrom = ET.fromstring(xml).find("devices/disk[@device='cdrom']")
     assert cdrom.find("source").attrib == {"pool": "images", "volume": "web-seed.iso"}
     assert cdrom.find("target").attrib == {"dev": "sdb", "bus": "sata"}
     assert cdrom.find("readonly") is not None
     assert domain.from_xml(xml, autostart=False, power="stopped")["cloudinit"] == "web-seed"
     with pytest.raises(ProviderError, match="attributes of cloudinit web-seed were not given"):
-        domain.to_xml("web", spec, {"root": schema.Volume(pool="images", capacity=1024)})
+        domain.to_xml(spec, "web", volumes=volumes)

@@ -12,8 +12,8 @@ from typing import Any
 
 from kvmstate.provider import ProviderError
 
-from .schema import Cdrom, Disk, Graphics, Interface, Serial, Volume
-from .xmlutil import sub
+from ..schema import Cdrom, Disk, Graphics, Interface, Serial, Volume
+from .util import sub
 
 PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd"}
 _IFACE_TYPE = {"network": "network", "bridge": "bridge", "macvtap": "direct"}

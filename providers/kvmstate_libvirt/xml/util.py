@@ -1,4 +1,4 @@
-"""Small helpers shared by the document modules: deterministic serialisation and libvirt's units."""
+"""Helpers shared by the document modules: parsing once, deterministic serialisation and libvirt's units."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ import xml.etree.ElementTree as ET
 
 from kvmstate.units import UNITS
 
+
 def parse(xml: str | ET.Element) -> ET.Element:
     """A document's root; an already parsed root is passed through, so each document is parsed once."""
     return xml if isinstance(xml, ET.Element) else ET.fromstring(xml)
-
-
-def names(objects: list) -> set[str]:
-    """The names of libvirt objects from a list call (names are known locally, no further call)."""
-    return {obj.name() for obj in objects}
 
 
 def render(root: ET.Element) -> str:

@@ -1,0 +1,58 @@
+"""`ResourceOperations`: the members every resource type has, each with a no-op default."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
+
+from ..connection import Host
+
+
+class ResourceOperations:
+    """One resource type's operations on a host; a type overrides what it does (create at least)."""
+
+    declaration: ClassVar[ResourceType]
+
+    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
+        """Every object of this type on the host, read in bulk; `earlier`: what the same provider read found
+        for the types before this one, by type name (a cloudinit's ISO is a volume, read once)."""
+        return []
+
+    def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
+        """Problems found before any change."""
+        return []
+
+    def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+        """Live attributes with aliases of the desired values in the desired form."""
+        return dict(live.attributes)
+
+    def create(self, host: Host, request: Request) -> LiveObject:
+        raise ProviderError(f"the libvirt provider cannot create a {self.declaration.name}")
+
+    def update(self, host: Host, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
+        """Apply the changed attribute paths; by default nothing changes in place."""
+        return live
+
+    def delete(self, host: Host, name: str, identity: str) -> None:
+        """Delete the object; gone already is not an error."""
+
+    def adopt(self, host: Host, live: LiveObject, owner: Owner) -> LiveObject:
+        """Write the ownership mark; types without `<metadata>` return the object as is."""
+        return live
+
+
+def names(objects: list) -> set[str]:
+    """The names of libvirt objects from a list call (names are known locally, no further call)."""
+    return {obj.name() for obj in objects}
+
+
+def listed(list_all: Callable[..., list], active: int, autostart: int) -> tuple[list, set[str], set[str]]:
+    """Every object of a list call (`listAllNetworks`, ...), and the names of the active and of the
+    autostarted ones: three calls, whatever the number of objects."""
+    return list_all(), names(list_all(active)), names(list_all(autostart))
+
+
+def changed(paths: list[str]) -> set[str]:
+    """The top-level attributes among changed paths: "dhcp.start" and "disks[1].bus" -> "dhcp", "disks"."""
+    return {p.split(".")[0].split("[")[0] for p in paths}

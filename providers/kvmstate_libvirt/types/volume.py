@@ -1,0 +1,157 @@
+"""Storage volumes: read (every active pool, after a refresh), check, create (empty, from an image, or
+an overlay), grow, and delete. Identity: the volume's key (its path for dir pools)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import libvirt
+
+from kvmstate.provider import LiveObject, Problem, ProviderError, Request
+from kvmstate.units import format_size, parse_size
+
+from .. import image
+from ..connection import Host
+from ..declarations import VOLUME
+from ..errors import doing, find
+from ..schema import Volume
+from ..xml import volume as document
+from .base import ResourceOperations, changed
+
+
+class Volumes(ResourceOperations):
+    declaration = VOLUME
+
+    def live(self, host: Host, vol: libvirt.virStorageVol, pool: str) -> LiveObject:
+        name = vol.name()
+        with doing(f"reading volume {name}"):
+            attrs = document.from_xml(vol.XMLDesc(0), pool=pool)
+            key = vol.key()
+        return LiveObject(VOLUME.name, name, host.name, key, attrs)
+
+    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
+        """Volumes of every active pool, after a refresh so files added behind libvirt's back show."""
+        if VOLUME.name in earlier:
+            return earlier[VOLUME.name]
+        with doing("listing storage pools"):
+            pools = host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+        found = []
+        for pool in pools:
+            pool_name = pool.name()
+            with doing(f"listing volumes of pool {pool_name}"):
+                pool.refresh(0)
+                vols = pool.listAllVolumes(0)
+            found.extend(self.live(host, vol, pool_name) for vol in vols)
+        return found
+
+    def check(self, host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
+        """Refuse a shrink; for a new volume from a local image, check its format and size before any change."""
+        spec = Volume.model_validate(request.attributes)
+        if current is not None:
+            have = current.attributes.get("capacity")
+            if spec.capacity is not None and have and spec.capacity < parse_size(have):
+                return [Problem("capacity", f"volume {request.name} cannot shrink from {have} to "
+                                f"{format_size(spec.capacity)}: shrinking would destroy the data at its end. Keep a "
+                                "capacity of at least the current one, or replace the volume (remove it from the "
+                                "configuration and apply, then add it back; its data is lost)")]
+            return []
+        if spec.source is None or image.is_url(spec.source):
+            return []
+        try:
+            with image.open_image(spec.source) as img:
+                fmt, size = image.format_problem(img, spec.format), image.capacity_problem(img, spec.capacity)
+        except ProviderError as exc:
+            return [Problem("source", f"{exc}.")]
+        return [Problem(path, f"volume {request.name}: {msg}.") for path, msg in (("format", fmt), ("capacity", size))
+                if msg]
+
+    def create(self, host: Host, request: Request) -> LiveObject:
+        spec = Volume.model_validate(request.attributes)
+        name = request.name
+        with doing(f"looking up pool {spec.pool} for volume {name}"):
+            pool = host.conn.storagePoolLookupByName(spec.pool)
+        if spec.source:
+            return self._create_from_source(host, pool, name, spec)
+        backing = None
+        if spec.backing_store:
+            path, fmt, capacity = _base(host, request)
+            backing, spec = (path, fmt), spec.model_copy(update={"capacity": spec.capacity or capacity})
+        with doing(f"creating volume {name} in pool {spec.pool}"):
+            vol = pool.createXML(document.to_xml(spec, name, backing=backing), 0)
+        return self.live(host, vol, spec.pool)
+
+    def _create_from_source(self, host: Host, pool: libvirt.virStoragePool, name: str, spec: Volume) -> LiveObject:
+        """Create the volume and fill it from its image; on any failure remove it again."""
+        with image.open_image(spec.source) as img:
+            problem = image.format_problem(img, spec.format) or image.capacity_problem(img, spec.capacity)
+            if problem:
+                raise ProviderError(f"volume {name}: {problem}")
+            if img.format == "raw" and img.length is None and spec.capacity is None:
+                raise ProviderError(f"volume {name}: the server does not say how large {spec.source} is: set `capacity`")
+            # An empty file the upload overwrites; libvirt reads format and virtual size from the content afterwards.
+            size = img.length or spec.capacity or 1
+            with doing(f"creating volume {name} in pool {spec.pool}"):
+                vol = pool.createXML(document.to_xml(spec.model_copy(update={"capacity": size, "format": "raw"}), name), 0)
+            try:
+                image.upload(host.conn, vol, img.chunks(), spec.checksum, f"{spec.source} into volume {name}")
+                with doing(f"reading volume {name} after the upload"):
+                    pool.refresh(0)
+                    vol = pool.storageVolLookupByName(name)
+                    capacity = vol.info()[1]
+                if spec.capacity is not None and spec.capacity > capacity:
+                    with doing(f"growing volume {name} to {format_size(spec.capacity)}"):
+                        vol.resize(spec.capacity, 0)
+            except BaseException:
+                try:
+                    vol.delete(0)
+                except libvirt.libvirtError:
+                    pass
+                raise
+        return self.live(host, vol, spec.pool)
+
+    def update(self, host: Host, request: Request, current: LiveObject, paths: list[str], restart: bool) -> LiveObject:
+        spec = Volume.model_validate(request.attributes)
+        name = request.name
+        with doing(f"looking up volume {name}"):
+            vol = host.conn.storageVolLookupByKey(current.identity)
+        if spec.capacity is not None and "capacity" in changed(paths):
+            with doing(f"reading the capacity of volume {name}"):
+                capacity = vol.info()[1]
+            if spec.capacity < capacity:
+                raise ProviderError(
+                    f"volume {name}: cannot shrink from {format_size(capacity)} to {format_size(spec.capacity)}; "
+                    "shrinking would destroy data. Set a capacity of at least the current one, or replace the volume")
+            if spec.capacity > capacity:
+                with doing(f"growing volume {name} to {format_size(spec.capacity)}"):
+                    if not _grow_in_running_domain(host, vol, spec.pool, spec.capacity):
+                        vol.resize(spec.capacity, 0)
+        return self.live(host, vol, spec.pool)
+
+    def delete(self, host: Host, name: str, identity: str) -> None:
+        vol = find(f"looking up volume {name}", host.conn.storageVolLookupByKey, identity)
+        if vol is None:
+            return
+        with doing(f"deleting volume {name}"):
+            vol.delete(0)
+
+
+def _base(host: Host, request: Request) -> tuple[str, str, int]:
+    """Path, format and capacity of the base volume of an overlay."""
+    base = request.referenced("backing_store")
+    with doing(f"looking up the base volume {base.name} of volume {request.name}"):
+        vol = host.conn.storagePoolLookupByName(base.attributes["pool"]).storageVolLookupByName(base.name)
+        return vol.path(), base.attributes.get("format", "qcow2"), vol.info()[1]
+
+
+def _grow_in_running_domain(host: Host, vol: libvirt.virStorageVol, pool: str, size: int) -> bool:
+    """Grow a volume attached to a running domain through QEMU (which holds the image's write lock)."""
+    path, name = vol.path(), vol.name()
+    for dom in host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        for disk in ET.fromstring(dom.XMLDesc(0)).findall("devices/disk"):
+            source, target = disk.find("source"), disk.find("target")
+            if source is None or target is None:
+                continue
+            if source.get("file") == path or (source.get("pool"), source.get("volume")) == (pool, name):
+                dom.blockResize(target.get("dev"), size, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                return True
+    return False

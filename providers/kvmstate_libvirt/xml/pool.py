@@ -1,0 +1,33 @@
+"""The `<pool>` document.
+
+Vocabulary: type (dir), path; active and autostart are kept outside it. Pools have
+no `<metadata>`, so no owner mark.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from ..schema import Pool
+from .util import parse, render, sub
+
+
+def to_xml(spec: Pool, name: str) -> str:
+    """The `<pool>` document for a desired pool."""
+    root = ET.Element("pool", type=spec.type)
+    sub(root, "name", name)
+    sub(sub(root, "target"), "path", spec.path)
+    return render(root)
+
+
+def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[str, Any]:
+    """Attributes of a pool in the model's vocabulary, from libvirt's XML."""
+    root = parse(xml)
+    attrs: dict[str, Any] = {"type": root.get("type")}
+    path = root.findtext("target/path")
+    if path:
+        attrs["path"] = path
+    attrs["active"] = active
+    attrs["autostart"] = autostart
+    return attrs
