@@ -1,6 +1,7 @@
 """Shared fixtures: the real-daemon tests run only inside scripts/private-libvirtd."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,18 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture
-def regenerate(request) -> bool:
-    return request.config.getoption("--regenerate")
+def golden(request):
+    """`golden(path, actual)`: the output must equal the golden file; `pytest --regenerate` rewrites it instead.
+    The one switch for every golden file (scenario plans, provider XML)."""
+    regenerate = request.config.getoption("--regenerate")
+
+    def check(path: Path, actual: str) -> None:
+        if regenerate or not path.exists():
+            path.write_text(actual)
+            if not regenerate:
+                pytest.fail(f"{path} did not exist and was written; review it and run again")
+        assert actual == path.read_text(), f"{path} differs; run pytest --regenerate to accept the new output"
+    return check
 
 
 def pytest_collection_modifyitems(config, items):

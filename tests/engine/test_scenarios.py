@@ -18,23 +18,15 @@ from tests.engine.scenarios import run_until_plan
 SCENARIOS = sorted(p for p in (Path(__file__).parent.parent / "scenarios").iterdir() if p.is_dir())
 
 
-def check_golden(path: Path, actual: str, regenerate: bool) -> None:
-    if regenerate or not path.exists():
-        path.write_text(actual)
-        if not regenerate:
-            pytest.fail(f"{path} did not exist and was written; review it and run again")
-    assert actual == path.read_text(), f"{path} differs; run pytest --regenerate to accept the new output"
-
-
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_scenario(folder: Path, tmp_path: Path, regenerate: bool) -> None:
+def test_scenario(folder: Path, tmp_path: Path, golden) -> None:
     if (folder / "error.txt").exists():
         with pytest.raises(DiagnosticError) as exc:
             run_until_plan(folder, tmp_path)
         text = "\n".join(format_plain(d) for d in exc.value.diagnostics).replace(str(folder) + "/", "") + "\n"
-        check_golden(folder / "error.txt", text, regenerate)
+        golden(folder / "error.txt", text)
         return
     plan, _, _ = run_until_plan(folder, tmp_path)
-    check_golden(folder / "plan.txt", render_plan(mask_plan(plan), Style(False)), regenerate)
-    check_golden(folder / "plan.json", json.dumps(mask_plan(plan).model_dump(mode="json"), indent=2) + "\n", regenerate)
-    check_golden(folder / "plan.md", render_markdown(mask_plan(plan)), regenerate)
+    golden(folder / "plan.txt", render_plan(mask_plan(plan), Style(False)))
+    golden(folder / "plan.json", json.dumps(mask_plan(plan).model_dump(mode="json"), indent=2) + "\n")
+    golden(folder / "plan.md", render_markdown(mask_plan(plan)))

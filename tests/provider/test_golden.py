@@ -2,7 +2,7 @@
 
 Rewrite the .xml files after an intended change with
 
-    KVMSTATE_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/provider/test_golden.py
+    .venv/bin/python -m pytest tests/provider/test_golden.py --regenerate
 
 and review the diff. The same cases check that parsing the document gives back
 the desired attributes.
@@ -11,7 +11,6 @@ the desired attributes.
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from kvmstate_libvirt.xml import domain, network, pool, volume
 from provider_helpers import MODELS, prune, shown
 
 GOLDEN = Path(__file__).parent / "golden"
-REGENERATE = os.environ.get("KVMSTATE_REGENERATE_GOLDEN") == "1"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.json"))
 
 
@@ -65,14 +63,8 @@ def test_there_are_cases_for_every_type():
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_golden_document(name):
-    case = load(name)
-    xml = build(case)
-    expected = GOLDEN / f"{name}.xml"
-    if REGENERATE:
-        expected.write_text(xml)
-    assert expected.exists(), f"no {expected.name}: run with KVMSTATE_REGENERATE_GOLDEN=1 and review it"
-    assert xml == expected.read_text()
+def test_golden_document(name, golden):
+    golden(GOLDEN / f"{name}.xml", build(load(name)))
 
 
 @pytest.mark.parametrize("name", CASES)
