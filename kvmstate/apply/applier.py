@@ -22,7 +22,7 @@ from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.diff import set_path
 from kvmstate.graph import Graph
-from kvmstate.plan.model import Action, Plan, ResourceChange
+from kvmstate.plan.model import Action, Options, Plan, ResourceChange
 from kvmstate.plan.live import live_key, read_live, request_for
 from kvmstate.provider import LiveObject, ProviderError, Registry, Request
 from kvmstate.state import State, StateResource, StateStore
@@ -193,16 +193,22 @@ def _exists(registry: Registry, change: ResourceChange) -> bool:
     return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
 
 
-def record_outputs(config: Configuration, state: State, store: StateStore) -> None:
+def record_outputs(config: Configuration, state: State, store: StateStore, options: Options | None = None) -> None:
     """Evaluate the outputs against the state (computed values merged in) and record them when they changed.
 
-    Raises a DiagnosticError when an output cannot be evaluated; the state keeps the previous outputs then.
+    After a destroy there is nothing to describe: the outputs are cleared (a targeted destroy keeps the ones
+    that still evaluate). Otherwise raises a DiagnosticError when an output cannot be evaluated; the state
+    keeps the previous outputs then.
     """
     instances = {Address.parse(r.address): {**r.attributes, **(r.computed or {}), "name": r.name}
                  for r in state.resources}
     diags = Diagnostics()
-    values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags) if config.scope else {}
-    diags.raise_if_errors()
+    destroy = options is not None and options.destroy
+    values = {}
+    if config.scope and not (destroy and not options.targets):
+        values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags)
+    if not destroy:
+        diags.raise_if_errors()
     outputs = {name: StateOutput(value=value, sensitive=config.outputs[name].sensitive,
                                  description=config.outputs[name].description) for name, value in values.items()}
     if outputs != state.outputs:
