@@ -58,10 +58,12 @@ class Drift(BaseModel):
     """What happened to an object since the state was written: changed or deleted outside kvmstate,
     created by an apply that stopped before recording it ("unrecorded"), never created by an interrupted
     apply that had started to ("unfinished"), or in libvirt with this state's ownership mark for the
-    address but not in the state ("marked": after `state rm`, `state mv` or an interrupted apply)."""
+    address but not in the state ("marked": after `state rm`, `state mv` or an interrupted apply), or
+    recorded here with the ownership mark of another address or state ("remark": after `state mv` or
+    `state recover`; apply rewrites the mark)."""
 
     address: str
-    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "marked"]
+    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "marked", "remark"]
     changes: list[AttributeChange] = Field(default_factory=list)
 
 

@@ -64,6 +64,9 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         drift = _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
+        if recorded is not None and obj is not None and obj.owner is not None and \
+                (obj.owner.lineage, obj.owner.address) != (state.lineage, key):
+            plan.drift.append(Drift(address=key, kind="remark"))      # recorded here, marked for another address
         interrupted = recorded is not None and recorded.pending == "create"
         if interrupted:
             recorded = None  # plan as if unrecorded
@@ -237,15 +240,16 @@ def _conflict(address: str, obj: LiveObject, state: State) -> str:
     recover = ""
     if obj.owner is None:
         who = "was not created by kvmstate"
+        recover = f" If it is yours, adopt it with `kvmstate import {address} {obj.name}`."
     elif obj.owner.lineage == state.lineage:
         who = f"carries this state's ownership mark for {obj.owner.address}, which the state does not record"
         recover = (f" If {obj.owner.address} was renamed to {address}, adopt the object there with `kvmstate "
                    f"import {address} {obj.name}`.")
     else:
         who = f"belongs to another kvmstate state (lineage {obj.owner.lineage}, {obj.owner.address})"
-    if not recover and (not state.resources or (obj.owner is not None and obj.owner.lineage != state.lineage)):
-        recover = (" If this state was lost or replaced, rebuild it from the ownership marks with "
-                   "`kvmstate state recover`.")
+    if not state.resources or (obj.owner is not None and obj.owner.lineage != state.lineage):
+        recover += (" If this state was lost or replaced, rebuild it from the ownership marks with "
+                    "`kvmstate state recover`.")
     return (f"libvirt already has a {obj.type} named {obj.name!r} on host {obj.host} that {who}. kvmstate will not "
             f"adopt or delete it: rename the resource in the configuration, or remove the existing object.{recover}")
 

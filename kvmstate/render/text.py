@@ -23,6 +23,8 @@ DRIFT = {
     "unrecorded": "was created by an apply that stopped before recording it: it will be recorded",
     "marked": ("carries this state's ownership mark but is not recorded (after `state rm`, `state mv`, or an "
                "interrupted apply): it will be recorded"),
+    "remark": ("is recorded here but carries the ownership mark of another address or state (after `state mv` "
+               "or `state recover`): the mark will be rewritten for this address"),
     "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
 }
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}

@@ -366,3 +366,20 @@ def test_empty_configuration_says_loudly_that_it_declares_nothing(env, tmp_path:
     assert json.loads(render(plan, Format.json, Style(False)))["warnings"] == plan.warnings
     assert not make_plan(config, state, registry).warnings
     assert not make_plan(load(empty, registry), state, registry, Options(destroy=True)).warnings
+
+
+def test_state_mv_after_a_rename_rewrites_the_mark(env) -> None:
+    provider, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    main = conf / "main.yaml"
+    main.write_text(main.read_text().replace("  basic-vm:\n", "  vm:\n    name: basic-vm\n"))
+    config = load(conf, registry)
+    ops.move(state, "domain.basic-vm", "domain.vm")
+    plan = make_plan(config, state, registry)
+    assert not plan.has_changes and [(d.address, d.kind) for d in plan.drift] == [("domain.vm", "remark")]
+    assert "domain.vm is recorded here but carries the ownership mark of another address" in \
+        render(plan, Format.text, Style(False))
+    apply_plan(plan, config, state, store, registry)
+    assert provider.objects[("default", "domain", "basic-vm")].owner == Owner(state.lineage, "domain.vm")
+    assert not make_plan(config, state, registry).drift
