@@ -265,11 +265,18 @@ def test_graph_as_svg(env) -> None:
     assert {"domain.basic-vm", "volume.basic-root", "pool.basic-pool", "network.basic-net"} <= texts
 
 
+def applied(env) -> tuple:
+    """examples/basic applied on the fake provider: its configuration and state."""
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    return config, state
+
+
 def test_state_mv_to_an_undeclared_address_never_deletes_the_declared_object(env) -> None:
     """Defect 2: after `state mv domain.a domain.b` with domain.a still declared, both name one object."""
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     for rtype, old in (("domain", "basic-vm"), ("pool", "basic-pool")):     # with and without the owner mark
         moved = state.model_copy(deep=True)
         ops.move(moved, f"{rtype}.{old}", f"{rtype}.elsewhere")
@@ -290,8 +297,7 @@ def test_state_mv_to_an_undeclared_address_never_deletes_the_declared_object(env
 
 def test_targeted_plan_still_sees_the_declared_claim(env) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     ops.move(state, "domain.basic-vm", "domain.elsewhere")
     with pytest.raises(DiagnosticError) as exc:
         make_plan(config, state, registry, Options(targets=["domain.elsewhere"]))
@@ -300,8 +306,7 @@ def test_targeted_plan_still_sees_the_declared_claim(env) -> None:
 
 def test_state_rm_then_plan_says_the_mark_not_an_interrupted_apply(env) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     ops.remove(state, "domain.basic-vm")
     plan = make_plan(config, state, registry)
     assert [(d.address, d.kind) for d in plan.drift] == [("domain.basic-vm", "marked")]
@@ -314,8 +319,7 @@ def test_state_rm_then_plan_says_the_mark_not_an_interrupted_apply(env) -> None:
 
 def test_conflict_with_a_lost_state_points_to_recover(env) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     with pytest.raises(DiagnosticError) as exc:
         make_plan(config, State(), registry)                     # the state was lost: a new lineage
     details = [d.detail for d in exc.value.diagnostics]
@@ -324,8 +328,7 @@ def test_conflict_with_a_lost_state_points_to_recover(env) -> None:
 
 def test_conflict_with_this_states_mark_for_another_address_points_to_state_mv(env) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     renamed = conf / "main.yaml"
     renamed.write_text(renamed.read_text().replace("  basic-vm:\n", "  vm:\n    name: basic-vm\n"))
     with pytest.raises(DiagnosticError) as exc:
@@ -351,8 +354,7 @@ def test_conflict_with_this_states_mark_for_another_address_points_to_state_mv(e
 
 def test_empty_configuration_says_loudly_that_it_declares_nothing(env, tmp_path: Path) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "main.yaml").write_text("")
@@ -370,8 +372,7 @@ def test_empty_configuration_says_loudly_that_it_declares_nothing(env, tmp_path:
 
 def test_state_mv_after_a_rename_rewrites_the_mark(env) -> None:
     provider, registry, store, conf = env
-    config, state = load(conf, registry), State()
-    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    config, state = applied(env)
     main = conf / "main.yaml"
     main.write_text(main.read_text().replace("  basic-vm:\n", "  vm:\n    name: basic-vm\n"))
     config = load(conf, registry)
