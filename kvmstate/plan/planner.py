@@ -64,7 +64,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         drift = _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
-        if recorded is not None and obj is not None and obj.owner is not None and \
+        if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
                 (obj.owner.lineage, obj.owner.address) != (state.lineage, key):
             plan.drift.append(Drift(address=key, kind="remark"))      # recorded here, marked for another address
         interrupted = recorded is not None and recorded.pending == "create"
@@ -188,8 +188,9 @@ def _named(registry: Registry, live: dict, address: Address, resource, recorded:
     return live.get(live_key(registry, resource.host, address.type, resource.object_name, resource.attributes))
 
 
-def _one_object_one_address(named: dict[Address, LiveObject | None], desired: dict, recorded_at: dict[str, StateResource],
-                            lineage: str, registry: Registry, diags: Diagnostics) -> set[Address]:
+def _one_object_one_address(named: dict[Address, LiveObject | None], desired: dict,
+                            recorded_at: dict[str, StateResource], lineage: str, registry: Registry,
+                            diags: Diagnostics) -> set[Address]:
     """Addresses that name one live object that is kvmstate's at one of them, reported as errors.
 
     One object, one address: after `state mv a b` while the configuration still declares `a`, both name the
