@@ -1,9 +1,17 @@
-"""Shared fixtures: the real-daemon tests run only inside scripts/private-libvirtd."""
+"""Shared fixtures: the real-daemon tests run only inside scripts/private-libvirtd.
+
+Outside it they are skipped, except under `CI=true`: there a real-daemon test that
+does not run is a failure, whether it was skipped for want of the daemon or by a
+`pytest.skip` of its own, so that nothing that needs libvirtd is left out unseen.
+"""
 
 import os
 from pathlib import Path
 
 import pytest
+
+IN_DAEMON = os.environ.get("KVMSTATE_PRIVATE_LIBVIRTD") == "1"
+CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_addoption(parser):
@@ -27,9 +35,20 @@ def golden(request):
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("KVMSTATE_PRIVATE_LIBVIRTD") == "1":
+    if IN_DAEMON:
         return
     skip = pytest.mark.skip(reason="needs the private libvirtd: run through `make test`")
     for item in items:
         if "libvirtd" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true, a skipped real-daemon test is reported as failed, with the reason it was skipped."""
+    outcome = yield
+    report = outcome.get_result()
+    if CI and report.skipped and "libvirtd" in item.keywords and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: a test that needs libvirtd may not be skipped ({reason})"

@@ -22,9 +22,9 @@ from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.diff import set_path
 from kvmstate.graph import Graph
-from kvmstate.plan.model import Action, Plan, ResourceChange
+from kvmstate.plan.model import Action, Options, Plan, ResourceChange
 from kvmstate.plan.live import live_key, read_live, request_for
-from kvmstate.provider import LiveObject, ProviderError, Registry, Request
+from kvmstate.provider import LiveObject, Owner, ProviderError, Registry, Request
 from kvmstate.state import State, StateResource, StateStore
 from kvmstate.state.model import StateOutput
 
@@ -61,7 +61,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
     if plan.options.refresh_only:
         refresh_state(plan, recorder)
         return outcome
-    _record_drift(plan, recorder)
+    _record_drift(plan, recorder, registry)
     changes = {c.address: c for c in plan.resource_changes}
     forward = {a: changes[a].dependencies for a in config.graph.order()
                if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
@@ -122,12 +122,17 @@ class Recorder:
             self.store.write(self.state)
 
 
-def _record_drift(plan: Plan, recorder: Recorder) -> None:
+def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:
     """Forget objects deleted outside kvmstate that are no longer wanted; record drifted or unrecorded ones that
-    need no change (their differences are all in lifecycle.ignore_changes, or they already match)."""
+    need no change (their differences are all in lifecycle.ignore_changes, or they already match); rewrite
+    the ownership mark of objects that stay and are marked for another address."""
     for drift in plan.drift:
         change = plan.change(drift.address)
-        if drift.kind in ("deleted", "unfinished") and change is None:
+        if drift.kind == "remark":
+            if change is not None and change.action not in (Action.DELETE, Action.REPLACE):
+                live = plan._live[change.address]
+                registry.provider_of[change.type].adopt(live, Owner(recorder.state.lineage, change.address))
+        elif drift.kind in ("deleted", "unfinished") and change is None:
             recorder.remove(drift.address)
         elif drift.kind not in ("deleted", "unfinished") and change is not None and change.action == Action.NOOP:
             live = plan._live[change.address]
@@ -137,6 +142,8 @@ def _record_drift(plan: Plan, recorder: Recorder) -> None:
 def refresh_state(plan: Plan, recorder: Recorder) -> None:
     """Record the drift in the state, changing no object: the state then says what libvirt has."""
     for drift in plan.drift:
+        if drift.kind == "remark":
+            continue                                     # the mark is in the object: left as it is
         if drift.kind in ("deleted", "unfinished"):
             recorder.remove(drift.address)
         elif drift.kind == "changed":
@@ -193,16 +200,22 @@ def _exists(registry: Registry, change: ResourceChange) -> bool:
     return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
 
 
-def record_outputs(config: Configuration, state: State, store: StateStore) -> None:
+def record_outputs(config: Configuration, state: State, store: StateStore, options: Options | None = None) -> None:
     """Evaluate the outputs against the state (computed values merged in) and record them when they changed.
 
-    Raises a DiagnosticError when an output cannot be evaluated; the state keeps the previous outputs then.
+    After a destroy there is nothing to describe: the outputs are cleared (a targeted destroy keeps the ones
+    that still evaluate). Otherwise raises a DiagnosticError when an output cannot be evaluated; the state
+    keeps the previous outputs then.
     """
     instances = {Address.parse(r.address): {**r.attributes, **(r.computed or {}), "name": r.name}
                  for r in state.resources}
     diags = Diagnostics()
-    values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags) if config.scope else {}
-    diags.raise_if_errors()
+    destroy = options is not None and options.destroy
+    values = {}
+    if config.scope and not (destroy and not options.targets):
+        values = evaluate_outputs(config.outputs, config.scope, instances, config.modes, diags)
+    if not destroy:
+        diags.raise_if_errors()
     outputs = {name: StateOutput(value=value, sensitive=config.outputs[name].sensitive,
                                  description=config.outputs[name].description) for name, value in values.items()}
     if outputs != state.outputs:

@@ -189,7 +189,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
     style = Style(use_color(sys.stdout, color))
     print(render(the_plan, Format.text, style), end="")
     if not the_plan.has_changes and not the_plan.drift:
-        record_outputs(config, state, ws.store)
+        record_outputs(config, state, ws.store, the_plan.options)
         return
     destroy = the_plan.options.destroy
     if (the_plan.has_changes or the_plan.refreshes) and not auto_approve and not _confirm(destroy):
@@ -208,7 +208,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
                          f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
                          "Run `kvmstate plan` to see what is left.\n")
         raise typer.Exit(1)
-    record_outputs(config, state, ws.store)
+    record_outputs(config, state, ws.store, the_plan.options)
     if the_plan.options.refresh_only:
         print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
         return

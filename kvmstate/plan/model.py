@@ -56,11 +56,14 @@ class ResourceChange(BaseModel):
 
 class Drift(BaseModel):
     """What happened to an object since the state was written: changed or deleted outside kvmstate,
-    created by an interrupted apply but not recorded ("unrecorded"), or never created by an interrupted
-    apply that had started to ("unfinished")."""
+    created by an apply that stopped before recording it ("unrecorded"), never created by an interrupted
+    apply that had started to ("unfinished"), or in libvirt with this state's ownership mark for the
+    address but not in the state ("marked": after `state rm`, `state mv` or an interrupted apply), or
+    recorded here with the ownership mark of another address or state ("remark": after `state mv` or
+    `state recover`; apply rewrites the mark)."""
 
     address: str
-    kind: Literal["changed", "deleted", "unrecorded", "unfinished"]
+    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "marked", "remark"]
     changes: list[AttributeChange] = Field(default_factory=list)
 
 
@@ -100,6 +103,8 @@ class Plan(BaseModel):
     options: Options = Field(default_factory=Options)
     resource_changes: list[ResourceChange] = Field(default_factory=list)
     drift: list[Drift] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="What the plan says loudly before anything "
+                                "else, e.g. that the configuration declares no resources.")
     summary: Summary = Field(default_factory=Summary)
     _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
     sensitive: dict[str, list[str]] = Field(default_factory=dict,

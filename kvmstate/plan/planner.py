@@ -43,6 +43,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     live = read_live(registry, wanted)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)
     recorded_at = {r.address: r for r in state.resources}
+    named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in sorted(known)}
+    shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
         key = str(address)
         resource = desired.get(address)
@@ -51,16 +53,20 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         if masked:
             plan.sensitive[key] = masked
         host = recorded.host if recorded else resource.host
-        known_attrs = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name
-        obj = live.get(live_key(registry, host, address.type, name, known_attrs))
+        obj = named[address]
+        if address in shared:
+            continue         # reported: no action on an object two addresses claim
         if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
-                diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
+                diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
         drift = _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
+        if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
+                (obj.owner.lineage, obj.owner.address) != (state.lineage, key):
+            plan.drift.append(Drift(address=key, kind="remark"))      # recorded here, marked for another address
         interrupted = recorded is not None and recorded.pending == "create"
         if interrupted:
             recorded = None  # plan as if unrecorded
@@ -89,7 +95,18 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)
     plan.count()
+    if not desired and not options.destroy:
+        plan.warnings.append(_empty_configuration(plan.summary.destroy))
     return plan
+
+
+def _empty_configuration(deletes: int) -> str:
+    """Terraform's meaning, said loudly: an empty configuration wants nothing, so everything recorded goes."""
+    if not deletes:
+        return "The configuration declares no resources."
+    return (f"The configuration declares no resources, so this plan destroys every resource in the state "
+            f"({deletes}). If that is what you want, `kvmstate destroy` says so; if not, check the path and the "
+            "files given.")
 
 
 def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry) -> None:
@@ -155,7 +172,7 @@ def _drift(registry: Registry, address: str, recorded: StateResource | None, obj
     """What happened to an object outside kvmstate (or during an interrupted apply) since the state was written."""
     if recorded is None or recorded.pending:
         if obj is not None:
-            return Drift(address=address, kind="unrecorded")
+            return Drift(address=address, kind="unrecorded" if recorded is not None else "marked")
         return Drift(address=address, kind="unfinished") if recorded is not None else None
     if obj is None:
         return Drift(address=address, kind="deleted")
@@ -163,13 +180,79 @@ def _drift(registry: Registry, address: str, recorded: StateResource | None, obj
     return Drift(address=address, kind="changed", changes=changes) if changes else None
 
 
-def _conflict(address: str, obj: LiveObject) -> str:
+def _named(registry: Registry, live: dict, address: Address, resource, recorded: StateResource | None
+           ) -> LiveObject | None:
+    """The live object an address names: the recorded object's name, or the configuration's."""
+    if recorded is not None:
+        return live.get(live_key(registry, recorded.host, address.type, recorded.name, recorded.attributes))
+    return live.get(live_key(registry, resource.host, address.type, resource.object_name, resource.attributes))
+
+
+def _one_object_one_address(named: dict[Address, LiveObject | None], desired: dict,
+                            recorded_at: dict[str, StateResource], lineage: str, registry: Registry,
+                            diags: Diagnostics) -> set[Address]:
+    """Addresses that name one live object that is kvmstate's at one of them, reported as errors.
+
+    One object, one address: after `state mv a b` while the configuration still declares `a`, both name the
+    same object; deleting `b` would delete what `a` declares, so nothing is planned for either and the plan
+    is refused with the ways out.
+    """
+    by_object: dict[int, list[Address]] = {}
+    for address, obj in named.items():
+        if obj is not None:
+            by_object.setdefault(id(obj), []).append(address)
+    shared: set[Address] = set()
+    for addresses in by_object.values():
+        obj = named[addresses[0]]
+        ours = [a for a in addresses if _ours(registry, obj, recorded_at.get(str(a)), lineage, str(a))]
+        if len(addresses) < 2 or not ours:
+            continue
+        shared.update(addresses)
+        declared = [a for a in addresses if a in desired]
+        others = [a for a in addresses if a not in desired]
+        claims = "; ".join(_claim(obj, a, a in desired, recorded_at.get(str(a))) for a in addresses)
+        if declared and others:
+            way_out = (f"To manage it as {declared[0]}, record it there with `kvmstate state mv {others[0]} "
+                       f"{declared[0]}`; to manage it as {others[0]}, declare {others[0]} instead of {declared[0]} "
+                       f"in the configuration (with the name {obj.name!r}).")
+        else:
+            way_out = "Forget the wrong record with `kvmstate state rm ADDRESS` (libvirt is not changed)."
+        where = desired[declared[0]].raw.position if declared else None
+        diags.error("One object at two addresses",
+                    f"libvirt {obj.type} {obj.name!r} on host {obj.host} (identity {obj.identity}) is claimed by "
+                    f"{' and '.join(map(str, addresses))}: {claims}. kvmstate plans no action for an object two "
+                    f"addresses claim, so that one the configuration declares is never deleted. {way_out}",
+                    where, str(declared[0] if declared else addresses[0]))
+    return shared
+
+
+def _claim(obj: LiveObject, address: Address, declared: bool, recorded: StateResource | None) -> str:
+    why = []
+    if recorded is not None and recorded.identity == obj.identity:
+        why.append("the state records it there")
+    if obj.owner is not None and obj.owner.address == str(address):
+        why.append("it carries that address's ownership mark")
+    if declared:
+        why.append("the configuration declares it there")
+    return f"at {address} {' and '.join(why) or 'the name matches'}"
+
+
+def _conflict(address: str, obj: LiveObject, state: State) -> str:
+    recover = ""
     if obj.owner is None:
         who = "was not created by kvmstate"
+        recover = f" If it is yours, adopt it with `kvmstate import {address} {obj.name}`."
+    elif obj.owner.lineage == state.lineage:
+        who = f"carries this state's ownership mark for {obj.owner.address}, which the state does not record"
+        recover = (f" If {obj.owner.address} was renamed to {address}, adopt the object there with `kvmstate "
+                   f"import {address} {obj.name}`.")
     else:
         who = f"belongs to another kvmstate state (lineage {obj.owner.lineage}, {obj.owner.address})"
+    if not state.resources or (obj.owner is not None and obj.owner.lineage != state.lineage):
+        recover += (" If this state was lost or replaced, rebuild it from the ownership marks with "
+                    "`kvmstate state recover`.")
     return (f"libvirt already has a {obj.type} named {obj.name!r} on host {obj.host} that {who}. kvmstate will not "
-            "adopt or delete it: rename the resource in the configuration, or remove the existing object.")
+            f"adopt or delete it: rename the resource in the configuration, or remove the existing object.{recover}")
 
 
 def _plan_resource(registry: Registry, config: Configuration, address: Address, recorded: StateResource | None,

@@ -75,7 +75,7 @@ class _Section:
 
 def _head(plan: Plan) -> str:
     s = plan.summary
-    lines = []
+    lines = [f"> **:warning: {html.escape(w)}**\n" for w in plan.warnings]
     if plan.options.refresh_only:
         lines.append(f"### kvmstate refresh-only plan: {len(plan.drift)} objects changed outside kvmstate\n")
         lines.append("Applying it records these changes in the state and changes no object.\n")

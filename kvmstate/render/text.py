@@ -20,7 +20,11 @@ _HEAD = {
 DRIFT = {
     "deleted": "was deleted outside kvmstate",
     "changed": "was changed outside kvmstate",
-    "unrecorded": "was created by an interrupted apply but not recorded: it will be recorded",
+    "unrecorded": "was created by an apply that stopped before recording it: it will be recorded",
+    "marked": ("carries this state's ownership mark but is not recorded (after `state rm`, `state mv`, or an "
+               "interrupted apply): it will be recorded"),
+    "remark": ("is recorded here but carries the ownership mark of another address or state (after `state mv` "
+               "or `state recover`): the mark will be rewritten for this address"),
     "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
 }
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
@@ -46,7 +50,7 @@ def value(v: Any) -> str:
 
 
 def render_plan(plan: Plan, style: Style) -> str:
-    out: list[str] = []
+    out: list[str] = [style(f"Warning: {w}", "bold", "red") + "\n" for w in plan.warnings]
     if plan.drift:
         out.append(style("Objects that changed since the state was last written:", "bold"))
         out.append("")

@@ -43,9 +43,14 @@ def import_object(config: Configuration, state: State, registry: Registry, addre
         raise error("No such object", f"libvirt has no {address.type} named {name!r} on host {resource.host}"
                     f"{_scope(registry, address.type, resource.attributes)}.", position=resource.raw.position,
                     address=str(address))
-    if obj.owner is not None and (obj.owner.lineage, obj.owner.address) != (state.lineage, str(address)):
+    if obj.owner is not None and obj.owner.lineage != state.lineage:
         raise error("Object managed elsewhere", f"{address.type} {name!r} carries the mark of another kvmstate "
                     f"state (lineage {obj.owner.lineage}, {obj.owner.address}); it is left alone.",
+                    position=resource.raw.position, address=str(address))
+    elsewhere = next((r for r in state.resources if r.type == address.type and r.identity == obj.identity), None)
+    if elsewhere is not None:
+        raise error("Object already in the state", f"{address.type} {name!r} is recorded as {elsewhere.address}; "
+                    f"one object has one address: move it with `kvmstate state mv {elsewhere.address} {address}`.",
                     position=resource.raw.position, address=str(address))
     changes, attributes = drop_ignored(resource, attribute_changes(registry, obj, resource.attributes, None),
                                        resource.attributes)

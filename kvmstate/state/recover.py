@@ -45,6 +45,12 @@ def recover(config: Configuration, registry: Registry, lineage: str | None = Non
         address = Address.parse(obj.owner.address)
         if address in config.resources and found.get(address) is not obj:
             continue
+        named = next((a for a, o in found.items() if o is obj), None)
+        if address not in config.resources and named is not None:     # renamed in the configuration
+            _record(result, config, registry, named, obj, f"it carries this state's ownership mark for {address}, "
+                    "which the configuration no longer declares, and the configuration names it here; the next "
+                    "apply rewrites the mark")
+            continue
         _record(result, config, registry, address, obj, "it carries this state's ownership mark" +
                 ("" if address in config.resources else "; it is not in the configuration, so the next plan "
                                                         "deletes it"))

@@ -110,3 +110,43 @@ def test_failed_create_that_made_something_keeps_its_intent(tmp_path: Path) -> N
     provider.create = original
     again = make_plan(config, store.read(), registry)
     assert [d.kind for d in again.drift] == ["unrecorded"] and again.change("volume.basic-root").action.value == "no-op"
+
+
+OUTPUTS = '''
+pool "p" {
+  name = "pool-p"
+  path = "/var/lib/libvirt/p"
+}
+volume "root" {
+  for_each = { db = "1GiB", web = "1GiB" }
+  name     = "${each.key}-root.qcow2"
+  pool     = pool.p
+  capacity = "1GiB"
+}
+output "db_root" {
+  value = volume.root["db"].name
+}
+'''
+
+
+def test_destroy_clears_the_outputs_that_name_one_instance(tmp_path: Path) -> None:
+    """Defect 6: after destroy the outputs are cleared, and evaluating them is no error."""
+    from kvmstate.apply.applier import record_outputs
+    from kvmstate.plan.model import Options
+    provider, registry, store = setup(tmp_path)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "main.hcl").write_text(OUTPUTS)
+    config, state = load(tmp_path / "conf", registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    record_outputs(config, state, store)
+    assert store.read().outputs["db_root"].value == "db-root.qcow2"
+    targeted = Options(destroy=True, targets=['volume.root["web"]'])
+    apply_plan(make_plan(config, state, registry, targeted), config, state, store, registry)
+    record_outputs(config, state, store, targeted)
+    assert store.read().outputs["db_root"].value == "db-root.qcow2"        # still true: kept
+    destroy = Options(destroy=True)
+    outcome = apply_plan(make_plan(config, state, registry, destroy), config, state, store, registry)
+    assert outcome.ok and not provider.objects
+    record_outputs(config, state, store, destroy)
+    assert store.read().outputs == {} and store.read().resources == []
+    record_outputs(config, state, store, destroy)            # destroy again: nothing left, still no error

@@ -67,3 +67,17 @@ def test_marked_objects_no_longer_configured_are_recovered_for_deletion(tmp_path
     del config.resources[next(a for a in config.resources if a.type == "network")]
     result = recover(config, registry)
     assert "not in the configuration" in result.recovered["network.basic-net"]
+
+
+def test_recover_after_a_rename_records_the_address_the_configuration_names(tmp_path: Path) -> None:
+    provider, registry, config, lost = applied(tmp_path)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "main.yaml").write_text((BASIC / "main.yaml").read_text().replace("  basic-vm:\n",
+                                                                              "  vm:\n    name: basic-vm\n"))
+    renamed = load(conf, registry)
+    result = recover(renamed, registry)
+    assert result.recovered["domain.vm"].startswith("it carries this state's ownership mark for domain.basic-vm")
+    assert result.recovered["volume.basic-root"] == "domain.vm uses it" and "domain.basic-vm" not in result.recovered
+    plan = make_plan(renamed, result.state, registry)
+    assert not plan.has_changes and [(d.address, d.kind) for d in plan.drift] == [("domain.vm", "remark")]

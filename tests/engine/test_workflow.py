@@ -22,6 +22,8 @@ from kvmstate.plan.model import Action, Options, Source
 from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.render.dot import render_dot, render_svg
+from kvmstate.render.formats import Format, render
+from kvmstate.render.style import Style
 from kvmstate.state import State, StateStore, ops
 
 from tests.engine.fake_provider import FakeProvider
@@ -261,3 +263,124 @@ def test_graph_as_svg(env) -> None:
     root = ET.fromstring(svg)
     texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
     assert {"domain.basic-vm", "volume.basic-root", "pool.basic-pool", "network.basic-net"} <= texts
+
+
+def applied(env) -> tuple:
+    """examples/basic applied on the fake provider: its configuration and state."""
+    _, registry, store, conf = env
+    config, state = load(conf, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    return config, state
+
+
+def test_state_mv_to_an_undeclared_address_never_deletes_the_declared_object(env) -> None:
+    """Defect 2: after `state mv domain.a domain.b` with domain.a still declared, both name one object."""
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    for rtype, old in (("domain", "basic-vm"), ("pool", "basic-pool")):     # with and without the owner mark
+        moved = state.model_copy(deep=True)
+        ops.move(moved, f"{rtype}.{old}", f"{rtype}.elsewhere")
+        with pytest.raises(DiagnosticError) as exc:
+            make_plan(config, moved, registry)
+        found = [d for d in exc.value.diagnostics if d.summary == "One object at two addresses"]
+        assert len(found) == 1 and len(exc.value.diagnostics) == 1
+        assert f"is claimed by {rtype}.elsewhere and {rtype}.{old}" in found[0].detail or \
+            f"is claimed by {rtype}.{old} and {rtype}.elsewhere" in found[0].detail
+        assert f"`kvmstate state mv {rtype}.elsewhere {rtype}.{old}`" in found[0].detail
+    ops.move(state, "domain.basic-vm", "domain.elsewhere")
+    destroy = make_plan(config, state, registry, Options(destroy=True))        # nothing declared: b goes, once
+    assert [c.address for c in destroy.resource_changes if c.action == Action.DELETE].count("domain.elsewhere") == 1
+    ops.move(state, "domain.elsewhere", "domain.basic-vm")                     # undone: the plan is quiet again
+    assert not make_plan(config, state, registry).has_changes
+    assert not any(c[0] == "delete" for c in provider.calls)
+
+
+def test_targeted_plan_still_sees_the_declared_claim(env) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    ops.move(state, "domain.basic-vm", "domain.elsewhere")
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(config, state, registry, Options(targets=["domain.elsewhere"]))
+    assert summaries(exc) == ["One object at two addresses"]
+
+
+def test_state_rm_then_plan_says_the_mark_not_an_interrupted_apply(env) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    ops.remove(state, "domain.basic-vm")
+    plan = make_plan(config, state, registry)
+    assert [(d.address, d.kind) for d in plan.drift] == [("domain.basic-vm", "marked")]
+    text = render(plan, Format.text, Style(False))
+    assert "domain.basic-vm carries this state's ownership mark but is not recorded (after `state rm`" in text
+    assert "interrupted apply but not recorded" not in text
+    apply_plan(plan, config, state, store, registry)
+    assert state.get("domain.basic-vm").identity == "id-domain-basic-vm"
+
+
+def test_conflict_with_a_lost_state_points_to_recover(env) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(config, State(), registry)                     # the state was lost: a new lineage
+    details = [d.detail for d in exc.value.diagnostics]
+    assert details and all("`kvmstate state recover`" in d for d in details)
+
+
+def test_conflict_with_this_states_mark_for_another_address_points_to_state_mv(env) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    renamed = conf / "main.yaml"
+    renamed.write_text(renamed.read_text().replace("  basic-vm:\n", "  vm:\n    name: basic-vm\n"))
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(conf, registry), state, registry)          # renamed without `state mv`
+    assert summaries(exc) == ["One object at two addresses"]
+    assert "record it there with `kvmstate state mv domain.basic-vm domain.vm`" in exc.value.diagnostics[0].detail
+    ops.remove(state, "domain.basic-vm")                              # forgotten instead: the mark is left
+    config = load(conf, registry)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(config, state, registry)
+    detail = exc.value.diagnostics[0].detail
+    assert "carries this state's ownership mark for domain.basic-vm, which the state does not record" in detail
+    assert "`kvmstate import domain.vm basic-vm`" in detail and "another kvmstate state" not in detail
+    import_object(config, state, registry, "domain.vm", "basic-vm")
+    assert not make_plan(config, state, registry).has_changes
+    moved = state.model_copy(deep=True)
+    ops.move(moved, "domain.vm", "domain.other")
+    with pytest.raises(DiagnosticError) as exc:                       # one object, one address
+        import_object(config, moved, registry, "domain.vm", "basic-vm")
+    assert summaries(exc) == ["Object already in the state"]
+    assert not any(c[0] == "delete" for c in provider.calls)
+
+
+def test_empty_configuration_says_loudly_that_it_declares_nothing(env, tmp_path: Path) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "main.yaml").write_text("")
+    plan = make_plan(load(empty, registry), state, registry)
+    assert plan.summary.destroy == 4
+    assert plan.warnings == [
+        "The configuration declares no resources, so this plan destroys every resource in the state (4). If that "
+        "is what you want, `kvmstate destroy` says so; if not, check the path and the files given."]
+    assert render(plan, Format.text, Style(False)).startswith("Warning: The configuration declares no resources")
+    assert "> **:warning: The configuration declares no resources" in render(plan, Format.markdown, Style(False))
+    assert json.loads(render(plan, Format.json, Style(False)))["warnings"] == plan.warnings
+    assert not make_plan(config, state, registry).warnings
+    assert not make_plan(load(empty, registry), state, registry, Options(destroy=True)).warnings
+
+
+def test_state_mv_after_a_rename_rewrites_the_mark(env) -> None:
+    provider, registry, store, conf = env
+    config, state = applied(env)
+    main = conf / "main.yaml"
+    main.write_text(main.read_text().replace("  basic-vm:\n", "  vm:\n    name: basic-vm\n"))
+    config = load(conf, registry)
+    ops.move(state, "domain.basic-vm", "domain.vm")
+    plan = make_plan(config, state, registry)
+    assert not plan.has_changes and [(d.address, d.kind) for d in plan.drift] == [("domain.vm", "remark")]
+    assert "domain.vm is recorded here but carries the ownership mark of another address" in \
+        render(plan, Format.text, Style(False))
+    apply_plan(plan, config, state, store, registry)
+    assert provider.objects[("default", "domain", "basic-vm")].owner == Owner(state.lineage, "domain.vm")
+    assert not make_plan(config, state, registry).drift

@@ -78,6 +78,13 @@ class Paused:
                                          "--auto-approve", *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
+    def paused_at(self, timeout: float = 120) -> str:
+        """Wait until the apply pauses, and return the libvirt call it paused before (e.g. virStoragePool.create)."""
+        at = self.flag.with_name(self.flag.name + ".at")
+        self.wait_for(at.exists, timeout)
+        self.wait_for(at.read_text, timeout)
+        return at.read_text()
+
     def wait_for(self, condition, timeout: float = 120) -> None:
         """Poll until `condition()` holds, failing if the process ends or the time runs out first."""
         deadline = time.monotonic() + timeout

@@ -4,7 +4,8 @@
     KVMSTATE_KILL_AT=after:N     just after it returned
     KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write (temporary file written, not renamed)
     KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W} to $KVMSTATE_KILL_COUNTS at exit
-    KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, wait until the file $KVMSTATE_RESUME exists
+    KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, write its name (e.g. virStoragePool.create)
+                                 to $KVMSTATE_RESUME.at, then wait until the file $KVMSTATE_RESUME exists
 
 Usage: python -m tests.integration.killer plan|apply|destroy ARGS...
 """
@@ -52,6 +53,8 @@ def counted(fn):
         if mode == "before" and n == target:
             die()
         if mode == "pause" and n == target:
+            with open(os.environ["KVMSTATE_RESUME"] + ".at", "w") as at:
+                at.write(fn.__qualname__)
             while not os.path.exists(os.environ["KVMSTATE_RESUME"]):
                 time.sleep(0.05)
         result = fn(*args, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ def test_second_apply_fails_at_once_naming_the_holder(cli, conn, workdir: Path) 
         first.wait_for(lambda: state.exists() and lock.exists() and lock.read_text())   # holds the lock, paused
         holder = json.loads(lock.read_text())
         assert holder["pid"] == first.process.pid and holder["operation"] == "apply"
+        started = time.monotonic()
         second = cli("apply", "--auto-approve", check=1)
+        elapsed = time.monotonic() - started
+        assert elapsed < 2, f"the second apply took {elapsed:.2f} s to fail"
         assert "Error: State locked" in second.stderr
         assert f"pid {first.process.pid}" in second.stderr and "`apply` since" in second.stderr
         assert "@" in second.stderr                                  # user@host
