@@ -9,6 +9,7 @@ Volumes carry no owner mark.
 from __future__ import annotations
 
 import os
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -136,7 +137,7 @@ def _create_from_source(host: Host, pool: libvirt.virStoragePool, name: str, spe
         try:
             image.upload(host.conn, vol, img.chunks(), spec.checksum, f"{spec.source} into volume {name}")
             with doing(f"reading volume {name} after the upload"):
-                pool.refresh(0)
+                _refresh_when_idle(pool)
                 vol = pool.storageVolLookupByName(name)
                 capacity = vol.info()[1]
             if spec.capacity is not None and spec.capacity > capacity:
@@ -149,6 +150,18 @@ def _create_from_source(host: Host, pool: libvirt.virStoragePool, name: str, spe
                 pass
             raise
     return live(host, vol, spec.pool)
+
+
+def _refresh_when_idle(pool: libvirt.virStoragePool, timeout: float = 3600) -> None:
+    """Refresh the pool, waiting while libvirt refuses because another upload into it (a parallel action) runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return pool.refresh(0)
+        except libvirt.libvirtError as exc:
+            if "asynchronous jobs running" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def update(host: Host, request: Request, current: LiveObject, paths: list[str], restart: bool) -> LiveObject:
