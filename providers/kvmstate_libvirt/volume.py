@@ -72,7 +72,7 @@ def read_all(host: Host) -> list[LiveObject]:
     for pool in pools:
         pool_name = pool.name()
         with doing(f"listing volumes of pool {pool_name}"):
-            pool.refresh(0)
+            _refresh_when_idle(pool, timeout=300)
             vols = pool.listAllVolumes(0)
         found.extend(live(host, vol, pool_name) for vol in vols)
     return found

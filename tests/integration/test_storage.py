@@ -20,7 +20,7 @@ from tests.integration.conftest import Cli
 pytestmark = pytest.mark.libvirtd
 MiB = 1024 * 1024
 POOL_PATH = "/var/lib/libvirt/kvmstate-storage"
-HEAD = f"pools:\n  st-pool:\n    path: {POOL_PATH}\n"
+HEAD = f"pools:\n  images:\n    name: st-pool\n    path: {POOL_PATH}\n"   # names differ from addresses
 
 
 @pytest.fixture
@@ -71,11 +71,11 @@ def test_images_from_a_file_and_a_url_are_uploaded_verified_and_recorded(lab, ht
     checksum = sha256(work / "base.qcow2")
     (work / "main.yaml").write_text(HEAD + f"""volumes:
   st-file:
-    pool: st-pool
+    pool: images
     source: base.qcow2
     checksum: {checksum}
   st-url:
-    pool: st-pool
+    pool: images
     source: {http_url}
     checksum: {checksum}
     capacity: 32MiB
@@ -100,7 +100,7 @@ def test_images_from_a_file_and_a_url_are_uploaded_verified_and_recorded(lab, ht
 def test_wrong_checksum_is_refused_and_leaves_no_volume(lab, http_url, conn) -> None:
     work, cli = lab
     wrong = "sha256:" + "0" * 64
-    (work / "main.yaml").write_text(HEAD + f"volumes:\n  st-url:\n    pool: st-pool\n    source: {http_url}\n"
+    (work / "main.yaml").write_text(HEAD + f"volumes:\n  st-url:\n    pool: images\n    source: {http_url}\n"
                                            f"    checksum: {wrong}\n")
     result = cli("apply", "--auto-approve", check=1)
     assert "checksum mismatch" in result.stderr and sha256(work / "base.qcow2") in result.stderr
@@ -111,22 +111,24 @@ def test_wrong_checksum_is_refused_and_leaves_no_volume(lab, http_url, conn) -> 
 
 def test_format_that_does_not_match_the_image_is_refused_at_plan_time(lab) -> None:
     work, cli = lab
-    (work / "main.yaml").write_text(HEAD + "volumes:\n  st-raw:\n    pool: st-pool\n    source: base.qcow2\n"
+    (work / "main.yaml").write_text(HEAD + "volumes:\n  st-raw:\n    pool: images\n    source: base.qcow2\n"
                                            "    format: raw\n")
     result = cli("plan", check=1)
     assert 'is a qcow2 image: set format = "qcow2"' in result.stderr
-    assert "main.yaml line 8" in result.stderr
+    assert "main.yaml line 9" in result.stderr
 
 
 def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn) -> None:
     work, cli = lab
     config = HEAD + """volumes:
-  st-base:
-    pool: st-pool
+  base:
+    name: st-base
+    pool: images
     source: base.qcow2
-  st-overlay:
-    pool: st-pool
-    backing_store: st-base
+  overlay:
+    name: st-overlay
+    pool: images
+    backing_store: base
 """
     (work / "main.yaml").write_text(config)
     cli("apply", "--auto-approve")
@@ -151,14 +153,14 @@ def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn
     for command in ("plan", "apply"):
         result = cli(command, "--auto-approve" if command == "apply" else "--detailed-exitcode", check=1)
         assert "cannot shrink from 64MiB to 8MiB" in result.stderr and "replace the volume" in result.stderr
-        assert "main.yaml line 11" in result.stderr
+        assert "main.yaml line 14" in result.stderr
     assert volume(conn, "st-overlay").info()[1] == 64 * MiB
 
     # A new base image replaces the base, and with it the overlay that refers to it.
     (work / "main.yaml").write_text(config.replace("source: base.qcow2", "source: base.qcow2\n    checksum: "
                                                    + sha256(work / "base.qcow2")))
     plan = cli("plan").stdout
-    assert "refers through backing_store to volume.st-base, which is replaced" in plan
+    assert "refers through backing_store to volume.base, which is replaced" in plan
     assert "Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy." in plan
     cli("apply", "--auto-approve")
     overlay = volume(conn, "st-overlay")
@@ -170,16 +172,18 @@ def test_cloudinit_seed_is_attached_rendered_stable_and_replaced_when_its_input_
     work, cli = lab
     (work / "user-data.j2").write_text("#cloud-config\nhostname: {{ hostname }}\npassword: {{ password }}\n")
     config = HEAD + """cloudinits:
-  st-seed:
-    pool: st-pool
+  seed:
+    name: st-seed
+    pool: images
     user_data_template: user-data.j2
     template_vars: {hostname: st-web, password: hunter2}
     network_config: "version: 2\\n"
 domains:
-  st-web:
+  web:
+    name: st-web
     type: qemu
     memory: 64MiB
-    cloudinit: st-seed
+    cloudinit: seed
 """
     (work / "main.yaml").write_text(config)
     for args in (("plan",), ("plan", "--json")):
@@ -205,7 +209,7 @@ domains:
         out = cli(*args, check=2).stdout
         assert "hunter2" not in out and "swordfish" not in out and "(sensitive value)" in out
     plan = cli("plan").stdout
-    assert "cloudinit.st-seed must be replaced" in plan and "it is used by domain.st-web" in plan
+    assert "cloudinit.seed must be replaced" in plan and "it is used by domain.web" in plan
     cli("apply", "--auto-approve", "--shutdown-timeout", "1")
     assert b"password: swordfish" in read_iso(volume(conn, "st-seed.iso").path())["user-data"]
     cli("plan", "--detailed-exitcode")
