@@ -20,7 +20,8 @@ from tests.integration.conftest import Cli
 pytestmark = pytest.mark.libvirtd
 MiB = 1024 * 1024
 POOL_PATH = "/var/lib/libvirt/kvmstate-storage"
-HEAD = f"pools:\n  images:\n    name: st-pool\n    path: {POOL_PATH}\n"   # names differ from addresses
+# Names differ from addresses: references are written as libvirt names (pool: st-pool) or expressions.
+HEAD = f"pools:\n  images:\n    name: st-pool\n    path: {POOL_PATH}\n"
 
 
 @pytest.fixture
@@ -71,11 +72,11 @@ def test_images_from_a_file_and_a_url_are_uploaded_verified_and_recorded(lab, ht
     checksum = sha256(work / "base.qcow2")
     (work / "main.yaml").write_text(HEAD + f"""volumes:
   st-file:
-    pool: images
+    pool: st-pool
     source: base.qcow2
     checksum: {checksum}
   st-url:
-    pool: images
+    pool: st-pool
     source: {http_url}
     checksum: {checksum}
     capacity: 32MiB
@@ -100,7 +101,7 @@ def test_images_from_a_file_and_a_url_are_uploaded_verified_and_recorded(lab, ht
 def test_wrong_checksum_is_refused_and_leaves_no_volume(lab, http_url, conn) -> None:
     work, cli = lab
     wrong = "sha256:" + "0" * 64
-    (work / "main.yaml").write_text(HEAD + f"volumes:\n  st-url:\n    pool: images\n    source: {http_url}\n"
+    (work / "main.yaml").write_text(HEAD + f"volumes:\n  st-url:\n    pool: st-pool\n    source: {http_url}\n"
                                            f"    checksum: {wrong}\n")
     result = cli("apply", "--auto-approve", check=1)
     assert "checksum mismatch" in result.stderr and sha256(work / "base.qcow2") in result.stderr
@@ -111,7 +112,7 @@ def test_wrong_checksum_is_refused_and_leaves_no_volume(lab, http_url, conn) -> 
 
 def test_format_that_does_not_match_the_image_is_refused_at_plan_time(lab) -> None:
     work, cli = lab
-    (work / "main.yaml").write_text(HEAD + "volumes:\n  st-raw:\n    pool: images\n    source: base.qcow2\n"
+    (work / "main.yaml").write_text(HEAD + "volumes:\n  st-raw:\n    pool: st-pool\n    source: base.qcow2\n"
                                            "    format: raw\n")
     result = cli("plan", check=1)
     assert 'is a qcow2 image: set format = "qcow2"' in result.stderr
@@ -123,12 +124,12 @@ def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn
     config = HEAD + """volumes:
   base:
     name: st-base
-    pool: images
+    pool: st-pool
     source: base.qcow2
   overlay:
     name: st-overlay
-    pool: images
-    backing_store: base
+    pool: st-pool
+    backing_store: ${volume.base}
 """
     (work / "main.yaml").write_text(config)
     cli("apply", "--auto-approve")
@@ -174,7 +175,7 @@ def test_cloudinit_seed_is_attached_rendered_stable_and_replaced_when_its_input_
     config = HEAD + """cloudinits:
   seed:
     name: st-seed
-    pool: images
+    pool: st-pool
     user_data_template: user-data.j2
     template_vars: {hostname: st-web, password: hunter2}
     network_config: "version: 2\\n"
@@ -183,7 +184,7 @@ domains:
     name: st-web
     type: qemu
     memory: 64MiB
-    cloudinit: seed
+    cloudinit: ${cloudinit.seed}
 """
     (work / "main.yaml").write_text(config)
     for args in (("plan",), ("plan", "--json")):
