@@ -2,7 +2,7 @@
 #   make setup   Debian packages, qemu.conf, .venv (idempotent, fast when done)
 #   make demo    run scripts/demo against the host's libvirtd
 #   make test    build the test guest (.cache/guest), run pytest next to a private, throw-away libvirtd
-#   make bench   the benchmark (bench/): kvmstate vs a libvirt-python script vs Ansible, on a private libvirtd
+#   make bench   the benchmark (bench/): kvmstate vs libvirt-python scripts (sequential, 10 threads) vs Ansible, on a private libvirtd
 #   make clean   remove .venv
 
 SHELL := /bin/bash

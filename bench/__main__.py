@@ -1,7 +1,7 @@
 """`make bench`: every measurement in one run, printed as a table of medians and ratios, saved as JSON.
 
 Environment: BENCH_SIZES (default "10 30"), BENCH_REPS (3), BENCH_ANSIBLE_REPS (1),
-BENCH_SCALE ("1000 5000"), BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential ansible).
+BENCH_SCALE ("1000 5000"), BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential parallel ansible).
 Run inside scripts/private-libvirtd (the Makefile does).
 """
 
@@ -31,7 +31,7 @@ def main() -> None:
     sizes = [int(n) for n in env_list("BENCH_SIZES", "10 30")]
     reps = int(os.environ.get("BENCH_REPS", "3"))
     ansible_reps = int(os.environ.get("BENCH_ANSIBLE_REPS", "1"))
-    tools = env_list("BENCH_TOOLS", "kvmstate kvmstate-p1 sequential ansible")
+    tools = env_list("BENCH_TOOLS", "kvmstate kvmstate-p1 sequential parallel ansible")
     if "ansible" in tools and not ansible.available():
         sys.stderr.write("bench: no bench/.venv-ansible; skipping Ansible (make bench creates it)\n")
         tools.remove("ansible")

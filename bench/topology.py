@@ -42,17 +42,21 @@ class Topology:
     memory = 32 * MiB
 
     def yaml(self, domain_type: str = "qemu") -> str:
-        """The kvmstate configuration of this topology."""
-        lines = ["networks:"]
-        for i in range(self.n):
-            lines.append(f"  {self.net(i)}: {{mode: nat, bridge: {self.bridge(i)}, ipv4: {self.subnet(i)[0]}}}")
-        lines += ["pools:", f"  {self.pool}: {{path: {self.pool_path}}}", "volumes:"]
-        for i in range(self.n):
-            lines.append(f"  {self.vol(i)}: {{pool: {self.pool}, capacity: {self.capacity // MiB}MiB}}")
-        lines.append("domains:")
-        for i in range(self.n):
-            lines.append(f"  {self.dom(i)}: {{type: {domain_type}, memory: {self.memory // MiB}MiB, "
-                         f"disks: [{{volume: {self.vol(i)}}}], interfaces: [{{network: {self.net(i)}}}]}}")
+        """The kvmstate configuration of this topology. Every address differs from its libvirt name, networks
+        and domains are made with `for_each`, volumes with `count` (as users write them)."""
+        lines = ["variables:", "  subnets:", "    type: map(string)", "    default:"]
+        lines += [f'      "{i}": {self.subnet(i)[0]}' for i in range(self.n)]
+        lines += ["  disks:", "    type: map(number)", "    default:"]
+        lines += [f'      "{i}": {i}' for i in range(self.n)]
+        lines += ["networks:", "  lan:", "    for_each: ${var.subnets}", f"    name: {self.prefix}-net${{each.key}}",
+                  "    mode: nat", f"    bridge: {self.prefix}br${{each.key}}", "    ipv4: ${each.value}",
+                  "pools:", "  images:", f"    name: {self.pool}", f"    path: {self.pool_path}",
+                  "volumes:", "  disk:", f"    count: {self.n}", f"    name: {self.prefix}-vol${{count.index}}",
+                  "    pool: ${pool.images}", f"    capacity: {self.capacity // MiB}MiB",
+                  "domains:", "  vm:", "    for_each: ${var.disks}", f"    name: {self.prefix}-vm${{each.key}}",
+                  f"    type: {domain_type}", f"    memory: {self.memory // MiB}MiB",
+                  "    disks: [{volume: '${volume.disk[each.value]}'}]",
+                  "    interfaces: [{network: '${network.lan[each.key]}'}]"]
         return "\n".join(lines) + "\n"
 
     @property

@@ -2,11 +2,15 @@
 
 Each tool's run is checked against libvirt afterwards (N running domains, N active
 networks, N volumes; then nothing left), so a fast run that did less is an error,
-not a result.
+not a result; kvmstate's no-op re-apply is repeated, untimed, counting the libvirt
+calls that change something: there must be none.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import libvirt
@@ -23,9 +27,26 @@ def kvmstate_cmds(folder: Path, parallelism: int) -> dict[str, list[str]]:
             "delete": [measure.KVMSTATE, "destroy", *common]}
 
 
-def sequential_cmds(t: Topology) -> dict[str, list[str]]:
-    return {phase: [measure.PYTHON, "-m", "bench.sequential", phase, str(t.n), URI]
+def script_cmds(script: str, t: Topology) -> dict[str, list[str]]:
+    """bench/sequential.py or bench/parallel.py (the same calls on 10 threads)."""
+    return {phase: [measure.PYTHON, "-m", f"bench.{script}", phase, str(t.n), URI]
             for phase in ("create", "noop", "delete")}
+
+
+def check_noop(folder: Path) -> None:
+    """The no-op phase did nothing: kvmstate's re-apply, run again through a wrapper that counts the libvirt calls
+    that change something (tests/integration/killer.py), makes none and writes no state."""
+    state = folder / "kvmstate.state.json"
+    serial = json.loads(state.read_text())["serial"]
+    counts = folder / "noop-calls.json"
+    killer = measure.ROOT / "tests" / "integration" / "killer.py"
+    env = {**os.environ, "KVMSTATE_KILL_AT": "count", "KVMSTATE_KILL_COUNTS": str(counts), "NO_COLOR": "1"}
+    subprocess.run([measure.PYTHON, str(killer), "apply", "--auto-approve", str(folder)], env=env, check=True,
+                   capture_output=True, stdin=subprocess.DEVNULL)
+    made = json.loads(counts.read_text())
+    if made["calls"] or json.loads(state.read_text())["serial"] != serial:
+        raise RuntimeError(f"the no-op apply of {folder} changed something: {made['labels']}, "
+                           f"{made['writes']} state writes")
 
 
 def check(t: Topology, made: bool) -> None:
@@ -55,8 +76,8 @@ def one_round(tool: str, t: Topology, folder: Path) -> dict[str, float]:
         for state in work.glob("kvmstate.state.json*"):
             state.unlink()
         cmds = kvmstate_cmds(work, 1 if tool == "kvmstate-p1" else 10)
-    elif tool == "sequential":
-        cmds = sequential_cmds(t)
+    elif tool in ("sequential", "parallel"):
+        cmds = script_cmds(tool, t)
     for phase in ("create", "noop", "delete"):
         if tool == "ansible":
             import time
@@ -67,4 +88,6 @@ def one_round(tool: str, t: Topology, folder: Path) -> dict[str, float]:
             out[phase] = measure.run(cmds[phase])[0]
         if phase != "noop":
             check(t, made=phase == "create")
+        elif tool.startswith("kvmstate"):
+            check_noop(work)
     return out

@@ -7,6 +7,12 @@
 # The image is downloaded once into the pool (streamed through libvirt, so this works
 # against a remote host too) and checked against its sha256; the VMs only store what
 # they change.
+#
+# The defaults are the real-world ones. On a small test machine (CI), the test
+# tests/integration/test_examples.py shrinks the lab through variables:
+#   --var image_url=http://127.0.0.1:PORT/base.qcow2   a small local image, served on loopback
+#   --var memory=64MiB  --var domain_type=qemu        small guests under software emulation
+#   --var wait_for_ip=false                           the blank image boots nothing, so no lease
 
 variable "ssh_key" {
   type        = string
@@ -17,6 +23,24 @@ variable "ssh_key" {
 variable "image_url" {
   type    = string
   default = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
+}
+
+variable "memory" {
+  type        = string
+  default     = "1GiB"
+  description = "Memory of each VM."
+}
+
+variable "domain_type" {
+  type        = string
+  default     = "kvm"
+  description = "kvm, or qemu (software emulation) on a host without hardware virtualisation."
+}
+
+variable "wait_for_ip" {
+  type        = bool
+  default     = true
+  description = "Apply waits for each VM's DHCP lease and records its address (see outputs.yaml)."
 }
 
 variable "vms" {
@@ -76,7 +100,8 @@ cloudinit "seed" {
 domain "vm" {
   for_each  = var.vms
   name      = "lab-${each.key}"
-  memory    = "1GiB"
+  type      = var.domain_type
+  memory    = var.memory
   vcpu      = 2
   cloudinit = cloudinit.seed[each.key]
   autostart = true
@@ -85,6 +110,6 @@ domain "vm" {
   }
   interface {
     network     = network.lab
-    wait_for_ip = true
+    wait_for_ip = var.wait_for_ip
   }
 }

@@ -219,10 +219,21 @@ def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags
                         str(address))
         by_name.setdefault(key, address)
     names = {(t, n): a for (t, _, n), a in sorted(by_name.items(), key=lambda kv: str(kv[1]), reverse=True)}
-    for res in resources.values():
+    for address, res in resources.items():
         for path, rtype, value in references(res.spec):
             if path not in res.refs:
-                res.refs[path] = names.get((rtype, value), Address(rtype, value))
+                target = names.get((rtype, value), Address(rtype, value))
+                other = resources.get(target)
+                if (rtype, value) not in names and other is not None and other.object_name != value:
+                    # A plain string is a libvirt name; this one is only an address, whose object has another
+                    # name: libvirt would be asked for the wrong object at apply.
+                    attr = format_path(path)
+                    diags.error("Reference to an address, not a name",
+                                f'{address}: "{attr}" is "{value}", which no {rtype} is named; {target} is named '
+                                f'"{other.object_name}". Write the reference as an expression, '
+                                f'${{{target}}}, or give the libvirt name "{other.object_name}".',
+                                res.raw.position_of(path), str(address), attr)
+                res.refs[path] = target
 
 
 def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, diags: Diagnostics) -> None:

@@ -58,13 +58,15 @@ def test_creates_after_their_dependencies_and_deletes_before(tmp_path: Path) -> 
     assert apply(config, state, store, registry, parallelism=3 * N + 1).ok
     provider.during = None
     deps = {str(a): {str(d) for d in config.dependencies(a)} for a in config.resources}
-    assert {"pool.t-pool", "volume.t-vol3", "network.t-net3"} == deps["domain.t-vm3"] | deps["volume.t-vol3"]
+    assert {"pool.images", "volume.disk[3]", 'network.lan["3"]'} == deps['domain.vm["3"]'] | deps["volume.disk[3]"]
     assert_order(provider, deps)
 
+    # A delete names the object (type and libvirt name), not its address: the fake records it as TYPE.NAME.
+    named = {r.address: f"{r.type}.{r.name}" for r in state.resources}
     provider.timeline.clear()
     empty = Configuration([], {}, Graph())
     assert apply(empty, state, store, registry, parallelism=3 * N + 1).ok
-    dependents = {a: {b for b, ds in deps.items() if a in ds} for a in deps}
+    dependents = {named[a]: {named[b] for b, ds in deps.items() if a in ds} for a in deps}
     assert_order(provider, dependents)
     assert provider.objects == {} and store.read().resources == []
 
@@ -87,25 +89,25 @@ def test_parallelism_one_runs_one_at_a_time_in_graph_order(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("parallelism", [1, 4])
 def test_a_failure_skips_only_its_dependents(tmp_path: Path, parallelism: int) -> None:
-    provider, registry, config, store = setup(tmp_path, fail_on={"volume.t-vol2"})
+    provider, registry, config, store = setup(tmp_path, fail_on={"volume.disk[2]"})
     outcome = apply(config, State(), store, registry, parallelism)
-    assert outcome.failed == {"volume.t-vol2": "injected failure for volume.t-vol2"}
-    assert outcome.skipped == ["domain.t-vm2"]
+    assert outcome.failed == {"volume.disk[2]": "injected failure for volume.disk[2]"}
+    assert outcome.skipped == ['domain.vm["2"]']
     assert len(outcome.done) == 3 * N + 1 - 2
     assert {r.address for r in store.read().resources} == set(outcome.done)
-    assert ("create", "domain.t-vm2") not in provider.calls
+    assert ("create", 'domain.vm["2"]') not in provider.calls
 
 
 def test_a_failed_delete_keeps_what_it_depends_on(tmp_path: Path) -> None:
     provider, registry, config, store = setup(tmp_path)
     state = State()
     apply(config, state, store, registry, parallelism=4)
-    provider.fail_on = {"domain.t-vm1"}
+    provider.fail_on = {"domain.t-vm1"}            # a delete names the object: TYPE.NAME
     empty = Configuration([], {}, Graph())
     outcome = apply(empty, state, store, registry, parallelism=4)
-    assert list(outcome.failed) == ["domain.t-vm1"]
-    assert sorted(outcome.skipped) == ["network.t-net1", "pool.t-pool", "volume.t-vol1"]
-    assert sorted(r.address for r in store.read().resources) == sorted(["domain.t-vm1", *outcome.skipped])
+    assert list(outcome.failed) == ['domain.vm["1"]']
+    assert sorted(outcome.skipped) == ['network.lan["1"]', "pool.images", "volume.disk[1]"]
+    assert sorted(r.address for r in store.read().resources) == sorted(['domain.vm["1"]', *outcome.skipped])
 
 
 def test_state_records_every_action_once(tmp_path: Path) -> None:

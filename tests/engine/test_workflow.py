@@ -139,7 +139,7 @@ def test_destroy_stops_at_prevent_destroy(env) -> None:
     with pytest.raises(DiagnosticError) as exc:
         make_plan(load(conf, registry), state, registry, Options(destroy=True))
     d = exc.value.diagnostics[0]
-    assert (d.summary, d.address, d.position.line) == ("Resource protected by prevent_destroy", "pool.basic-pool", 15)
+    assert (d.summary, d.address, d.position.line) == ("Resource protected by prevent_destroy", "pool.basic-pool", 16)
 
 
 def test_destroy_target_takes_its_dependents_and_plan_target_its_dependencies(env) -> None:

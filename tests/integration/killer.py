@@ -3,20 +3,28 @@
     KVMSTATE_KILL_AT=before:N    just before the Nth libvirt call that changes something
     KVMSTATE_KILL_AT=after:N     just after it returned
     KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write (temporary file written, not renamed)
-    KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W} to $KVMSTATE_KILL_COUNTS at exit
+    KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W, "labels": [...]} to
+                                 $KVMSTATE_KILL_COUNTS at exit (labels: each call's `class.method`, in order)
     KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, write its name (e.g. virStoragePool.create)
                                  to $KVMSTATE_RESUME.at, then wait until the file $KVMSTATE_RESUME exists
 
-Usage: python -m tests.integration.killer plan|apply|destroy ARGS...
+Usage: python tests/integration/killer.py plan|apply|destroy ARGS...
+
+       python tests/integration/killer.py --serve
+A fork server, for the many runs of the crash trials: it imports kvmstate, the provider and their parsers
+once, without ever connecting to libvirt, then for each JSON line on stdin
+({"args": [...], "cwd": DIR, "kill_at": "before:3", "out": PREFIX}) forks a child that runs the command line
+exactly as above (fresh process, its own connection, stdout and stderr in PREFIX.out and PREFIX.err) and
+answers {"code": exit code, or -9 when killed}. A run then costs its own work, not an interpreter start.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -34,21 +42,27 @@ MUTATING = {
                         "undefineFlags", "setAutostart", "setMetadata", "setMemoryFlags", "setVcpusFlags",
                         "attachDeviceFlags", "detachDeviceFlags", "blockResize"],
 }
-mode, _, at = os.environ.get("KVMSTATE_KILL_AT", "count").partition(":")
-target = int(at or 0)
-counts = {"calls": 0, "writes": 0}
+mode, target = "count", 0
+counts: dict = {"calls": 0, "writes": 0, "labels": []}
 lock = threading.Lock()
+
+
+def configure(kill_at: str) -> None:
+    global mode, target
+    mode, _, at = kill_at.partition(":")
+    target = int(at or 0)
 
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def counted(fn):
+def counted(label: str, fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with lock:                      # apply runs actions on several threads
             counts["calls"] += 1
+            counts["labels"].append(label)
             n = counts["calls"]
         if mode == "before" and n == target:
             die()
@@ -67,7 +81,7 @@ def counted(fn):
 for cls, names in MUTATING.items():
     for name in names:
         if hasattr(cls, name):
-            setattr(cls, name, counted(getattr(cls, name)))
+            setattr(cls, name, counted(f"{cls.__name__}.{name}", getattr(cls, name)))
 
 _replace = store.os.replace
 
@@ -90,8 +104,74 @@ class _Os:
 
 
 store.os = _Os()
-if mode == "count":
-    atexit.register(lambda: open(os.environ["KVMSTATE_KILL_COUNTS"], "w").write(json.dumps(counts)))
+
+
+def write_counts() -> None:
+    if mode == "count" and os.environ.get("KVMSTATE_KILL_COUNTS"):
+        with open(os.environ["KVMSTATE_KILL_COUNTS"], "w") as f:
+            f.write(json.dumps(counts))
+
+
+def run_main() -> int:
+    """The command line in this process; its exit code."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    write_counts()
+    return code
+
+
+def warm_up() -> None:
+    """Import what a run of plan or apply imports, so forked children start with it loaded."""
+    import importlib
+
+    import kvmstate.cli.run  # noqa: F401
+    for name in ("kvmstate.apply.applier", "kvmstate.plan.planner", "kvmstate.plan.live", "kvmstate.config.loader",
+                 "kvmstate.config.hcl_file", "kvmstate.config.yaml_file", "kvmstate.render.text",
+                 "kvmstate_libvirt.provider", "kvmstate_libvirt.domain", "kvmstate_libvirt.network",
+                 "kvmstate_libvirt.pool", "kvmstate_libvirt.volume", "kvmstate_libvirt.cloudinit",
+                 "kvmstate_libvirt.seed", "kvmstate_libvirt.image", "kvmstate_libvirt.template", "hcl2", "lark",
+                 "jinja2", "jinja2.sandbox", "pycdlib"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def serve() -> None:
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    warm_up()
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.chdir(job["cwd"])
+                os.dup2(devnull, 0)
+                os.dup2(os.open(job["out"] + ".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
+                os.dup2(os.open(job["out"] + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+                os.environ.update(job.get("env", {}))
+                configure(job.get("kill_at", "count"))
+                sys.argv = ["kvmstate", *job["args"]]
+                code = run_main()
+            except BaseException:       # never return into the server loop in the child
+                import traceback
+                traceback.print_exc()
+                code = 70
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        replies.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
+
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        configure(os.environ.get("KVMSTATE_KILL_AT", "count"))
+        sys.exit(run_main())

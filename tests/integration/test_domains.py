@@ -33,13 +33,14 @@ def lab(tmp_path: Path, guest: Path, conn):
     def write(**domain):
         spec = {"type": "qemu", "machine": "pc", "memory": "160MiB", "max_memory": "256MiB", "vcpu": 1, "max_vcpu": 2,
                 "kernel": str(guest / "vmlinuz"), "initrd": str(guest / "initrd.img"), "cmdline": "console=ttyS0",
-                "interfaces": [{"network": "gnet", "wait_for_ip": True, "wait_timeout": 90}]}
+                "interfaces": [{"network": "${network.lan}", "wait_for_ip": True, "wait_timeout": 90}]}
         spec.update(domain)
-        doc = {"networks": {"gnet": {"mode": "nat", "ipv4": "192.168.151.0/24",
-                                     "dhcp": {"start": "192.168.151.10", "end": "192.168.151.99"}}},
-               "pools": {"gpool": {"path": str(pool)}},
-               "volumes": {"gdata": {"pool": "gpool", "capacity": "16MiB"}},
-               "domains": {"guest": spec}}
+        # Every name differs from its address (network.lan is gnet, volume.data is gdata, domain.vm is guest).
+        doc = {"networks": {"lan": {"name": "gnet", "mode": "nat", "ipv4": "192.168.151.0/24",
+                                    "dhcp": {"start": "192.168.151.10", "end": "192.168.151.99"}}},
+               "pools": {"images": {"name": "gpool", "path": str(pool)}},
+               "volumes": {"data": {"name": "gdata", "pool": "${pool.images}", "capacity": "16MiB"}},
+               "domains": {"vm": {"name": "guest", **spec}}}
         (folder / "main.yaml").write_text(json.dumps(doc, indent=2))
 
     cli.write = write
@@ -50,7 +51,7 @@ def lab(tmp_path: Path, guest: Path, conn):
 
 
 def computed_ipv4(state: dict) -> str:
-    (dom,) = [r for r in state["resources"] if r["address"] == "domain.guest"]
+    (dom,) = [r for r in state["resources"] if r["address"] == "domain.vm"]
     return dom["computed"]["interfaces"][0]["ipv4"]
 
 
@@ -71,8 +72,8 @@ def test_address_live_updates_restart_and_graceful_delete(lab, conn) -> None:
     assert lab("plan", "--detailed-exitcode").returncode == 0
 
     # Live: memory and vCPUs within their maximums, a disk and an interface attached.
-    lab.write(memory="192MiB", vcpu=2, disks=[{"volume": "gdata"}],
-              interfaces=[{"network": "gnet", "wait_for_ip": True, "wait_timeout": 90}, {"network": "gnet"}])
+    lab.write(memory="192MiB", vcpu=2, disks=[{"volume": "${volume.data}"}],
+              interfaces=[{"network": "${network.lan}", "wait_for_ip": True, "wait_timeout": 90}, {"network": "${network.lan}"}])
     out = lab("apply", "--auto-approve").stdout
     assert "will be updated in place" in out and "requires restart" not in out
     assert dom.isActive() and conn.lookupByName("guest").ID() == first_id
@@ -88,9 +89,9 @@ def test_address_live_updates_restart_and_graceful_delete(lab, conn) -> None:
     assert lab("plan", "--detailed-exitcode").returncode == 0
 
     # Restart class: a CPU topology; the guest restarts once and comes back running.
-    lab.write(memory="192MiB", vcpu=2, disks=[{"volume": "gdata"}], cpu={"mode": "custom", "model": "qemu64",
+    lab.write(memory="192MiB", vcpu=2, disks=[{"volume": "${volume.data}"}], cpu={"mode": "custom", "model": "qemu64",
                                                                           "sockets": 1, "cores": 2},
-              interfaces=[{"network": "gnet", "wait_for_ip": True, "wait_timeout": 90}, {"network": "gnet"}])
+              interfaces=[{"network": "${network.lan}", "wait_for_ip": True, "wait_timeout": 90}, {"network": "${network.lan}"}])
     out = lab("apply", "--auto-approve").stdout
     assert "will be updated and restarted" in out and "# requires restart" in out
     assert dom.isActive() and conn.lookupByName("guest").ID() == first_id + 1
@@ -109,14 +110,14 @@ def test_address_live_updates_restart_and_graceful_delete(lab, conn) -> None:
 
 
 def test_uefi_nvram_survives_update_and_goes_with_the_domain(lab, conn) -> None:
-    lab.write(firmware="uefi", machine="q35", power="stopped", interfaces=[{"network": "gnet"}])
+    lab.write(firmware="uefi", machine="q35", power="stopped", interfaces=[{"network": "${network.lan}"}])
     lab("apply", "--auto-approve")
     dom = conn.lookupByName("guest")
     dom.create()                      # libvirt creates the NVRAM from the template on first start
     nvram = Path(ET.fromstring(dom.XMLDesc(0)).findtext("os/nvram"))
     assert nvram.exists()
     assert ET.fromstring(dom.XMLDesc(0)).find("os/loader").get("type") == "pflash"
-    lab.write(firmware="uefi", machine="q35", interfaces=[{"network": "gnet"}], description="now described",
+    lab.write(firmware="uefi", machine="q35", interfaces=[{"network": "${network.lan}"}], description="now described",
               memory="200MiB", max_memory="300MiB")
     lab("apply", "--auto-approve")
     assert dom.isActive() and nvram.exists()
@@ -128,7 +129,7 @@ def test_uefi_nvram_survives_update_and_goes_with_the_domain(lab, conn) -> None:
 def test_plan_refuses_what_the_host_does_not_offer(lab, conn) -> None:
     lab.write(machine="pc-q99")
     result = lab("plan", check=1)
-    assert "in domain.guest" in result.stderr and "machine type 'pc-q99'" in result.stderr
+    assert "in domain.vm" in result.stderr and "machine type 'pc-q99'" in result.stderr
     assert re.search(r"it offers [^.]*\bpc\b[^.]*\bq35\b", result.stderr), result.stderr
     assert conn.listAllDomains() == [] and conn.listAllNetworks() == []
 

@@ -20,7 +20,8 @@ from tests.integration.conftest import Cli
 pytestmark = pytest.mark.libvirtd
 MiB = 1024 * 1024
 POOL_PATH = "/var/lib/libvirt/kvmstate-storage"
-HEAD = f"pools:\n  st-pool:\n    path: {POOL_PATH}\n"
+# Names differ from addresses: references are written as libvirt names (pool: st-pool) or expressions.
+HEAD = f"pools:\n  images:\n    name: st-pool\n    path: {POOL_PATH}\n"
 
 
 @pytest.fixture
@@ -115,18 +116,20 @@ def test_format_that_does_not_match_the_image_is_refused_at_plan_time(lab) -> No
                                            "    format: raw\n")
     result = cli("plan", check=1)
     assert 'is a qcow2 image: set format = "qcow2"' in result.stderr
-    assert "main.yaml line 8" in result.stderr
+    assert "main.yaml line 9" in result.stderr
 
 
 def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn) -> None:
     work, cli = lab
     config = HEAD + """volumes:
-  st-base:
+  base:
+    name: st-base
     pool: st-pool
     source: base.qcow2
-  st-overlay:
+  overlay:
+    name: st-overlay
     pool: st-pool
-    backing_store: st-base
+    backing_store: ${volume.base}
 """
     (work / "main.yaml").write_text(config)
     cli("apply", "--auto-approve")
@@ -151,14 +154,14 @@ def test_overlay_grows_in_place_keeping_its_data_and_refuses_to_shrink(lab, conn
     for command in ("plan", "apply"):
         result = cli(command, "--auto-approve" if command == "apply" else "--detailed-exitcode", check=1)
         assert "cannot shrink from 64MiB to 8MiB" in result.stderr and "replace the volume" in result.stderr
-        assert "main.yaml line 11" in result.stderr
+        assert "main.yaml line 14" in result.stderr
     assert volume(conn, "st-overlay").info()[1] == 64 * MiB
 
     # A new base image replaces the base, and with it the overlay that refers to it.
     (work / "main.yaml").write_text(config.replace("source: base.qcow2", "source: base.qcow2\n    checksum: "
                                                    + sha256(work / "base.qcow2")))
     plan = cli("plan").stdout
-    assert "refers through backing_store to volume.st-base, which is replaced" in plan
+    assert "refers through backing_store to volume.base, which is replaced" in plan
     assert "Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy." in plan
     cli("apply", "--auto-approve")
     overlay = volume(conn, "st-overlay")
@@ -170,16 +173,18 @@ def test_cloudinit_seed_is_attached_rendered_stable_and_replaced_when_its_input_
     work, cli = lab
     (work / "user-data.j2").write_text("#cloud-config\nhostname: {{ hostname }}\npassword: {{ password }}\n")
     config = HEAD + """cloudinits:
-  st-seed:
+  seed:
+    name: st-seed
     pool: st-pool
     user_data_template: user-data.j2
     template_vars: {hostname: st-web, password: hunter2}
     network_config: "version: 2\\n"
 domains:
-  st-web:
+  web:
+    name: st-web
     type: qemu
     memory: 64MiB
-    cloudinit: st-seed
+    cloudinit: ${cloudinit.seed}
 """
     (work / "main.yaml").write_text(config)
     for args in (("plan",), ("plan", "--json")):
@@ -205,7 +210,7 @@ domains:
         out = cli(*args, check=2).stdout
         assert "hunter2" not in out and "swordfish" not in out and "(sensitive value)" in out
     plan = cli("plan").stdout
-    assert "cloudinit.st-seed must be replaced" in plan and "it is used by domain.st-web" in plan
+    assert "cloudinit.seed must be replaced" in plan and "it is used by domain.web" in plan
     cli("apply", "--auto-approve", "--shutdown-timeout", "1")
     assert b"password: swordfish" in read_iso(volume(conn, "st-seed.iso").path())["user-data"]
     cli("plan", "--detailed-exitcode")

@@ -3,6 +3,7 @@ an overlay), grow, and delete. Identity: the volume's key (its path for dir pool
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 import libvirt
@@ -39,7 +40,7 @@ class Volumes(ResourceOperations):
         for pool in pools:
             pool_name = pool.name()
             with doing(f"listing volumes of pool {pool_name}"):
-                pool.refresh(0)
+                refresh_when_idle(pool, timeout=300)
                 vols = pool.listAllVolumes(0)
             found.extend(self.live(host, vol, pool_name) for vol in vols)
         return found
@@ -95,7 +96,7 @@ class Volumes(ResourceOperations):
             try:
                 image.upload(host.conn, vol, img.chunks(), spec.checksum, f"{spec.source} into volume {name}")
                 with doing(f"reading volume {name} after the upload"):
-                    pool.refresh(0)
+                    refresh_when_idle(pool)
                     vol = pool.storageVolLookupByName(name)
                     capacity = vol.info()[1]
                 if spec.capacity is not None and spec.capacity > capacity:
@@ -155,3 +156,15 @@ def _grow_in_running_domain(host: Host, vol: libvirt.virStorageVol, pool: str, s
                 dom.blockResize(target.get("dev"), size, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
                 return True
     return False
+
+
+def refresh_when_idle(pool: libvirt.virStoragePool, timeout: float = 600) -> None:
+    """Refresh the pool, waiting while libvirt refuses because a job runs in it (another action's upload)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return pool.refresh(0)
+        except libvirt.libvirtError as exc:
+            if "asynchronous jobs running" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
