@@ -77,7 +77,7 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str], diags: Diagnost
     return out
 
 
-LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output"}
+LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "backend": "backend"}   # see config.backend
 
 
 def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:

@@ -114,6 +114,11 @@ class Backend(ABC):
     def where(self) -> str:
         """Where the state is, for messages: a path, or the database, project and workspace."""
 
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """A string that finds this state again (saved plans keep it): a path, or `pg:PROJECT/WORKSPACE`."""
+
     @abstractmethod
     def read(self) -> State | None: ...
 

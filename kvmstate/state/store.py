@@ -69,6 +69,10 @@ class StateStore(Backend):
     def where(self) -> str:
         return str(self.path)
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def read(self) -> State | None:
         """The state, or None when there is no state yet: the file with the journal replayed over it."""
         return self.journal.replay(self._read_file())
