@@ -28,7 +28,7 @@ from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style, use_color
 from kvmstate.render.outputs import render_outputs
 from kvmstate.render.text import render_plan, render_state, summary_line
-from kvmstate.state import State
+from kvmstate.state import State, select
 from kvmstate.workspace import Workspace, resolve_uri
 
 app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
@@ -66,8 +66,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
-    pass
+                                       help="Print the version and exit."),
+          backend: Optional[str] = typer.Option(None, "--backend", envvar="KVMSTATE_BACKEND", help="Where the state "
+                                                "lives: local, local:PATH, pg or pg:PROJECT (see docs/state.md)."),
+          workspace: Optional[str] = typer.Option(None, "--workspace", envvar="KVMSTATE_WORKSPACE",
+                                                  help="The workspace (its own state); default: the selected one.")
+          ) -> None:
+    select.chosen = select.Choice(backend, workspace)
 
 
 @app.command()
@@ -440,7 +445,13 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except DiagnosticError as exc:             # raised before a command's own handling, e.g. choosing the backend
+        for d in exc.diagnostics:
+            sys.stderr.write(format_diagnostic(d, use_color(sys.stderr)) + "\n")
+        sys.exit(1)
 
 
 from kvmstate import cli_state  # noqa: E402,F401  (registers state, import, force-unlock and graph)
+from kvmstate import cli_backend  # noqa: E402,F401  (registers workspace, state history/pull/push/migrate/rekey)

@@ -102,6 +102,11 @@ def stale_error(where: str, expected: int, found: int | None) -> DiagnosticError
                  "command; run `kvmstate plan` to see where things stand.")
 
 
+def lineage_error(where: str, stored: str, given: str) -> DiagnosticError:
+    return error("Another lineage", f"{where} holds the state of lineage {stored}, not {given}: a different history. "
+                 "Nothing was written. To replace it on purpose, use `kvmstate state push --force`.")
+
+
 class Backend(ABC):
     """The state of one workspace; see the module docstring for the contract."""
 
@@ -129,17 +134,20 @@ class Backend(ABC):
     def force_unlock(self, lock_id: str) -> str: ...
 
     @abstractmethod
-    def _store_all(self, state: State) -> None:
-        """Store the whole state at `state.serial` (already bumped), checking the stored serial is one less."""
+    def _store_all(self, state: State, expected: int, force: bool) -> None:
+        """Store the whole state at `state.serial` (already bumped) if the stored serial is `expected`; `force`
+        also replaces a state of another lineage."""
 
     @abstractmethod
     def _store_change(self, state: State, change: Change) -> None:
         """Store one change at `change.serial` (already bumped), checking the stored serial is one less."""
 
-    def write(self, state: State) -> None:
-        """Bump the serial and store the whole state."""
+    def write(self, state: State, expected: int | None = None, force: bool = False) -> None:
+        """Bump the serial and store the whole state, if the stored serial is `expected` (default: the serial
+        `state` was read at; 0 for none stored)."""
+        expected = state.serial if expected is None else expected
         state.serial += 1
-        self._store_all(state)
+        self._store_all(state, expected, force)
 
     def put(self, state: State, resource: StateResource) -> None:
         """Record one resource in `state` and store just that change."""

@@ -35,8 +35,8 @@ from psycopg.types.json import Jsonb
 
 from kvmstate import __version__
 from kvmstate.diagnostics import DiagnosticError, error
-from kvmstate.state.backend import (DEFAULT_WORKSPACE, Backend, Change, HistoryEntry, Holder, locked_error,
-                                    stale_error, who_am_i)
+from kvmstate.state.backend import (DEFAULT_WORKSPACE, Backend, Change, HistoryEntry, Holder, lineage_error,
+                                    locked_error, stale_error, who_am_i)
 from kvmstate.state.crypto import Codec
 from kvmstate.state.model import State, StateOutput, StateResource
 from kvmstate.state.pg_schema import LOCK_CLASS, migrate
@@ -152,39 +152,40 @@ class PostgresBackend(Backend):
     # --- writing --------------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self, state: State, kind: str, address: str | None, data: dict | None,
-               outputs: bool = False) -> Iterator[tuple[psycopg.Connection, int]]:
+    def _write(self, state: State, kind: str, address: str | None, data: dict | None, outputs: bool = False,
+               expected: int | None = None, force: bool = False) -> Iterator[tuple[psycopg.Connection, int]]:
         """One transaction: compare-and-set the serial (and the lock), the caller's rows, the history row."""
         sealed = Jsonb(data) if data is not None else None
         with _db(self.where):
             conn = self.data
             with conn.transaction():
                 ws_id = self._id or self._workspace_id(conn, create=True)
-                params = {"id": ws_id, "new": state.serial, "old": state.serial - 1, "lineage": state.lineage,
+                params = {"id": ws_id, "new": state.serial, "lineage": state.lineage,
+                          "old": state.serial - 1 if expected is None else expected,
                           "class": LOCK_CLASS, "pid": self._lock_pid, "version": __version__,
                           "outputs": Jsonb(self.codec.seal({"outputs": {k: v.model_dump(mode="json") for k, v in
                                                                         state.outputs.items()}}))}
                 set_outputs = ", outputs = %(outputs)s" if outputs else ""
                 held = HELD if self._lock_pid is not None else "TRUE"
                 done = conn.execute(f"UPDATE {self.schema}.workspaces SET serial = %(new)s, lineage = %(lineage)s, "
-                                    f"kvmstate_version = %(version)s{set_outputs} WHERE id = %(id)s AND serial = "
-                                    "%(old)s AND (lineage IS NULL OR lineage = %(lineage)s) AND " + held,
+                                    f"kvmstate_version = %(version)s{set_outputs} WHERE id = %(id)s AND ("
+                                    f"{'TRUE' if force else 'serial = %(old)s AND (lineage IS NULL OR lineage = %(lineage)s)'}"
+                                    ") AND " + held,
                                     params).rowcount
                 if not done:
-                    self._refuse(conn, ws_id, state)
+                    self._refuse(conn, ws_id, state, params["old"])
                 yield conn, ws_id
                 conn.execute(f"INSERT INTO {self.schema}.history (workspace_id, serial, who, command, run, kind, "
                              "address, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                              (ws_id, state.serial, who_am_i(), self.operation, self.run, kind, address, sealed))
 
-    def _refuse(self, conn: psycopg.Connection, ws_id: int, state: State) -> None:
+    def _refuse(self, conn: psycopg.Connection, ws_id: int, state: State, expected: int) -> None:
         serial, lineage = conn.execute(f"SELECT serial, lineage FROM {self.schema}.workspaces WHERE id = %s",
                                        (ws_id,)).fetchone()
         if lineage not in (None, state.lineage):
-            raise error("Another lineage", f"{self.where} holds the state of lineage {lineage}, not {state.lineage}."
-                        " Use `kvmstate state push --force` to replace it on purpose.")
-        if serial != state.serial - 1:
-            raise stale_error(self.where, state.serial - 1, serial)
+            raise lineage_error(self.where, lineage, state.lineage)
+        if serial != expected:
+            raise stale_error(self.where, expected, serial)
         raise _lost_lock(self.where)
 
     def _store_change(self, state: State, change: Change) -> None:
@@ -199,9 +200,9 @@ class PostgresBackend(Backend):
                              (ws_id, change.address, Jsonb(data)))
                 self.bytes_written += 2 * len(json.dumps(data))
 
-    def _store_all(self, state: State) -> None:
+    def _store_all(self, state: State, expected: int, force: bool) -> None:
         document = self.codec.seal(state.model_dump(mode="json"))
-        with self._write(state, "write", None, document, outputs=True) as (conn, ws_id):
+        with self._write(state, "write", None, document, True, expected, force) as (conn, ws_id):
             conn.execute(f"DELETE FROM {self.schema}.resources WHERE workspace_id = %s", (ws_id,))
             rows = [(ws_id, r.address, Jsonb(self.codec.seal(r.model_dump(mode="json")))) for r in state.resources]
             with conn.cursor() as cur:
@@ -261,7 +262,7 @@ class PostgresBackend(Backend):
             if holder is None or holder.id != lock_id:
                 current = f"the current lock has id {holder.id}" if holder else "no lock is recorded"
                 raise error("Lock id does not match", f"{self.where}: {current}, not {lock_id}. Nothing was changed.")
-            self.data.execute("SELECT pg_terminate_backend(%s)", (row[1],))
+            self.data.execute("SELECT pg_terminate_backend(%s, 5000)", (row[1],))
             self.data.execute(f"DELETE FROM {self.schema}.locks WHERE workspace_id = %s AND backend_pid = %s",
                               (ws_id, row[1]))
         return f"Lock {lock_id} ({holder}) was broken: its database session was ended."

@@ -34,7 +34,8 @@ from typing import Iterator
 from pydantic import ValidationError
 
 from kvmstate.diagnostics import error
-from kvmstate.state.backend import DEFAULT_WORKSPACE, Backend, Change, Holder, locked_error, stale_error
+from kvmstate.state.backend import (DEFAULT_WORKSPACE, Backend, Change, Holder, lineage_error, locked_error,
+                                    stale_error)
 from kvmstate.state.crypto import Codec
 from kvmstate.state.journal import Journal
 from kvmstate.state.model import STATE_VERSION, State
@@ -100,10 +101,11 @@ class StateStore(Backend):
             where = ".".join(str(p) for p in first["loc"])
             raise error("Invalid state file", f"{self.path}: {where}: {first['msg']}. It was left untouched.") from None
 
-    def _store_all(self, state: State) -> None:
+    def _store_all(self, state: State, expected: int, force: bool) -> None:
         stored = self.read()
-        if stored is not None and stored.serial != state.serial - 1 and stored.lineage == state.lineage:
-            raise stale_error(self.where, state.serial - 1, stored.serial)
+        if stored is not None and not force and (stored.serial != expected or stored.lineage != state.lineage):
+            raise stale_error(self.where, expected, stored.serial) if stored.lineage == state.lineage else \
+                lineage_error(self.where, stored.lineage, state.lineage)
         self._snapshot(state)
 
     def _store_change(self, state: State, change: Change) -> None:

@@ -130,7 +130,7 @@ def test_terminated_lock_session_stops_writes_and_keeps_what_was_recorded(pg) ->
         with backend.lock("apply"):
             backend.put(state, resource("network.a"))
             with psycopg.connect(autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                               "WHERE application_name = 'kvmstate lock'")
             backend.put(state, resource("network.b"))
     assert summary(exc) == "Lost the state lock" and "kept" in exc.value.diagnostics[0].detail
@@ -144,7 +144,7 @@ def test_terminated_data_session_gives_a_clear_error(pg) -> None:
         with backend.lock("apply"):
             backend.put(state, resource("network.a"))
             with psycopg.connect(autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                               "WHERE application_name LIKE 'kvmstate%'")
             backend.put(state, resource("network.b"))
     assert summary(exc) == "Lost the connection to the state database"
