@@ -104,6 +104,8 @@ class Codec:
         except (KeyError, TypeError, binascii.Error):
             raise _tampered("its envelope is damaged") from None
         for key in self.keys:
+            if (key.passphrase is not None) != (salt is not None):
+                continue                       # a passphrase for a raw-key document, or the other way round
             secret = key.derive(salt)
             if key_id(secret) != document.get("key"):
                 continue
