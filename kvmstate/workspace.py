@@ -60,7 +60,7 @@ class Workspace:
                 connect([DEFAULT_HOST])
 
     def load(self) -> Configuration:
-        return load(self.path, self.registry, self.inputs)
+        return load(self.path, self.registry, self.inputs, self.store.workspace)
 
     def load_for(self, options: Options) -> Configuration:
         """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""

@@ -2,7 +2,8 @@
 
     KVMSTATE_KILL_AT=before:N    just before the Nth libvirt call that changes something
     KVMSTATE_KILL_AT=after:N     just after it returned
-    KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write (temporary file written, not renamed)
+    KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write: a whole-state write (temporary file
+                                 written, not renamed) or a journal append (half the line written)
     KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W} to $KVMSTATE_KILL_COUNTS at exit
     KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, wait until the file $KVMSTATE_RESUME exists
 
@@ -21,6 +22,7 @@ import time
 
 import libvirt
 
+import kvmstate.state.journal as journal
 import kvmstate.state.store as store
 from kvmstate.cli import main
 
@@ -69,24 +71,36 @@ for cls, names in MUTATING.items():
 _replace = store.os.replace
 
 
+def _count_write() -> int:
+    with lock:
+        counts["writes"] += 1
+        return counts["writes"]
+
+
 class _Os:
-    """The store's view of `os`, whose `replace` can die half-way through a state write."""
+    """The store's and the journal's view of `os`, whose `replace` and `write` can die half-way through a state
+    write."""
 
     def __getattr__(self, name):
         return getattr(os, name)
 
     @staticmethod
+    def write(fd, data):
+        if mode == "write" and _count_write() == target:
+            os.write(fd, data[:len(data) // 2])
+            die()
+        elif mode != "write":
+            _count_write()
+        return os.write(fd, data)
+
+    @staticmethod
     def replace(src, dst):
-        if not str(dst).endswith(".backup"):
-            with lock:
-                counts["writes"] += 1
-                n = counts["writes"]
-            if mode == "write" and n == target:
-                die()
+        if not str(dst).endswith(".backup") and _count_write() == target and mode == "write":
+            die()
         return _replace(src, dst)
 
 
-store.os = _Os()
+store.os = journal.os = _Os()
 if mode == "count":
     atexit.register(lambda: open(os.environ["KVMSTATE_KILL_COUNTS"], "w").write(json.dumps(counts)))
 

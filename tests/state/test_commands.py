@@ -108,3 +108,14 @@ def test_pg_needs_a_project(conf: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "kvmstate", "--backend", "pg", "state", "list", str(conf)],
                             capture_output=True, text=True)
     assert result.returncode == 1 and "No project for the PostgreSQL backend" in result.stderr
+
+
+def test_the_configuration_reads_the_workspace_name(tmp_path: Path) -> None:
+    from kvmstate.config import load
+    from kvmstate.provider import Registry
+    from tests.engine.fake_provider import FakeProvider
+    (tmp_path / "main.yaml").write_text("networks:\n  web:\n    name: ${kvmstate.workspace}-web\n    mode: isolated\n"
+                                        "outputs:\n  where:\n    value: ${kvmstate.workspace}\n")
+    registry = Registry([FakeProvider()])
+    config = load(tmp_path, registry, workspace="pr-9")
+    assert [r.object_name for r in config.resources.values()] == ["pr-9-web"]
