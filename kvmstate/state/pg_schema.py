@@ -8,12 +8,19 @@ never edited once released; a change to the tables is a new step.
 
 from __future__ import annotations
 
+import zlib
+
 import psycopg
 
 from kvmstate.diagnostics import error
 
-LOCK_CLASS = 0x6B766D73          # "kvms": the first key of every advisory lock kvmstate takes
 MIGRATION_LOCK = 0               # second key for migrations; workspace locks use the workspace id (from 1)
+
+
+def lock_class(schema: str) -> int:
+    """The first key of every advisory lock kvmstate takes in `schema`: workspace ids come from a sequence per
+    schema, so two schemas in one database must not share the first key (advisory locks are per database)."""
+    return zlib.crc32(f"kvmstate:{schema}".encode()) & 0x7FFFFFFF
 
 MIGRATIONS: list[str] = [
     # 1: workspaces, resources, history, locks
@@ -68,7 +75,7 @@ def migrate(conn: psycopg.Connection, schema: str) -> None:
     except psycopg.errors.UndefinedTable:
         pass
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, MIGRATION_LOCK))
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (lock_class(schema), MIGRATION_LOCK))
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}.migrations (version integer PRIMARY KEY, "
                      "applied timestamptz NOT NULL DEFAULT now())")

@@ -39,7 +39,7 @@ from kvmstate.state.backend import (DEFAULT_WORKSPACE, Backend, Change, HistoryE
                                     locked_error, stale_error, who_am_i)
 from kvmstate.state.crypto import Codec
 from kvmstate.state.model import State, StateOutput, StateResource
-from kvmstate.state.pg_schema import LOCK_CLASS, migrate
+from kvmstate.state.pg_schema import lock_class, migrate
 
 HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %(class)s AND objid = %(id)s "
         "AND objsubid = 2 AND pid = %(pid)s AND granted)")
@@ -52,6 +52,7 @@ class PostgresBackend(Backend):
                  codec: Codec | None = None, schema: str = "kvmstate", service: str | None = None):
         self.project, self.workspace, self.lock_timeout = project, workspace, lock_timeout
         self.codec, self.schema = codec or Codec(), schema
+        self.lock_class = lock_class(schema)
         self.conninfo = f"service={service}" if service else ""
         self.run = str(uuid.uuid4())
         self.operation = "write"
@@ -162,7 +163,7 @@ class PostgresBackend(Backend):
                 ws_id = self._id or self._workspace_id(conn, create=True)
                 params = {"id": ws_id, "new": state.serial, "lineage": state.lineage,
                           "old": state.serial - 1 if expected is None else expected,
-                          "class": LOCK_CLASS, "pid": self._lock_pid, "version": __version__,
+                          "class": self.lock_class, "pid": self._lock_pid, "version": __version__,
                           "outputs": Jsonb(self.codec.seal({"outputs": {k: v.model_dump(mode="json") for k, v in
                                                                         state.outputs.items()}}))}
                 set_outputs = ", outputs = %(outputs)s" if outputs else ""
@@ -220,12 +221,12 @@ class PostgresBackend(Backend):
             with _db(self.where):
                 ws_id = self._workspace_id(conn, create=True)
                 deadline = time.monotonic() + timeout
-                while not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, ws_id)).fetchone()[0]:
+                while not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (self.lock_class, ws_id)).fetchone()[0]:
                     if time.monotonic() >= deadline:
                         raise locked_error(self.where, self._holder(conn, ws_id), timeout)
                     time.sleep(0.2)
                 pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-                if not conn.execute("SELECT " + HELD, {"class": LOCK_CLASS, "id": ws_id, "pid": pid}).fetchone()[0]:
+                if not conn.execute("SELECT " + HELD, {"class": self.lock_class, "id": ws_id, "pid": pid}).fetchone()[0]:
                     raise error("Session lock not kept", f"The advisory lock on {self.where} was taken, but the "
                                 "server session does not hold it a moment later: a transaction-pooling proxy (such "
                                 "as PgBouncer with pool_mode=transaction) sits between kvmstate and PostgreSQL. "
@@ -242,7 +243,7 @@ class PostgresBackend(Backend):
                 try:
                     conn.execute(f"DELETE FROM {self.schema}.locks WHERE workspace_id = %s AND backend_pid = %s",
                                  (ws_id, pid))
-                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, ws_id))
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self.lock_class, ws_id))
                 except psycopg.Error:
                     pass                       # the session is gone, and its lock with it
         finally:

@@ -104,12 +104,13 @@ def test_second_locker_fails_at_once_naming_the_holder_or_waits(pg) -> None:
 def test_projects_and_workspaces_in_one_database_never_block(pg) -> None:
     holder = hold("lab")
     try:
-        for other in (PostgresBackend("web"), PostgresBackend("lab", "pr-1")):
+        for other in (PostgresBackend("web"), PostgresBackend("lab", "pr-1"), PostgresBackend("lab", schema="team2")):
             state = State()
             with other.lock("apply"):
                 other.put(state, resource("network.x"))
         assert PostgresBackend("web").read().lineage != PostgresBackend("lab", "pr-1").read().lineage
         assert PostgresBackend("lab").read() is None          # nothing leaks between them
+        assert PostgresBackend("lab", schema="team2").read().resources[0].address == "network.x"   # workspace id 1
         assert PostgresBackend("lab").workspaces() == ["default", "pr-1"]
     finally:
         holder.kill()
