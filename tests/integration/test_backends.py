@@ -14,10 +14,11 @@ pytestmark = pytest.mark.libvirtd
 
 
 @pytest.fixture
-def pg_cli(cli, pg, monkeypatch):
-    """The command line with the state in the private PostgreSQL server (KVMSTATE_BACKEND=pg:basic)."""
+def pg_cli(pg, monkeypatch, request):
+    """The command line with the state in the private PostgreSQL server (KVMSTATE_BACKEND=pg:basic); set up
+    before `cli`, so that its teardown (destroy) still uses PostgreSQL."""
     monkeypatch.setenv("KVMSTATE_BACKEND", "pg:basic")
-    return cli
+    return request.getfixturevalue("cli")
 
 
 def test_apply_plan_destroy_with_the_state_in_postgresql(pg_cli, conn, workdir: Path) -> None:
