@@ -119,3 +119,26 @@ def test_the_configuration_reads_the_workspace_name(tmp_path: Path) -> None:
     registry = Registry([FakeProvider()])
     config = load(tmp_path, registry, workspace="pr-9")
     assert [r.object_name for r in config.resources.values()] == ["pr-9-web"]
+
+
+@pytest.mark.parametrize("file,text", [
+    ("main.yaml", "backend:\n  pg:\n    project: lab\nnetworks:\n  web: {mode: isolated}\n"),
+    ("main.hcl", 'backend "pg" {\n  project = "lab"\n}\nnetwork "web" {\n  mode = "isolated"\n}\n'),
+])
+def test_the_backend_block_is_read_apart_and_skipped_by_the_loader(tmp_path: Path, file: str, text: str) -> None:
+    from kvmstate.config import load
+    from kvmstate.config.backend import read_backend
+    from kvmstate.provider import Registry
+    from tests.engine.fake_provider import FakeProvider
+    (tmp_path / file).write_text(text)
+    assert read_backend(tmp_path) == ("pg", {"project": "lab"})
+    assert [str(a) for a in load(tmp_path, Registry([FakeProvider()])).resources] == ["network.web"]
+
+
+def test_a_backend_block_with_a_secret_is_refused(tmp_path: Path) -> None:
+    from kvmstate.diagnostics import DiagnosticError
+    from kvmstate.state.select import open_backend
+    (tmp_path / "main.hcl").write_text('backend "pg" {\n  project = "lab"\n  password = "x"\n}\n')
+    with pytest.raises(DiagnosticError) as exc:
+        open_backend(tmp_path)
+    assert "never from the configuration" in exc.value.diagnostics[0].detail
