@@ -22,7 +22,7 @@ from kvmstate.config.backend import read_backend
 from kvmstate.diagnostics import error
 from kvmstate.state.backend import DEFAULT_WORKSPACE, Backend
 from kvmstate.state.crypto import Codec
-from kvmstate.state.store import DEFAULT_STATE_FILE, StateStore, workspace_path
+from kvmstate.state.store import DEFAULT_STATE_FILE, WORKSPACES_DIR, StateStore, workspace_path
 
 SELECTED = Path(".kvmstate") / "workspace"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -89,8 +89,11 @@ def open_backend(config_path: Path, state: Path | str | None = None, lock_timeou
         project, _, workspace = str(state)[3:].partition("/")
         configured_kind, configured = _configured(config_path)
         kind, settings = "pg", {**(configured if configured_kind == "pg" else {}), "project": project}
-    elif state is not None:
-        return StateStore(Path(state), lock_timeout, codec)
+    elif state is not None:                                      # --state, or a saved plan's local location
+        path = Path(state)
+        named = path.parent.parent.name == WORKSPACES_DIR
+        return StateStore(path, lock_timeout, codec, path.parent.name if named else DEFAULT_WORKSPACE,
+                          path.parent.parent.parent / path.name if named else path)
     else:
         kind, settings = parse_spec(spec) if spec else _configured(config_path)
     workspace = check_name(workspace) if workspace else current_workspace(config_path)

@@ -142,3 +142,12 @@ def test_a_backend_block_with_a_secret_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DiagnosticError) as exc:
         open_backend(tmp_path)
     assert "never from the configuration" in exc.value.diagnostics[0].detail
+
+
+def test_a_saved_plan_finds_its_workspace_again(conf: Path) -> None:
+    from kvmstate.state.select import open_backend
+    kvmstate("workspace", "new", "pr-3", conf)
+    location = open_backend(conf).location
+    again = open_backend(conf, location)
+    assert again.workspace == "pr-3" and again.location == location
+    assert again.default_path == conf / "kvmstate.state.json"
