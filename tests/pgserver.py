@@ -19,7 +19,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("KVMSTATE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """KVMSTATE_PG_BIN, else the newest /usr/lib/postgresql/VERSION/bin (Debian's layout)."""
+    if os.environ.get("KVMSTATE_PG_BIN"):
+        return Path(os.environ["KVMSTATE_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                   if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 SUPERUSER = "kvmstate"
 
 

@@ -179,3 +179,30 @@ def test_server_restart_between_runs(pg) -> None:
     with backend.lock("apply"):
         backend.put(state, resource("network.b"))
     assert backend.read().serial == 2
+
+
+WRITER = """
+import sys
+from kvmstate.state import State, StateResource
+from kvmstate.state.postgres import PostgresBackend
+backend, state = PostgresBackend("lab"), State()
+with backend.lock("apply"):
+    for i in range(100000):
+        backend.put(state, StateResource(address=f"network.n{i:05}", type="network", name=f"n{i}",
+                                         host="default", identity=str(i), attributes={}))
+        if i == 20:
+            print("going", flush=True)
+"""
+
+
+def test_sigkill_between_writes_leaves_a_consistent_state_and_frees_the_lock(pg) -> None:
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "going"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    backend = PostgresBackend("lab")
+    with backend.lock("apply", timeout=10):
+        state = backend.read()
+    assert state.serial == len(state.resources) > 20
+    assert [r.address for r in state.resources] == [f"network.n{i:05}" for i in range(state.serial)]
+    assert backend.history()[0].serial == state.serial
