@@ -34,10 +34,17 @@ class Journal:
         record = {"lineage": lineage, **change.model_dump(mode="json")}
         line = (json.dumps(self.codec.seal(record), separators=(",", ":")) + "\n").encode()
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            self._drop_torn_line()
         os.write(self._fd, line)
         os.fdatasync(self._fd)
         self.bytes_written += len(line)
+
+    def _drop_torn_line(self) -> None:
+        """Cut a line a crash left half-written, so that new lines do not follow it (replay stops there)."""
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            os.ftruncate(self._fd, os.pread(self._fd, size, 0).rfind(b"\n") + 1)
 
     def pending(self) -> bool:
         try:

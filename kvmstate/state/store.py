@@ -126,11 +126,13 @@ class StateStore(Backend):
         self.journal.clear()
 
     def checkpoint(self) -> None:
-        """Fold the journal into the state file."""
+        """Fold the journal into the state file (and drop a torn line a crash left at its end)."""
         if self.journal.pending():
             state = self.read()
             if state is not None:
                 self._snapshot(state)
+            else:
+                self.journal.clear()
 
     def workspaces(self) -> list[str]:
         folder = self.default_path.parent / WORKSPACES_DIR
@@ -163,6 +165,7 @@ class StateStore(Backend):
                     time.sleep(0.1)
             os.ftruncate(fd, 0)
             os.pwrite(fd, Holder.me(operation).model_dump_json().encode(), 0)
+            self.checkpoint()                  # a crashed command's journal: fold it before appending after it
             try:
                 yield
             finally:

@@ -74,3 +74,28 @@ def test_sigkill_between_writes_leaves_a_consistent_state_and_no_lock(tmp_path: 
     with StateStore(path).lock("apply"):                # the kernel released it; the journal is folded in
         pass
     assert StateStore(path).read() == state and json.loads(path.read_text())["serial"] == state.serial
+
+
+def test_the_next_command_folds_a_torn_journal_before_appending(tmp_path: Path) -> None:
+    store, state = StateStore(tmp_path / "s.json"), State()
+    store.put(state, resource(0))
+    store.put(state, resource(1))
+    store.journal.close()
+    data = store.journal.path.read_bytes()
+    store.journal.path.write_bytes(data[:-20])        # a killed command's torn append
+    again = StateStore(store.path)
+    with again.lock("apply"):
+        current = again.read()
+        again.put(current, resource(2))
+    assert [r.address for r in StateStore(store.path).read().resources] == ["network.n0", "network.n2"]
+
+
+def test_an_append_after_a_torn_line_cuts_it_first(tmp_path: Path) -> None:
+    store, state = StateStore(tmp_path / "s.json"), State()
+    store.put(state, resource(0))
+    store.put(state, resource(1))
+    store.journal.close()
+    store.journal.path.write_bytes(store.journal.path.read_bytes()[:-20])
+    state = StateStore(store.path).read()
+    StateStore(store.path).put(state, resource(2))          # no lock: the journal itself cuts the torn line
+    assert [r.address for r in StateStore(store.path).read().resources] == ["network.n0", "network.n2"]
