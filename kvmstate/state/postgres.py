@@ -104,17 +104,18 @@ class PostgresBackend(Backend):
     # --- reading --------------------------------------------------------------------------------
 
     def read(self) -> State | None:
+        """The state, read in one statement (one snapshot, even while another command writes)."""
         with _db(self.where):
-            row = self.data.execute(f"SELECT id, lineage, serial, outputs FROM {self.schema}.workspaces "
-                                    "WHERE project = %s AND name = %s", (self.project, self.workspace)).fetchone()
-            if row is None or row[1] is None:
-                return None
-            rows = self.data.execute(f"SELECT data FROM {self.schema}.resources WHERE workspace_id = %s "
-                                     "ORDER BY address", (row[0],)).fetchall()
-        outputs = self.codec.open(row[3]).get("outputs", {})
-        return State(lineage=row[1], serial=row[2], outputs={k: StateOutput.model_validate(v) for k, v in
-                                                              outputs.items()},
-                     resources=[StateResource.model_validate(self.codec.open(r[0])) for r in rows])
+            row = self.data.execute(
+                f"SELECT lineage, serial, outputs, (SELECT coalesce(jsonb_agg(r.data ORDER BY r.address COLLATE \"C\"), "
+                f"'[]') FROM {self.schema}.resources r WHERE r.workspace_id = w.id) FROM {self.schema}.workspaces w "
+                "WHERE project = %s AND name = %s", (self.project, self.workspace)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        outputs = self.codec.open(row[2]).get("outputs", {})
+        return State(lineage=row[0], serial=row[1],
+                     outputs={k: StateOutput.model_validate(v) for k, v in outputs.items()},
+                     resources=[StateResource.model_validate(self.codec.open(r)) for r in row[3]])
 
     def at_serial(self, serial: int) -> State | None:
         with _db(self.where):

@@ -16,6 +16,15 @@ from kvmstate.state.postgres import PostgresBackend
 from kvmstate.state.store import StateStore
 
 
+@pytest.fixture(autouse=True)
+def fresh_choice(monkeypatch) -> None:
+    """The global --backend/--workspace of one invocation must not reach the next."""
+    from kvmstate.state import select
+    monkeypatch.setattr(select, "chosen", select.Choice())
+    for name in ("KVMSTATE_BACKEND", "KVMSTATE_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def conf(tmp_path: Path, monkeypatch) -> Path:
     folder = tmp_path / "conf"
