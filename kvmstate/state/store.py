@@ -33,7 +33,7 @@ from typing import Iterator
 
 from pydantic import ValidationError
 
-from kvmstate.diagnostics import error
+from kvmstate.diagnostics import DiagnosticError, error
 from kvmstate.state.backend import (DEFAULT_WORKSPACE, Backend, Change, Holder, lineage_error, locked_error,
                                     stale_error)
 from kvmstate.state.crypto import Codec
@@ -165,7 +165,10 @@ class StateStore(Backend):
                     time.sleep(0.1)
             os.ftruncate(fd, 0)
             os.pwrite(fd, Holder.me(operation).model_dump_json().encode(), 0)
-            self.checkpoint()                  # a crashed command's journal: fold it before appending after it
+            try:
+                self.checkpoint()              # a crashed command's journal: fold it before appending after it
+            except DiagnosticError:
+                pass                           # a corrupt state file: the command reports it (or recovers it)
             try:
                 yield
             finally:

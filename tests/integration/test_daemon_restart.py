@@ -28,9 +28,9 @@ def restart_libvirtd() -> libvirt.virConnect:
 
 def test_libvirtd_killed_during_apply(workdir: Path) -> None:
     cli = Cli(workdir)
-    state = workdir / "kvmstate.state.json"
+    journal = workdir / "kvmstate.state.json.journal"                # an apply records its steps there
     with Paused(workdir, 5, "--parallelism", "1") as apply:
-        apply.wait_for(lambda: state.exists() and "basic-pool" in state.read_text())     # in the pool's create
+        apply.wait_for(lambda: journal.exists() and "basic-pool" in journal.read_text())   # in the pool's create
         os.kill(int(PIDFILE.read_text()), signal.SIGKILL)
         while subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True).returncode == 0:
             time.sleep(0.05)
