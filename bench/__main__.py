@@ -1,7 +1,8 @@
 """`make bench`: every measurement in one run, printed as a table of medians and ratios, saved as JSON.
 
 Environment: BENCH_SIZES (default "10 30"), BENCH_REPS (3), BENCH_ANSIBLE_REPS (1),
-BENCH_SCALE ("1000 5000"), BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential parallel ansible).
+BENCH_SCALE ("1000 5000"), BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential parallel ansible),
+BENCH_STATE_WRITES ("250 1000": applies of that many creates with each state backend, bench/state_writes.py).
 Run inside scripts/private-libvirtd (the Makefile does).
 """
 
@@ -16,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import ansible, coldstart, measure, scale, topology_run
+from bench import ansible, coldstart, measure, scale, state_writes, topology_run
 from bench.report import table
 from bench.topology import Topology
 
@@ -62,12 +63,15 @@ def main() -> None:
         for resources in [int(r) for r in env_list("BENCH_CALLS", "10 100 1000")]:
             results["calls"].append(scale.calls_of_noop_plan(resources, folder))
         results["coldstart"] = coldstart.cold_start(max(reps, 5) * 2)
+        results["state_writes"] = state_writes.measure([int(r) for r in env_list("BENCH_STATE_WRITES", "250 1000")],
+                                                       folder)
     results["seconds"] = round(time.time() - started)
     results["host"]["loadavg_after"] = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{results['started'].replace(':', '')[:17]}.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
+    print("\n" + state_writes.table(results["state_writes"]))
     print(f"\nFigures saved in {path.relative_to(measure.ROOT)}")
 
 

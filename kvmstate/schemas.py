@@ -48,7 +48,8 @@ def config_schema(registry: Registry) -> dict:
 
 
 def _language_sections() -> dict:
-    """`variables:` and `outputs:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`)."""
+    """`variables:`, `outputs:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
+    `backend "KIND" { ... }`)."""
     def section(description: str, props: dict, required: list[str]) -> dict:
         return {"type": ["object", "null"], "description": description,
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
@@ -67,6 +68,16 @@ def _language_sections() -> dict:
             "description": text,
             "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
             ["value"]),
+        "backend": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                    "description": "Where the state lives (HCL: `backend \"pg\" { ... }`); literals only, never a "
+                                   "password: see docs/state.md.",
+                    "properties": {
+                        "local": {"type": ["object", "null"], "additionalProperties": False,
+                                  "properties": {"path": {**text, "description": "The state file."}}},
+                        "pg": {"type": "object", "additionalProperties": False, "required": ["project"],
+                               "properties": {"project": {**text, "description": "Whose state this is."},
+                                              "schema": {**text, "description": "PostgreSQL schema (kvmstate)."},
+                                              "service": {**text, "description": "A pg_service.conf service."}}}}},
     }
 
 

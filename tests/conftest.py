@@ -1,14 +1,18 @@
-"""Shared fixtures: the real-daemon tests run only inside scripts/private-libvirtd.
+"""Shared fixtures: the real-daemon tests run only inside scripts/private-libvirtd; the PostgreSQL tests get a
+private server for the session (tests/pgserver.py) and a fresh database each.
 
-Outside it they are skipped, except under `CI=true`: there a real-daemon test that
-does not run is a failure, whether it was skipped for want of the daemon or by a
-`pytest.skip` of its own, so that nothing that needs libvirtd is left out unseen.
+Outside the daemon the real-daemon tests are skipped, and without PostgreSQL installed its tests are skipped,
+except under `CI=true`: there a test that does not run is a failure, whether it was skipped for want of the
+daemon or the server or by a `pytest.skip` of its own, so that nothing is left out unseen.
 """
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.pgserver import PG_BIN, PrivatePostgres
 
 IN_DAEMON = os.environ.get("KVMSTATE_PRIVATE_LIBVIRTD") == "1"
 CI = os.environ.get("CI", "").lower() == "true"
@@ -52,3 +56,27 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"CI=true: a test that needs libvirtd may not be skipped ({reason})"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    if not (PG_BIN / "initdb").exists():
+        message = f"PostgreSQL is not installed ({PG_BIN}/initdb missing): run `make setup`"
+        if CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with PrivatePostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg(pg_server, monkeypatch) -> PrivatePostgres:
+    """The server, with libpq's environment pointing at a database of this test's own."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    import psycopg
+    with psycopg.connect(**{k.lower()[2:]: v for k, v in pg_server.env.items() if k != "PGDATABASE"},
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    for key, value in {**pg_server.env, "PGDATABASE": name}.items():
+        monkeypatch.setenv(key, value)
+    return pg_server

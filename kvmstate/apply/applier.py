@@ -25,7 +25,7 @@ from kvmstate.graph import Graph
 from kvmstate.plan.model import Action, Options, Plan, ResourceChange
 from kvmstate.plan.live import live_key, read_live, request_for
 from kvmstate.provider import LiveObject, Owner, ProviderError, Registry, Request
-from kvmstate.state import State, StateResource, StateStore
+from kvmstate.state import Backend, State, StateResource
 from kvmstate.state.model import StateOutput
 
 
@@ -51,7 +51,7 @@ class Outcome:
         return not self.failed and not self.skipped
 
 
-def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
+def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None, parallelism: int = 1,
                stop: Callable[[], bool] = lambda: False) -> Outcome:
     """Carry out the plan, up to `parallelism` independent actions at a time; once `stop()` turns true the
@@ -88,38 +88,37 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
                                         "a resource it depends on failed") if phase == "skipped" else ""
         on_event(Event(changes[address], phase, elapsed, message))
 
-    for jobs in (forward, backward):
-        schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
-                     parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")), on_end,
-                     stop)
+    try:
+        for jobs in (forward, backward):
+            schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
+                         parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")),
+                         on_end, stop)
+    finally:
+        store.checkpoint()
     return outcome
 
 
 class Recorder:
-    """The one place the state changes during an apply: each change is written at once, under a lock."""
+    """The one place the state changes during an apply: each change is written at once (one resource, not the
+    whole state), under a lock."""
 
-    def __init__(self, state: State, store: StateStore):
+    def __init__(self, state: State, store: Backend):
         self.state, self.store = state, store
         self._lock = threading.Lock()
 
     def record(self, change: ResourceChange, identity: str | None, *, pending: str | None = None,
                computed: dict | None = None) -> None:
-        with self._lock:
-            self.state.put(StateResource(address=change.address, type=change.type, name=change.name,
-                                         host=change.host, identity=identity, pending=pending,
-                                         attributes=change.after or {}, dependencies=change.dependencies,
-                                         computed=computed or {}))
-            self.store.write(self.state)
+        self.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
+                               identity=identity, pending=pending, attributes=change.after or {},
+                               dependencies=change.dependencies, computed=computed or {}))
 
     def put(self, resource: StateResource) -> None:
         with self._lock:
-            self.state.put(resource)
-            self.store.write(self.state)
+            self.store.put(self.state, resource)
 
     def remove(self, address: str) -> None:
         with self._lock:
-            self.state.remove(address)
-            self.store.write(self.state)
+            self.store.remove(self.state, address)
 
 
 def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:
@@ -200,7 +199,7 @@ def _exists(registry: Registry, change: ResourceChange) -> bool:
     return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
 
 
-def record_outputs(config: Configuration, state: State, store: StateStore, options: Options | None = None) -> None:
+def record_outputs(config: Configuration, state: State, store: Backend, options: Options | None = None) -> None:
     """Evaluate the outputs against the state (computed values merged in) and record them when they changed.
 
     After a destroy there is nothing to describe: the outputs are cleared (a targeted destroy keeps the ones

@@ -6,6 +6,7 @@
     run.py        plan, apply, destroy; progress.py prints their progress lines
     inspect.py    show, output: what the state or a saved plan holds
     state.py      state list/show/rm/mv/recover, import, force-unlock
+    backend.py    workspaces, state history/pull/push/migrate/rekey: where the state lives
     doctor.py     doctor: can this host run the domains
 
 Each command module registers its commands on `app`; the engine is imported inside
@@ -15,8 +16,16 @@ the commands, so a command loads only what it uses.
 from __future__ import annotations
 
 from kvmstate.cli.app import app
-from kvmstate.cli import doctor, files, inspect, run, state  # noqa: E402,F401  (register their commands)
+from kvmstate.cli import backend, doctor, files, inspect, run, state  # noqa: E402,F401  (register their commands)
 
 
 def main() -> None:
-    app()
+    import sys
+
+    from kvmstate.diagnostics import DiagnosticError
+    try:
+        app()
+    except DiagnosticError as exc:             # raised before a command's own handling, e.g. choosing the backend
+        from kvmstate.cli.app import report
+        report(exc)
+        sys.exit(1)

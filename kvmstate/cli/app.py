@@ -36,6 +36,12 @@ RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in th
 
 def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:
     """Print an error (every diagnostic, with its snippet) to stderr and exit 1."""
+    report(exc, color)
+    raise typer.Exit(1)
+
+
+def report(exc: Exception, color: Optional[bool] = None) -> None:
+    """Print an error to stderr: every diagnostic with its snippet, or the exception's message."""
     from kvmstate.diagnostics import DiagnosticError, format_diagnostic
     from kvmstate.render.style import Style, use_color
     colored = use_color(sys.stderr, color)
@@ -44,7 +50,6 @@ def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:
             sys.stderr.write(format_diagnostic(d, colored) + "\n")
     else:
         sys.stderr.write(Style(colored)("Error: ", "red", "bold") + str(exc) + "\n")
-    raise typer.Exit(1)
 
 
 def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]):
@@ -61,5 +66,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
-    pass
+                                       help="Print the version and exit."),
+          backend: Optional[str] = typer.Option(None, "--backend", envvar="KVMSTATE_BACKEND", help="Where the state "
+                                                "lives: local, local:PATH, pg or pg:PROJECT (see docs/state.md)."),
+          workspace: Optional[str] = typer.Option(None, "--workspace", envvar="KVMSTATE_WORKSPACE",
+                                                  help="The workspace (its own state); default: the selected one.")
+          ) -> None:
+    from kvmstate.state import select
+    select.chosen = select.Choice(backend, workspace)

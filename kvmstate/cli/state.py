@@ -39,23 +39,28 @@ def _no_state(ws: Workspace) -> DiagnosticError:
 
 
 @state_app.command("show")
-def state_show(address: str = typer.Argument(..., help="The resource address, e.g. domain.web."),
-               path: Path = PathArg, state: Optional[Path] = StateOpt, color: Optional[bool] = ColorOpt) -> None:
-    """Print one resource as recorded in the state.
+def state_show(address: Optional[str] = typer.Argument(None, help="The resource address, e.g. domain.web; the "
+                                                       "whole state when omitted."),
+               path: Path = PathArg, state: Optional[Path] = StateOpt, color: Optional[bool] = ColorOpt,
+               serial: Optional[int] = typer.Option(None, "--serial", help="As it was at this serial (see `state "
+                                                    "history`).")) -> None:
+    """Print one resource, or the whole state, as recorded (now, or at an earlier serial).
 
-    Example: kvmstate state show domain.basic-vm examples/basic
+    Examples: kvmstate state show domain.basic-vm examples/basic; kvmstate state show --serial 12
     """
     from kvmstate.render.style import Style, use_color
     from kvmstate.render.text import render_state
     ws = Workspace.open(path, state)
     try:
-        current = ws.store.read()
+        current = ws.store.read() if serial is None else ws.store.at_serial(serial)
         if current is None:
-            raise _no_state(ws)
-        recorded = ops.find(current, address)
+            raise _no_state(ws) if serial is None else error("No such serial", f"{ws.store.where} does not "
+                                                             f"keep serial {serial}; `kvmstate state history` "
+                                                             "lists the ones it has.")
+        shown = [ops.find(current, address)] if address else current.resources
     except DiagnosticError as exc:
         fail(exc, color)
-    print(render_state(State(lineage=current.lineage, resources=[recorded]), Style(use_color(sys.stdout, color))),
+    print(render_state(State(lineage=current.lineage, resources=shown), Style(use_color(sys.stdout, color))),
           end="")
 
 
@@ -158,7 +163,7 @@ def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: O
                             "resources; recover rebuilds a lost or corrupt one. Use --force to replace it anyway "
                             "(it is kept as the backup).")
             result = recover(ws.load(), ws.registry, lineage)
-            ws.store.write(result.state)
+            ws.store.write(result.state, force=True)
     except (DiagnosticError, ProviderError) as exc:
         fail(exc, color)
     finally:

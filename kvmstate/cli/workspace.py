@@ -16,8 +16,8 @@ from kvmstate.config.variables import Inputs
 from kvmstate.graph import Graph
 from kvmstate.plan.model import Options, Plan
 from kvmstate.provider import Registry
-from kvmstate.state import State, StateStore
-from kvmstate.state.store import DEFAULT_STATE_FILE
+from kvmstate.state import State
+from kvmstate.state.select import default_state_path, open_backend
 
 DEFAULT_URI = "qemu:///system"
 
@@ -25,11 +25,6 @@ DEFAULT_URI = "qemu:///system"
 def resolve_uri(uri: str | None) -> str:
     """--uri, then LIBVIRT_DEFAULT_URI, then qemu:///system."""
     return uri or os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
-
-
-def default_state_path(config_path: Path) -> Path:
-    folder = config_path if config_path.is_dir() else config_path.parent
-    return folder / DEFAULT_STATE_FILE
 
 
 @dataclass
@@ -41,16 +36,18 @@ class Workspace:
     registry: Registry = field(default_factory=Registry.discover)
     inputs: Inputs = field(default_factory=Inputs)
     lock_timeout: float = 0
+    state_given: bool = False                 # --state: that local file, whatever backend is configured
 
     @classmethod
     def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None,
              inputs: Inputs | None = None, lock_timeout: float = 0, **options) -> "Workspace":
         path = Path(path)
         return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options,
-                   inputs=inputs or Inputs(), lock_timeout=lock_timeout)
+                   inputs=inputs or Inputs(), lock_timeout=lock_timeout, state_given=state is not None)
 
     def __post_init__(self) -> None:
-        self.store = StateStore(self.state_path, self.lock_timeout)
+        self.store = open_backend(self.path, str(self.state_path) if self.state_given else None, self.lock_timeout)
+        self.state_path = Path(self.store.location)
         for provider in self.registry.providers:
             provider.configure({DEFAULT_HOST: self.uri}, self.options)
 
@@ -62,7 +59,7 @@ class Workspace:
                 connect([DEFAULT_HOST])
 
     def load(self) -> Configuration:
-        return load(self.path, self.registry, self.inputs)
+        return load(self.path, self.registry, self.inputs, self.store.workspace)
 
     def load_for(self, options: Options) -> Configuration:
         """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""

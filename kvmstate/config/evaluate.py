@@ -56,6 +56,7 @@ class Scope:
     each: tuple[str, Any] | None = None
     used: set[Address] = field(default_factory=set)
     budget: Budget = field(default_factory=Budget)      # shared by the copies of a scope: one per load
+    workspace: str = "default"                          # kvmstate.workspace: the state's workspace, e.g. pr-123
 
 
 def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
@@ -130,7 +131,7 @@ def _call(expr: Call, scope: Scope, depth: int) -> Any:
 def _ref(expr: Ref, scope: Scope) -> Any:
     steps = list(expr.steps)
     root = expr.root
-    if root in ("var", "count", "each") or root in scope.resource_types:
+    if root in ("var", "count", "each", "kvmstate") or root in scope.resource_types:
         if not steps or not isinstance(steps[0], str):
             raise EvalError("Invalid reference", f"`{root}` needs an attribute, as in {root}.NAME.", expr.pos)
     if root == "var":
@@ -154,10 +155,14 @@ def _ref(expr: Ref, scope: Scope) -> Any:
         if attr not in ("key", "value"):
             raise EvalError("Invalid reference", "`each` has two attributes, each.key and each.value.", expr.pos)
         value = scope.each[0] if attr == "key" else scope.each[1]
+    elif root == "kvmstate":
+        if steps.pop(0) != "workspace":
+            raise EvalError("Invalid reference", "`kvmstate` has one attribute, kvmstate.workspace.", expr.pos)
+        value = scope.workspace
     elif root in scope.resource_types:
         value = _resource(expr, steps, scope)
     else:
-        raise EvalError("Unknown reference", f"{root!r} is neither var, count, each nor a resource type "
+        raise EvalError("Unknown reference", f"{root!r} is neither var, count, each, kvmstate nor a resource type "
                         f"({', '.join(sorted(scope.resource_types))}).", expr.pos)
     return _steps(value, steps, expr, scope)
 

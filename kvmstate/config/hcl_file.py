@@ -34,7 +34,7 @@ from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
 
-LANGUAGE_BLOCKS = ("variable", "output")
+LANGUAGE_BLOCKS = ("variable", "output", "backend")    # backend: read by kvmstate.config.backend
 
 
 def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],

@@ -88,7 +88,8 @@ def find_files(path: Path) -> list[Path]:
                 "*.yaml, *.yml and *.hcl files.")
 
 
-def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None = None) -> Configuration:
+def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None = None,
+         workspace: str = "default") -> Configuration:
     files = find_files(Path(path))
     if not files:
         raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
@@ -106,7 +107,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     if unreadable or var_diags.has_errors:
         diags.raise_if_errors()
     base = files[0].parent
-    scope = Scope(base, values, resource_types=frozenset(registry.types))
+    scope = Scope(base, values, resource_types=frozenset(registry.types), workspace=workspace)
     resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)

@@ -66,7 +66,8 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
                                 "sensitive; mark the output `sensitive = true`.", ref.pos, where, "value")
                 continue
-            if root in scope.resource_types and (root, first) in resources:
+            if (root in scope.resource_types and (root, first) in resources) or (root, first) == ("kvmstate",
+                                                                                                "workspace"):
                 continue
             if root in scope.resource_types and isinstance(first, str):
                 diags.error("Reference to undeclared resource", f"{where} refers to {root}.{first}, which is not "

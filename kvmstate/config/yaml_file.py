@@ -97,7 +97,7 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
     return out
 
 
-LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output"}
+LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "backend": "backend"}   # see config.backend
 
 
 def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:

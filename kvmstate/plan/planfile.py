@@ -5,7 +5,8 @@ mode 0600. It records the state's lineage and serial, a hash of the configuratio
 files and the options it was made with. Before applying it, kvmstate checks that
 the state and the files are unchanged, plans again with the same options and
 checks that the live objects still give exactly the saved actions. Any
-difference refuses the plan as stale, before anything is touched.
+difference refuses the plan as stale, before anything is touched. With a state key
+set (kvmstate.state.crypto), the saved plan is encrypted like the state.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kvmstate.config.loader import EXTENSIONS
 from kvmstate.diagnostics import error
 from kvmstate.plan.model import PLAN_FORMAT_VERSION, Plan
 from kvmstate.state import State
+from kvmstate.state.crypto import Codec
 
 
 def config_hash(config: Configuration) -> str:
@@ -39,8 +41,10 @@ def save(plan: Plan, path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
+        codec = Codec.from_env()
         with open(fd, "w", encoding="utf-8") as f:
-            f.write(plan.model_dump_json(indent=2) + "\n")
+            f.write((json.dumps(codec.seal(plan.model_dump(mode="json"))) if codec.encrypts else
+                     plan.model_dump_json(indent=2)) + "\n")
     except OSError as exc:
         raise error("Cannot write the plan", f"{path}: {exc.strerror}.") from None
 
@@ -58,6 +62,7 @@ def load(path: Path) -> Plan:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise error("Cannot read the saved plan", f"{path}: {exc}.") from None
+    data = Codec.from_env().open(data)
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != PLAN_FORMAT_VERSION:
         raise error("Unsupported saved plan", f"{path} has plan format {version!r}; this kvmstate reads format "

@@ -70,9 +70,13 @@ def test_state_file_backup_and_mode(tmp_path: Path) -> None:
     _, registry, store = setup(tmp_path)
     config, state = load(BASIC, registry), State()
     apply_plan(make_plan(config, state, registry), config, state, store, registry)
-    assert store.path.stat().st_mode & 0o777 == 0o600
+    after_create = json.loads(store.path.read_text())
+    assert store.path.stat().st_mode & 0o777 == 0o600 and not store.journal.pending()   # folded at the end
+    empty = Configuration([], {}, Graph())
+    apply_plan(make_plan(empty, state, registry), empty, state, store, registry)
     current, backup = json.loads(store.path.read_text()), json.loads(store.backup_path.read_text())
-    assert current["serial"] == backup["serial"] + 1
+    assert backup == after_create                # the backup is the state before the last apply
+    assert current["serial"] == backup["serial"] + 4 and current["resources"] == []
     assert current["lineage"] == backup["lineage"] == state.lineage
     assert not list(tmp_path.glob(".*.tmp"))
 

@@ -2,7 +2,8 @@
 
     KVMSTATE_KILL_AT=before:N    just before the Nth libvirt call that changes something
     KVMSTATE_KILL_AT=after:N     just after it returned
-    KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write (temporary file written, not renamed)
+    KVMSTATE_KILL_AT=write:N     in the middle of the Nth state write: a whole-state write (temporary file
+                                 written, not renamed) or a journal append (half the line written)
     KVMSTATE_KILL_AT=count       kill nothing; write {"calls": C, "writes": W, "labels": [...]} to
                                  $KVMSTATE_KILL_COUNTS at exit (labels: each call's `class.method`, in order)
     KVMSTATE_KILL_AT=pause:N     kill nothing; before the Nth call, write its name (e.g. virStoragePool.create)
@@ -30,6 +31,7 @@ import time
 
 import libvirt
 
+import kvmstate.state.journal as journal
 import kvmstate.state.store as store
 from kvmstate.cli import main
 
@@ -86,24 +88,36 @@ for cls, names in MUTATING.items():
 _replace = store.os.replace
 
 
+def _count_write() -> int:
+    with lock:
+        counts["writes"] += 1
+        return counts["writes"]
+
+
 class _Os:
-    """The store's view of `os`, whose `replace` can die half-way through a state write."""
+    """The store's and the journal's view of `os`, whose `replace` and `write` can die half-way through a state
+    write."""
 
     def __getattr__(self, name):
         return getattr(os, name)
 
     @staticmethod
+    def write(fd, data):
+        if mode == "write" and _count_write() == target:
+            os.write(fd, data[:len(data) // 2])
+            die()
+        elif mode != "write":
+            _count_write()
+        return os.write(fd, data)
+
+    @staticmethod
     def replace(src, dst):
-        if not str(dst).endswith(".backup"):
-            with lock:
-                counts["writes"] += 1
-                n = counts["writes"]
-            if mode == "write" and n == target:
-                die()
+        if not str(dst).endswith(".backup") and _count_write() == target and mode == "write":
+            die()
         return _replace(src, dst)
 
 
-store.os = _Os()
+store.os = journal.os = _Os()
 
 
 def write_counts() -> None:
@@ -132,8 +146,8 @@ def warm_up() -> None:
     import kvmstate.cli.run  # noqa: F401
     for name in ("kvmstate.apply.applier", "kvmstate.plan.planner", "kvmstate.plan.live", "kvmstate.config.loader",
                  "kvmstate.config.hcl_file", "kvmstate.config.yaml_file", "kvmstate.render.text",
-                 "kvmstate_libvirt.provider", "kvmstate_libvirt.domain", "kvmstate_libvirt.network",
-                 "kvmstate_libvirt.pool", "kvmstate_libvirt.volume", "kvmstate_libvirt.cloudinit",
+                 "kvmstate_libvirt.provider", "kvmstate_libvirt.types.domain", "kvmstate_libvirt.types.network",
+                 "kvmstate_libvirt.types.pool", "kvmstate_libvirt.types.volume", "kvmstate_libvirt.types.cloudinit",
                  "kvmstate_libvirt.seed", "kvmstate_libvirt.image", "kvmstate_libvirt.template", "hcl2", "lark",
                  "jinja2", "jinja2.sandbox", "pycdlib"):
         try:

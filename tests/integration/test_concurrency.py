@@ -15,9 +15,9 @@ pytestmark = pytest.mark.libvirtd
 
 
 def test_second_apply_fails_at_once_naming_the_holder(cli, conn, workdir: Path) -> None:
-    lock, state = workdir / "kvmstate.state.json.lock", workdir / "kvmstate.state.json"
+    lock, journal = workdir / "kvmstate.state.json.lock", workdir / "kvmstate.state.json.journal"
     with Paused(workdir, 3) as first:
-        first.wait_for(lambda: state.exists() and lock.exists() and lock.read_text())   # holds the lock, paused
+        first.wait_for(lambda: journal.exists() and lock.exists() and lock.read_text())  # holds the lock, paused
         holder = json.loads(lock.read_text())
         assert holder["pid"] == first.process.pid and holder["operation"] == "apply"
         started = time.monotonic()
@@ -34,7 +34,7 @@ def test_second_apply_fails_at_once_naming_the_holder(cli, conn, workdir: Path) 
 
 def test_ctrl_c_finishes_the_running_action_and_saves_the_state(cli, conn, workdir: Path) -> None:
     with Paused(workdir, 2, "--parallelism", "1") as apply:
-        apply.wait_for((workdir / "kvmstate.state.json").exists)     # paused inside network.basic-net's create
+        apply.wait_for((workdir / "kvmstate.state.json.journal").exists)   # paused inside basic-net's create
         apply.process.send_signal(signal.SIGINT)
         heard = ""
         while "Interrupt received" not in heard:                     # the handler ran before the call resumes
