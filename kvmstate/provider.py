@@ -107,7 +107,8 @@ class HostCheck:
     name: str              # what was checked, e.g. "/dev/kvm"
     ok: bool
     detail: str            # what was found
-    fix: str = ""          # what to do, when not ok
+    fix: str = ""          # what to do, when not ok (or when a warning)
+    warn: bool = False     # ok, but worth knowing (never fails the command)
 
 
 class ProviderError(Exception):
