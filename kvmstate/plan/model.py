@@ -56,12 +56,14 @@ class ResourceChange(BaseModel):
 
 class Drift(BaseModel):
     """What happened to an object since the state was written: changed or deleted outside kvmstate,
-    created by an interrupted apply but not recorded ("unrecorded"), or never created by an interrupted
-    apply that had started to ("unfinished")."""
+    created by an interrupted apply but not recorded ("unrecorded"), never created by an interrupted
+    apply that had started to ("unfinished"), or not readable now ("unknown": its pool is inactive; it is
+    kept as recorded)."""
 
     address: str
-    kind: Literal["changed", "deleted", "unrecorded", "unfinished"]
+    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "unknown"]
     changes: list[AttributeChange] = Field(default_factory=list)
+    reason: str = Field("", description="Why an unknown object could not be read, e.g. its pool is inactive.")
 
 
 class Options(BaseModel):
@@ -112,7 +114,7 @@ class Plan(BaseModel):
     @property
     def refreshes(self) -> bool:
         """A refresh-only plan with drift to record."""
-        return self.options.refresh_only and bool(self.drift)
+        return self.options.refresh_only and any(d.kind != "unknown" for d in self.drift)
 
     def change(self, address: str) -> ResourceChange | None:
         return next((c for c in self.resource_changes if c.address == address), None)

@@ -53,12 +53,19 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         host = recorded.host if recorded else resource.host
         known_attrs = recorded.attributes if recorded else resource.attributes
         name = recorded.name if recorded else resource.object_name
-        obj = live.get(live_key(registry, host, address.type, name, known_attrs))
+        where = live_key(registry, host, address.type, name, known_attrs)
+        obj = live.get(where)
+        unreadable = live.unreadable_reason(where) if obj is None else None
+        if unreadable and recorded is not None and not recorded.pending:
+            # Its scope cannot be listed now (an inactive pool): keep the object as recorded, never recreate it.
+            obj = LiveObject(address.type, recorded.name, recorded.host, recorded.identity, recorded.attributes,
+                             computed=recorded.computed)
         if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        drift = _drift(registry, key, recorded, obj)
+        drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept") \
+            if unreadable and obj is not None else _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
         interrupted = recorded is not None and recorded.pending == "create"
