@@ -51,8 +51,7 @@ def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> Non
         dom.setVcpusFlags(vcpus, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
     raise ProviderError(f"domain {name} runs with {live} vCPUs and its guest did not give {live - vcpus} back "
                         f"({detail}); its definition now has {vcpus}. Shut the guest down (virsh shutdown {name}) "
-                        "and apply again to start it with "
-                        f"{vcpus}, or set vcpu = {live} to keep them")
+                        f"and apply again to start it with {vcpus}, or set vcpu = {live} to keep them")
 
 
 def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,

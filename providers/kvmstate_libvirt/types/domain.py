@@ -146,7 +146,10 @@ class Domains(ResourceOperations):
         dom = find(f"looking up domain {name}", host.conn.lookupByUUIDString, identity)
         if dom is None:
             return
+        persistent = dom.isPersistent()
         _stop(dom, name, host.shutdown_timeout)
+        if not persistent:
+            return                  # a transient domain is gone once stopped
         flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         with doing(f"undefining domain {name}"):
             try:
