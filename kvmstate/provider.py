@@ -59,6 +59,21 @@ class LiveObject:
     owner: Owner | None = None
     computed: dict[str, Any] = field(default_factory=dict)   # values the provider found (a guest's addresses);
                                                               # recorded in the state, never compared
+    running: dict[str, Any] = field(default_factory=dict)    # attributes where the running object differs from
+                                                              # its persistent definition (`virsh setvcpus --live`);
+                                                              # the provider's `normalize` shows them
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Objects a provider cannot list now: every object of `type` on `host` whose scope attribute is `scope`
+    (the volumes of an inactive pool). `read` returns it among the live objects; the engine keeps such
+    objects as the state recorded them, neither creating nor deleting them."""
+
+    type: str
+    host: str
+    scope: Any
+    reason: str                            # a sentence part: "pool images is inactive"
 
 
 @dataclass(frozen=True)
@@ -107,7 +122,8 @@ class HostCheck:
     name: str              # what was checked, e.g. "/dev/kvm"
     ok: bool
     detail: str            # what was found
-    fix: str = ""          # what to do, when not ok
+    fix: str = ""          # what to do, when not ok (or when a warning)
+    warn: bool = False     # ok, but worth knowing (never fails the command)
 
 
 class ProviderError(Exception):
@@ -127,8 +143,9 @@ class Provider(Protocol):
         """Start connecting to these hosts in the background, ahead of the first call (optional: a provider
         without it connects on first use); a failure is reported by that first call."""
 
-    def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
-        """Every object of these types on a host, read in bulk."""
+    def read(self, host: str, types: Iterable[str]) -> list[LiveObject | Unreadable]:
+        """Every object of these types on a host, read in bulk; an `Unreadable` for each scope that cannot
+        be listed now."""
 
     def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
         """Problems that would make creating or updating this object fail, found before any change

@@ -63,7 +63,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
         return outcome
     _record_drift(plan, recorder, registry)
     changes = {c.address: c for c in plan.resource_changes}
-    forward = {a: changes[a].dependencies for a in config.graph.order()
+    forward = {a: _prerequisites(a, changes) for a in config.graph.order()
                if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
     graph = Graph()
@@ -98,6 +98,23 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
     return outcome
 
 
+def _prerequisites(address: str, changes: dict[str, ResourceChange]) -> set[str]:
+    """The dependencies an action waits for, looking through unchanged ones: a domain whose volume is unchanged
+    still waits for the start of that volume's pool."""
+    found: set[str] = set()
+    stack, seen = list(changes[address].dependencies), set()
+    while stack:
+        dep = stack.pop()
+        if dep in seen or dep not in changes:
+            continue
+        seen.add(dep)
+        if changes[dep].action == Action.NOOP:
+            stack.extend(changes[dep].dependencies)
+        else:
+            found.add(dep)
+    return found
+
+
 class Recorder:
     """The one place the state changes during an apply: each change is written at once (one resource, not the
     whole state), under a lock."""
@@ -127,6 +144,8 @@ def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:
     the ownership mark of objects that stay and are marked for another address."""
     for drift in plan.drift:
         change = plan.change(drift.address)
+        if drift.kind == "unknown":
+            continue              # kept as recorded until it can be read
         if drift.kind == "remark":
             if change is not None and change.action not in (Action.DELETE, Action.REPLACE):
                 live = plan._live[change.address]
@@ -145,6 +164,8 @@ def refresh_state(plan: Plan, recorder: Recorder) -> None:
             continue                                     # the mark is in the object: left as it is
         if drift.kind in ("deleted", "unfinished"):
             recorder.remove(drift.address)
+        elif drift.kind == "unknown":
+            continue
         elif drift.kind == "changed":
             recorded = recorder.state.get(drift.address).model_copy(deep=True)
             for change in reversed(drift.changes):       # before = live, after = recorded

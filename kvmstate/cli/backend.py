@@ -8,7 +8,6 @@ backend and workspace kvmstate.state.select chooses (global --backend and
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -17,7 +16,6 @@ from pydantic import ValidationError
 
 from kvmstate.cli.app import PathArg, StateOpt, app, fail, state_app
 from kvmstate.diagnostics import DiagnosticError, error
-from kvmstate.render.style import use_color
 from kvmstate.state import Backend, State
 from kvmstate.state.crypto import Codec
 from kvmstate.state.select import current_workspace, open_backend, select_workspace

@@ -13,7 +13,7 @@ from kvmstate.cli.app import ColorOpt, UriOpt, app
 def doctor(uri: Optional[str] = UriOpt, color: Optional[bool] = ColorOpt) -> None:
     """Check that the host can run kvmstate's domains (as virt-host-validate does), and say what to fix.
 
-    Exits 1 when a check fails. Example: kvmstate doctor --uri qemu:///system
+    Exits 1 when a check fails; a warning (the host works, but not as well as it could) does not. Example: kvmstate doctor --uri qemu:///system
     """
     import sys
 
@@ -25,11 +25,12 @@ def doctor(uri: Optional[str] = UriOpt, color: Optional[bool] = ColorOpt) -> Non
     failed = 0
     for provider in Registry.discover().providers:
         for check in getattr(provider, "doctor", lambda _: [])(target):
-            mark = style("ok  ", "green") if check.ok else style("FAIL", "red", "bold")
+            mark = style("FAIL", "red", "bold") if not check.ok else style("warn", "yellow") if check.warn \
+                else style("ok  ", "green")
             print(f"{mark} {check.name}: {check.detail}")
-            if not check.ok:
-                failed += 1
+            if not check.ok or (check.warn and check.fix):
                 print(f"     fix: {check.fix}")
+            failed += not check.ok
     if failed:
         print(f"\n{failed} check{'s' if failed > 1 else ''} failed on {target}.")
         raise typer.Exit(1)

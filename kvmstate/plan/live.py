@@ -15,10 +15,22 @@ from kvmstate.config import Configuration
 from kvmstate.metadata import fields_with, update_class, without_local
 from kvmstate.plan.diff import diff, get_path, prune
 from kvmstate.plan.model import AttributeChange, ResourceChange
-from kvmstate.provider import Dependency, LiveObject, Owner, Registry, Request
+from kvmstate.provider import Dependency, LiveObject, Owner, Registry, Request, Unreadable
 
 
 LiveKey = tuple[str, str, Any, str]     # host, type, scope value (a volume's pool), name
+
+
+class Live(dict[LiveKey, LiveObject]):
+    """The live objects by where they are found, and the scopes that could not be listed (an inactive pool)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreadable: dict[tuple[str, str, Any], str] = {}     # (host, type, scope) -> why
+
+    def unreadable_reason(self, key: LiveKey) -> str | None:
+        """Why an object at `key` could not be seen, when its scope could not be listed."""
+        return self.unreadable.get(key[:3])
 
 
 def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: dict[str, Any]) -> LiveKey:
@@ -27,9 +39,9 @@ def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: d
     return (host, rtype, attributes.get(scope) if scope else None, name)
 
 
-def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey, LiveObject]:
+def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> Live:
     """Every live object of the wanted (host, type) pairs, one bulk read per host and provider."""
-    live: dict[LiveKey, LiveObject] = {}
+    live = Live()
     by_host: dict[tuple[str, int], set[str]] = {}
     for host, rtype in wanted:
         provider = registry.provider_of[rtype]
@@ -37,6 +49,9 @@ def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> dict[LiveKey,
     for (host, _), types in sorted(by_host.items()):
         provider = registry.provider_of[next(iter(types))]
         for obj in provider.read(host, sorted(types)):
+            if isinstance(obj, Unreadable):
+                live.unreadable[(obj.host, obj.type, obj.scope)] = obj.reason
+                continue
             live[live_key(registry, obj.host, obj.type, obj.name, obj.attributes)] = obj
     return live
 

@@ -60,11 +60,13 @@ class Drift(BaseModel):
     apply that had started to ("unfinished"), or in libvirt with this state's ownership mark for the
     address but not in the state ("marked": after `state rm`, `state mv` or an interrupted apply), or
     recorded here with the ownership mark of another address or state ("remark": after `state mv` or
-    `state recover`; apply rewrites the mark)."""
+    `state recover`; apply rewrites the mark), or not readable now ("unknown": its pool is inactive; it is
+    kept as recorded)."""
 
     address: str
-    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "marked", "remark"]
+    kind: Literal["changed", "deleted", "unrecorded", "unfinished", "marked", "remark", "unknown"]
     changes: list[AttributeChange] = Field(default_factory=list)
+    reason: str = Field("", description="Why an unknown object could not be read, e.g. its pool is inactive.")
 
 
 class Options(BaseModel):
@@ -117,7 +119,7 @@ class Plan(BaseModel):
     @property
     def refreshes(self) -> bool:
         """A refresh-only plan with drift to record."""
-        return self.options.refresh_only and bool(self.drift)
+        return self.options.refresh_only and any(d.kind != "unknown" for d in self.drift)
 
     def change(self, address: str) -> ResourceChange | None:
         return next((c for c in self.resource_changes if c.address == address), None)

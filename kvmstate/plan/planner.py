@@ -57,11 +57,20 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         obj = named[address]
         if address in shared:
             continue         # reported: no action on an object two addresses claim
+        unreadable = None
+        if obj is None:
+            attrs = recorded.attributes if recorded else resource.attributes
+            unreadable = live.unreadable_reason(live_key(registry, host, address.type, name, attrs))
+        if unreadable and recorded is not None and not recorded.pending:
+            # Its scope cannot be listed now (an inactive pool): keep the object as recorded, never recreate it.
+            obj = LiveObject(address.type, recorded.name, recorded.host, recorded.identity, recorded.attributes,
+                             computed=recorded.computed)
         if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        drift = _drift(registry, key, recorded, obj)
+        drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept") \
+            if unreadable and obj is not None else _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
         if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \

@@ -130,4 +130,4 @@ def _change_lines(c: AttributeChange, drift: bool = False) -> list[str]:
 
 
 def _drift_lines(d: Drift) -> list[str]:
-    return [f"# {d.address} {DRIFT[d.kind]}"] + [line for c in d.changes for line in _change_lines(c, drift=True)]
+    return [f"# {d.address} {DRIFT[d.kind]}{': ' + d.reason if d.reason else ''}"] + [line for c in d.changes for line in _change_lines(c, drift=True)]

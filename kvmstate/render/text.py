@@ -26,6 +26,7 @@ DRIFT = {
     "remark": ("is recorded here but carries the ownership mark of another address or state (after `state mv` "
                "or `state recover`): the mark will be rewritten for this address"),
     "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
+    "unknown": "could not be read",
 }
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
 
@@ -55,7 +56,7 @@ def render_plan(plan: Plan, style: Style) -> str:
         out.append(style("Objects that changed since the state was last written:", "bold"))
         out.append("")
         for drift in plan.drift:
-            out.append(f"  # {style(drift.address, 'bold')} {DRIFT[drift.kind]}")
+            out.append(f"  # {style(drift.address, 'bold')} {DRIFT[drift.kind]}{': ' + drift.reason if drift.reason else ''}")
             width = max((len(c.path) for c in drift.changes), default=0)
             for c in drift.changes:   # before = live, after = recorded
                 out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")

@@ -12,7 +12,9 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from .errors import doing
+from kvmstate.provider import ProviderError
+
+from .errors import doing, message
 from .schema import Domain, Volume
 from .xml import devices as devs
 
@@ -24,8 +26,7 @@ def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Vo
         with doing(f"setting the memory of domain {name} to {spec.memory // 1024**2} MiB"):
             dom.setMemoryFlags(-(-spec.memory // 1024), flags)
     if "vcpu" in changed:
-        with doing(f"setting the vCPUs of domain {name} to {spec.vcpu}"):
-            dom.setVcpusFlags(spec.vcpu, flags)
+        _set_vcpus(dom, name, spec.vcpu, flags)
     if "disks" in changed or "interfaces" in changed:
         with doing(f"reading domain {name}"):
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
@@ -33,6 +34,24 @@ def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Vo
             _sync_disks(dom, name, root, spec, volumes, flags)
         if "interfaces" in changed:
             _sync_interfaces(dom, name, root, spec, flags)
+
+
+def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> None:
+    """Set the vCPU count; a running guest that will not give vCPUs back (QEMU under TCG, a guest without CPU
+    hot-unplug) gets the count in its definition, and the error says how to finish."""
+    try:
+        dom.setVcpusFlags(vcpus, flags)
+        return
+    except libvirt.libvirtError as err:
+        if not flags & libvirt.VIR_DOMAIN_AFFECT_LIVE or dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) <= vcpus:
+            raise ProviderError(f"setting the vCPUs of domain {name} to {vcpus}: {message(err)}") from None
+        live = dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        detail = message(err)
+    with doing(f"setting the vCPUs of domain {name} to {vcpus} in its definition"):
+        dom.setVcpusFlags(vcpus, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    raise ProviderError(f"domain {name} runs with {live} vCPUs and its guest did not give {live - vcpus} back "
+                        f"({detail}); its definition now has {vcpus}. Shut the guest down (virsh shutdown {name}) "
+                        f"and apply again to start it with {vcpus}, or set vcpu = {live} to keep them")
 
 
 def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,

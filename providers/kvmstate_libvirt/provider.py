@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from kvmstate.provider import HostCheck, LiveObject, Owner, Problem, ProviderError, Request, ResourceType
+from kvmstate.provider import HostCheck, LiveObject, Owner, Problem, ProviderError, Request, ResourceType, Unreadable
 
 from .connection import Connections
 from .declarations import TYPES
@@ -44,8 +44,9 @@ class LibvirtProvider:
         """Open these hosts' connections in the background, while the engine reads the files."""
         self.connections.connect(list(hosts))
 
-    def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
-        """Every object of the asked types on a host, each type listed once in bulk, in declaration order."""
+    def read(self, host: str, types: Iterable[str]) -> list[LiveObject | Unreadable]:
+        """Every object of the asked types on a host, each type listed once in bulk, in declaration order
+        (and an `Unreadable` for each inactive pool when volumes or seeds are asked for)."""
         wanted = set(types)
         target = self.connections.get(host)
         found: dict[str, list[LiveObject]] = {}

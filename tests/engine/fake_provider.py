@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request
+from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, Unreadable
 from kvmstate_libvirt.declarations import TYPES
 
 
@@ -23,6 +23,7 @@ class FakeProvider:
 
     def __init__(self, objects: Iterable[LiveObject] = (), fail_on: Iterable[str] = ()):
         self.objects: dict[tuple[str, str, str], LiveObject] = {(o.host, o.type, o.name): o for o in objects}
+        self.unreadable: list[Unreadable] = []            # scopes read() reports as unreadable
         # (keyed without a volume's pool: scenarios use one volume name per pool)
         self.calls: list[tuple] = []
         self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
@@ -42,7 +43,8 @@ class FakeProvider:
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         types = list(types)
         self.calls.append(("read", host, tuple(types)))
-        return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types]
+        return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types] + \
+            [u for u in self.unreadable if u.host == host and u.type in types]
 
     def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
         self.calls.append(("check", str(request.address)))

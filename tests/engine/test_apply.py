@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from kvmstate.apply.applier import apply_plan
@@ -10,7 +11,7 @@ from kvmstate.config import load
 from kvmstate.graph import Graph
 from kvmstate.config.loader import Configuration
 from kvmstate.plan.planner import make_plan
-from kvmstate.provider import ProviderError, Registry
+from kvmstate.provider import ProviderError, Registry, Unreadable
 from kvmstate.state import State, StateStore
 
 from tests.engine.fake_provider import FakeProvider
@@ -154,3 +155,27 @@ def test_destroy_clears_the_outputs_that_name_one_instance(tmp_path: Path) -> No
     record_outputs(config, state, store, destroy)
     assert store.read().outputs == {} and store.read().resources == []
     record_outputs(config, state, store, destroy)            # destroy again: nothing left, still no error
+
+
+def test_objects_in_an_unreadable_scope_are_kept_and_wait_for_its_start(tmp_path: Path) -> None:
+    """An inactive pool's volumes cannot be listed: they are unknown, kept as recorded (never created again),
+    and a changed domain that uses one waits for the pool's start, though the volume itself is unchanged."""
+    provider, registry, store = setup(tmp_path)
+    config, state = load(BASIC, registry), State()
+    apply_plan(make_plan(config, state, registry), config, state, store, registry)
+    state = store.read()
+    del provider.objects[("default", "volume", "basic-root")]
+    provider.objects[("default", "pool", "basic-pool")].attributes["active"] = False
+    provider.objects[("default", "domain", "basic-vm")].attributes["autostart"] = True
+    provider.unreadable.append(Unreadable("volume", "default", "basic-pool", "pool basic-pool is inactive"))
+    plan = make_plan(config, state, registry)
+    drift = {d.address: d for d in plan.drift}
+    assert drift["volume.basic-root"].kind == "unknown"
+    assert drift["volume.basic-root"].reason == "pool basic-pool is inactive; its recorded state is kept"
+    actions = {c.address: c.action.value for c in plan.resource_changes if c.action.value != "no-op"}
+    assert actions == {"pool.basic-pool": "update", "domain.basic-vm": "update"}
+    provider.timeline.clear()
+    provider.during = lambda address: time.sleep(0.2) if address.startswith("pool.") else None
+    assert apply_plan(plan, config, state, store, registry, parallelism=10).ok
+    assert provider.timeline.index(("end", "pool.basic-pool")) < provider.timeline.index(("start", "domain.basic-vm"))
+    assert store.read().get("volume.basic-root") is not None

@@ -8,7 +8,7 @@ volume's key.
 
 from __future__ import annotations
 
-from kvmstate.provider import LiveObject, Request
+from kvmstate.provider import LiveObject, Request, Unreadable
 
 from .. import image, seed
 from ..connection import Host
@@ -24,11 +24,17 @@ class Cloudinits(ResourceOperations):
     declaration = CLOUDINIT
     volumes = Volumes()
 
-    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
-        """Every `*.iso` volume of an active pool, as the cloudinit named by its stem; the volumes are read
-        once per provider read (`earlier` holds them when volumes were asked for too)."""
-        return [LiveObject(CLOUDINIT.name, name, host.name, vol.identity, {"pool": vol.attributes["pool"]})
-                for vol in self.volumes.read_all(host, earlier) if (name := seed.seed_of(vol.name))]
+    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject | Unreadable]:
+        """Every `*.iso` volume of an active pool, as the cloudinit named by its stem (an inactive pool's seeds
+        are unreadable, as its volumes); the volumes are read once per provider read (`earlier` holds them when
+        volumes were asked for too)."""
+        found: list[LiveObject | Unreadable] = []
+        for vol in self.volumes.read_all(host, earlier):
+            if isinstance(vol, Unreadable):
+                found.append(Unreadable(CLOUDINIT.name, vol.host, vol.scope, vol.reason))
+            elif name := seed.seed_of(vol.name):
+                found.append(LiveObject(CLOUDINIT.name, name, host.name, vol.identity, {"pool": vol.attributes["pool"]}))
+        return found
 
     def create(self, host: Host, request: Request) -> LiveObject:
         spec = Cloudinit.model_validate(request.attributes)

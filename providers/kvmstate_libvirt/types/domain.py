@@ -13,6 +13,7 @@ from typing import Any
 import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
+from kvmstate.units import format_size
 
 from .. import addresses, capabilities, hotplug
 from ..connection import Host
@@ -24,33 +25,51 @@ from ..xml import ownership
 from ..xml.util import parse
 from .base import ResourceOperations, changed, names
 
-_RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_BLOCKED}
+_POWER = {libvirt.VIR_DOMAIN_RUNNING: "running", libvirt.VIR_DOMAIN_BLOCKED: "running",
+          libvirt.VIR_DOMAIN_PAUSED: "paused"}
+TRANSIENT = " (transient)"      # a running domain without a persistent definition: it vanishes when it stops
 
 
 class Domains(ResourceOperations):
     declaration = DOMAIN
 
-    def live(self, host: Host, dom: libvirt.virDomain, running: bool | None = None,
-             autostart: bool | None = None) -> LiveObject:
-        """One domain; `running` and `autostart` are asked for when the caller does not know them."""
+    def live(self, host: Host, dom: libvirt.virDomain, power: str | None = None, autostart: bool | None = None,
+             stats: dict[str, Any] | None = None) -> LiveObject:
+        """One domain; its power state ("running", "paused" or "stopped", " (transient)" added when it has no
+        persistent definition), autostart and live statistics are asked for when the caller does not know them."""
         name = dom.name()
         with doing(f"reading domain {name}"):
             root = parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-            running = dom.state()[0] in _RUNNING if running is None else running
+            if power is None:
+                power = _POWER.get(dom.state()[0], "stopped") + ("" if dom.isPersistent() else TRANSIENT)
             autostart = bool(dom.autostart()) if autostart is None else autostart
-        attrs = document.from_xml(root, autostart=autostart, power="running" if running else "stopped")
-        return LiveObject(DOMAIN.name, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(root))
+            if stats is None and power != "stopped":
+                info = dom.info()       # state, max memory (KiB), memory (KiB), vCPUs, CPU time
+                stats = {"balloon.current": info[2], "vcpu.current": info[3]}
+        attrs = document.from_xml(root, autostart=autostart, power=power)
+        return LiveObject(DOMAIN.name, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(root),
+                          running=_running(attrs, stats or {}))
 
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
-        """Four list calls (all, running or paused, other states, autostart) and one XML read per domain;
-        only a domain in an unusual state (blocked, shutting down, crashed) is asked for its state."""
+        """Six list calls (all, running, paused, other states, autostart, transient), one call for the live
+        vCPUs and memory of every running domain, and one XML read per domain; only a domain in an unusual
+        state (blocked, shutting down, crashed) is asked for its state."""
         with doing("listing domains"):
             doms = host.conn.listAllDomains(0)
-            running = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING |
-                                                     libvirt.VIR_CONNECT_LIST_DOMAINS_PAUSED))
+            running = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING))
+            paused = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PAUSED))
             other = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_OTHER))
             autostart = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART))
-        return [self.live(host, dom, None if dom.name() in other else dom.name() in running, dom.name() in autostart)
+            transient = names(host.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_TRANSIENT))
+            stats = _live_stats(host) if running or paused else {}
+
+        def power(name: str) -> str | None:
+            if name in other:
+                return None
+            state = "running" if name in running else "paused" if name in paused else "stopped"
+            return state + TRANSIENT if name in transient and state != "stopped" else state
+
+        return [self.live(host, dom, power(dom.name()), dom.name() in autostart, stats.get(dom.name(), {}))
                 for dom in doms]
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
@@ -62,7 +81,11 @@ class Domains(ResourceOperations):
         aliases: dict[str, set[str]] = {}
         if desired.get("machine") and desired.get("machine") != live.attributes.get("machine"):
             aliases = capabilities.machine_aliases(host, live.attributes.get("type"))
-        return in_desired_form(live.attributes, desired, aliases)
+        attrs = in_desired_form(live.attributes, desired, aliases)
+        for key, value in live.running.items():
+            if attrs.get(key) == desired.get(key):      # the definition is as wanted: show the running value
+                attrs = {**attrs, key: value}
+        return attrs
 
     def create(self, host: Host, request: Request) -> LiveObject:
         spec = Domain.model_validate(request.attributes)
@@ -85,6 +108,8 @@ class Domains(ResourceOperations):
             dom = host.conn.lookupByUUIDString(current.identity)
         top = changed(paths)
         stale: dict[str, float] = {}
+        if not dom.isPersistent():
+            _persist(host, dom, name)       # first: a transient domain that stops is gone
         if restart:
             stale = addresses.leases(host, dom, spec) if dom.isActive() else {}
             dom = self._redefine(host, request, spec, dom)
@@ -98,7 +123,10 @@ class Domains(ResourceOperations):
             with doing(f"setting autostart of domain {name}"):
                 dom.setAutostart(int(spec.autostart))
         if "power" in top:
-            if spec.power == "running" and not dom.isActive():
+            if spec.power == "running" and dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+                with doing(f"resuming domain {name}"):
+                    dom.resume()
+            elif spec.power == "running" and not dom.isActive():
                 with doing(f"starting domain {name}"):
                     dom.create()
             elif spec.power == "stopped":
@@ -118,7 +146,10 @@ class Domains(ResourceOperations):
         dom = find(f"looking up domain {name}", host.conn.lookupByUUIDString, identity)
         if dom is None:
             return
+        persistent = dom.isPersistent()
         _stop(dom, name, host.shutdown_timeout)
+        if not persistent:
+            return                  # a transient domain is gone once stopped
         flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         with doing(f"undefining domain {name}"):
             try:
@@ -151,6 +182,36 @@ class Domains(ResourceOperations):
             with doing(f"starting domain {name}"):
                 dom.create()
         return dom
+
+
+def _live_stats(host: Host) -> dict[str, dict[str, Any]]:
+    """The live vCPU count and memory (KiB) of every running domain, by name, in one call; empty when the
+    driver cannot say (libvirt's test driver)."""
+    try:
+        found = host.conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_VCPU | libvirt.VIR_DOMAIN_STATS_BALLOON,
+                                            libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+    except libvirt.libvirtError:
+        return {}
+    return {dom.name(): stats for dom, stats in found}
+
+
+def _running(attrs: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
+    """The live vCPUs and memory where they differ from the definition. Memory the guest has not given back
+    yet (still at the maximum, before its balloon driver runs) is no difference."""
+    out: dict[str, Any] = {}
+    vcpu = stats.get("vcpu.current")
+    if vcpu is not None and vcpu != attrs["vcpu"]:
+        out["vcpu"] = vcpu
+    memory = stats.get("balloon.current")
+    if memory is not None and format_size(memory * 1024) not in (attrs.get("memory"), attrs.get("max_memory")):
+        out["memory"] = format_size(memory * 1024)
+    return out
+
+
+def _persist(host: Host, dom: libvirt.virDomain, name: str) -> None:
+    """Give a transient domain (undefined while it ran) its persistent definition back, from its own XML."""
+    with doing(f"defining domain {name} persistently again"):
+        host.conn.defineXML(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE))
 
 
 def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:

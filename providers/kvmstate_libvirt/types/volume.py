@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Problem, ProviderError, Request
+from kvmstate.provider import LiveObject, Problem, ProviderError, Request, Unreadable
 from kvmstate.units import format_size, parse_size
 
 from .. import image
@@ -17,7 +17,7 @@ from ..declarations import VOLUME
 from ..errors import doing, find
 from ..schema import Volume
 from ..xml import volume as document
-from .base import ResourceOperations, changed
+from .base import ResourceOperations, changed, names
 
 
 class Volumes(ResourceOperations):
@@ -30,13 +30,16 @@ class Volumes(ResourceOperations):
             key = vol.key()
         return LiveObject(VOLUME.name, name, host.name, key, attrs)
 
-    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
-        """Volumes of every active pool, after a refresh so files added behind libvirt's back show."""
+    def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject | Unreadable]:
+        """Volumes of every active pool, after a refresh so files added behind libvirt's back show; an inactive
+        pool's volumes cannot be listed, so each inactive pool is reported `Unreadable` (not as empty)."""
         if VOLUME.name in earlier:
             return earlier[VOLUME.name]
         with doing("listing storage pools"):
             pools = host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-        found = []
+            inactive = names(host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE))
+        found: list[LiveObject | Unreadable] = [Unreadable(VOLUME.name, host.name, pool, f"pool {pool} is inactive")
+                                                for pool in sorted(inactive)]
         for pool in pools:
             pool_name = pool.name()
             with doing(f"listing volumes of pool {pool_name}"):
