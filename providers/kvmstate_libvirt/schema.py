@@ -8,6 +8,7 @@ left to libvirt when unset and are then never compared.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from kvmstate.units import Size, format_size
 
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
+HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 
 
 def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
@@ -50,16 +52,93 @@ class DhcpRange(_Model):
         return self
 
 
+class DhcpHost(_Model):
+    mac: str = _f(..., "live", pattern=MAC_PATTERN, description="The guest interface's MAC address.")
+    ip: ipaddress.IPv4Address = _f(..., "live", description="The address always handed to that MAC.")
+    name: str | None = _f(None, "live", pattern=HOSTNAME_PATTERN, max_length=253,
+                          description="Host name given to the guest and resolved by the network's DNS.")
+
+    @field_validator("mac")
+    @classmethod
+    def _lower(cls, value: str):
+        return value.lower()
+
+
+class Dhcp(_Model):
+    """DHCP on a network: `start`-`end` is the first range, `ranges` more, `hosts` fixed addresses."""
+
+    start: ipaddress.IPv4Address | None = _f(None, "live", description="First address of the first range.")
+    end: ipaddress.IPv4Address | None = _f(None, "live", description="Last address of the first range.")
+    ranges: list[DhcpRange] = _f([], "live", description="More ranges after the first (HCL: `range { }` blocks).")
+    hosts: list[DhcpHost] = _f([], "live", description="Static hosts: a fixed address (and name) per MAC "
+                                                       "(HCL: `host { }` blocks).")
+
+    @model_validator(mode="after")
+    def _first_range(self):
+        """`range` blocks alone are allowed: the first becomes `start`-`end`, so one form is compared."""
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a DHCP range needs both `start` and `end`")
+        if self.start is None and self.ranges:
+            first, *self.ranges = self.ranges
+            self.start, self.end = first.start, first.end
+        if self.start is not None and self.start > self.end:
+            raise ValueError(f"the DHCP range starts at {self.start}, after its end {self.end}")
+        for key in ("mac", "ip", "name"):
+            values = [getattr(h, key) for h in self.hosts if getattr(h, key) is not None]
+            dup = sorted({str(v) for v in values if values.count(v) > 1})
+            if dup:
+                raise ValueError(f"two DHCP hosts have the {key} {dup[0]}")
+        return self
+
+    def all_ranges(self) -> list[DhcpRange]:
+        first = [DhcpRange(start=self.start, end=self.end)] if self.start is not None else []
+        return first + list(self.ranges)
+
+
+class DnsHost(_Model):
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = _f(..., "live", description="The address the names resolve to.")
+    hostnames: list[str] = _f(..., "live", min_length=1, description="Names that resolve to `ip`.")
+
+    @field_validator("hostnames")
+    @classmethod
+    def _names(cls, value: list[str]):
+        for name in value:
+            if len(name) > 253 or not re.fullmatch(HOSTNAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not a host name (letters, digits, '-' and '.')")
+        return value
+
+
+class Dns(_Model):
+    hosts: list[DnsHost] = _f([], "live", description="Extra host entries served by the network's DNS "
+                                                      "(HCL: `host { }` blocks).")
+
+    @field_validator("hosts")
+    @classmethod
+    def _unique(cls, value: list[DnsHost]):
+        ips = [str(h.ip) for h in value]
+        dup = sorted({ip for ip in ips if ips.count(ip) > 1})
+        if dup:
+            raise ValueError(f"two DNS hosts have the address {dup[0]}; list all its names in one entry")
+        return value
+
+
 class Network(_Model):
     """A libvirt virtual network: a bridge, optionally with NAT or routing, DHCP and DNS."""
 
     model_config = ConfigDict(extra="forbid", title="network")
 
-    mode: Literal["nat", "route", "isolated", "open"] = _f("nat", "replace", description="How the network reaches the outside.")
+    mode: Literal["nat", "route", "isolated", "open", "bridge"] = _f(
+        "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge.")
     bridge: str | None = _f(None, "replace", pattern=BRIDGE_PATTERN,
-                            description="Bridge device name, at most 15 characters; libvirt picks one when unset.")
+                            description="Bridge device name, at most 15 characters; libvirt picks one when unset. "
+                                        "With mode bridge, the existing host bridge (required).")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
-    dhcp: DhcpRange | None = _f(None, "live", description="DHCP range inside `ipv4`; no DHCP when unset.")
+    dhcp: Dhcp | None = _f(None, "live", description="DHCP ranges and static hosts inside `ipv4`; no DHCP when unset.")
+    domain: str | None = _f(None, "restart", pattern=HOSTNAME_PATTERN, max_length=253,
+                            description="DNS domain of the network: guests' names resolve as NAME.DOMAIN.")
+    dns: Dns | None = _f(None, "live", description="DNS host entries served by the network.")
+    mtu: int | None = _f(None, "restart", ge=68, le=65535, description="MTU of the bridge and the guests' "
+                                                                      "interfaces; libvirt's default (1500) when unset.")
     active: bool = _f(True, "live", description="Whether the network is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the network when libvirtd starts.")
 
@@ -80,14 +159,26 @@ class Network(_Model):
     def _consistent(self):
         if self.mode in ("nat", "route") and self.ipv4 is None:
             raise ValueError(f"a {self.mode} network needs `ipv4`")
+        if self.mode == "bridge":
+            if self.bridge is None:
+                raise ValueError("a bridge network needs `bridge`, the name of an existing host bridge")
+            extra = [k for k in ("ipv4", "dhcp", "domain", "dns", "mtu") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"a bridge network only joins the host bridge; {', '.join(extra)} belong to "
+                                 "the network the bridge is on")
         if self.dhcp is not None:
             if self.ipv4 is None:
                 raise ValueError("`dhcp` needs `ipv4`")
             net = ipaddress.IPv4Network(self.ipv4)
             gateway = next(net.hosts())
-            for addr in (self.dhcp.start, self.dhcp.end):
+            addrs = [a for r in self.dhcp.all_ranges() for a in (r.start, r.end)] + [h.ip for h in self.dhcp.hosts]
+            for addr in addrs:
                 if addr not in net or addr in (net.network_address, net.broadcast_address, gateway):
                     raise ValueError(f"DHCP address {addr} must be a client address inside {net} (not {gateway}, the host's)")
+            ranges = sorted(self.dhcp.all_ranges(), key=lambda r: r.start)
+            for a, b in zip(ranges, ranges[1:]):
+                if b.start <= a.end:
+                    raise ValueError(f"the DHCP ranges {a.start}-{a.end} and {b.start}-{b.end} overlap")
         return self
 
 
