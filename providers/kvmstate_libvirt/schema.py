@@ -360,6 +360,42 @@ class Serial(_Model):
         return self
 
 
+class Tpm(_Model):
+    model: Literal["tpm-tis", "tpm-crb"] = _f("tpm-tis", "restart", description="TPM interface; tpm-crb is "
+                                                                                   "TPM 2.0 only.")
+    version: Literal["2.0", "1.2"] = _f("2.0", "restart", description="TPM version; Windows 11 needs 2.0.")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.model == "tpm-crb" and self.version != "2.0":
+            raise ValueError("a tpm-crb TPM is version 2.0")
+        return self
+
+
+class Watchdog(_Model):
+    model: Literal["i6300esb", "itco", "ib700"] = _f("i6300esb", "restart",
+                                                     description="Watchdog device; itco needs a q35 machine.")
+    action: Literal["reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"] = _f(
+        "reset", "restart", description="What happens when the guest stops feeding the watchdog.")
+
+
+class Filesystem(_Model):
+    source: str = _f(..., "restart", description="Absolute path of the host folder shared with the guest.")
+    target: str = _f(..., "restart", pattern=r"^[A-Za-z0-9_.-]{1,36}$",
+                     description="Mount tag the guest mounts: mount -t virtiofs TAG /mnt.")
+
+    @field_validator("source")
+    @classmethod
+    def _absolute(cls, value: str):
+        if not value.startswith("/") or any(part == ".." for part in value.split("/")):
+            raise ValueError(f"{value!r} must be an absolute path without '..'")
+        return value
+
+
+LIFECYCLE = Literal["destroy", "restart", "preserve", "rename-restart"]
+CRASH = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"]
+
+
 class Domain(_Model):
     """A virtual machine."""
 
@@ -383,6 +419,24 @@ class Domain(_Model):
     kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
     initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
     cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")
+    guest_agent: bool | None = _f(None, "restart", description="A virtio channel for the QEMU guest agent "
+                                                                "(org.qemu.guest_agent.0).")
+    tpm: Tpm | None = _f(None, "restart", description="An emulated TPM (swtpm), with its state kept per domain.")
+    rng: bool | None = _f(None, "restart", description="A virtio-rng device fed from the host's /dev/urandom.")
+    video: Literal["none", "vga", "cirrus", "virtio", "qxl", "bochs", "ramfb"] | None = _f(
+        None, "restart", description="Video card model; libvirt's choice with graphics when unset.")
+    watchdog: Watchdog | None = _f(None, "restart", description="A watchdog device and its action.")
+    filesystems: list[Filesystem] | None = _f(None, "restart", description="Host folders shared through virtiofs "
+                                                                             "(shared memory backing is added).")
+    boot_order: list[Literal["disk", "cdrom", "network"]] | None = _f(
+        None, "restart", description="Which devices boot, in order: the disks, the CD-ROMs, the interfaces (PXE); "
+                                     "disks then CD-ROMs when unset.")
+    boot_menu: bool | None = _f(None, "restart", description="Show the firmware's boot menu.")
+    secure_boot: bool | None = _f(None, "restart", description="UEFI Secure Boot with Microsoft's keys enrolled "
+                                                               "(needs firmware uefi and a q35 machine).")
+    on_poweroff: LIFECYCLE | None = _f(None, "restart", description="What a guest power-off does; libvirt: destroy.")
+    on_reboot: LIFECYCLE | None = _f(None, "restart", description="What a guest reboot does; libvirt: restart.")
+    on_crash: CRASH | None = _f(None, "restart", description="What a guest crash does; libvirt: destroy.")
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")
     power: Literal["running", "stopped"] = _f("running", "live", description="Desired power state.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
@@ -414,6 +468,29 @@ class Domain(_Model):
                                  f"it must equal max_vcpu, {self.max_vcpu}")
         if (self.initrd or self.cmdline) and not self.kernel:
             raise ValueError("`initrd` and `cmdline` need `kernel`")
+        return self
+
+    @model_validator(mode="after")
+    def _platform(self):
+        """Secure Boot's needs, and a boot order naming only kinds of devices the domain has."""
+        if self.secure_boot is False and self.firmware != "uefi":
+            self.secure_boot = None             # BIOS has no Secure Boot to turn off
+        if self.secure_boot:
+            if self.firmware != "uefi":
+                raise ValueError("`secure_boot` needs firmware uefi")
+            if not self.machine or "q35" not in self.machine:
+                raise ValueError("`secure_boot` needs a q35 machine (machine = \"q35\"): OVMF's Secure Boot "
+                                 "build needs SMM")
+        if self.boot_order is not None:
+            if len(set(self.boot_order)) != len(self.boot_order):
+                raise ValueError("`boot_order` names a kind of device twice")
+            have = {"disk": self.disks, "cdrom": self.cdroms, "network": self.interfaces}
+            self.boot_order = [kind for kind in self.boot_order if have[kind]]
+        if self.filesystems:
+            tags = [fs.target for fs in self.filesystems]
+            dup = sorted({t for t in tags if tags.count(t) > 1})
+            if dup:
+                raise ValueError(f"two filesystems have the mount tag {dup[0]}")
         return self
 
     @model_validator(mode="after")
