@@ -118,3 +118,53 @@ def test_bridge_network_onto_an_existing_host_bridge(surf, conn) -> None:
     root = net_xml(conn, "lan")
     assert root.find("forward").get("mode") == "bridge" and root.find("bridge").get("name") == "kvs-host0"
     no_changes(surf)
+
+
+def test_platform_devices_apply_plan_empty_and_restart(surf, conn) -> None:
+    platform = {"guest_agent": True, "tpm": {"version": "2.0"}, "rng": True, "video": "vga", "boot_menu": True,
+                "watchdog": {"model": "i6300esb", "action": "poweroff"}, "on_reboot": "restart", "on_crash": "destroy",
+                "graphics": {"type": "vnc"}, "boot_order": ["network", "disk"],
+                "interfaces": [{"network": "pnet"}]}
+    networks = {"pnet": {"ipv4": "192.168.153.0/24", "dhcp": {"start": "192.168.153.10", "end": "192.168.153.20"}}}
+    surf.write(networks=networks, domains={"guest": surf.guest_domain(**platform)})
+    surf("apply", "--auto-approve")
+    dom = conn.lookupByName("guest")
+    assert dom.isActive()
+    live = ET.fromstring(dom.XMLDesc(0))
+    assert live.find("devices/channel/target").get("name") == "org.qemu.guest_agent.0"
+    assert live.find("devices/tpm/backend").get("type") == "emulator"
+    assert Path(f"/var/lib/libvirt/swtpm/{dom.UUIDString()}").is_dir()        # swtpm made the TPM's state
+    assert live.find("devices/rng/backend").text == "/dev/urandom"
+    assert live.find("devices/watchdog").get("action") == "poweroff"
+    assert live.find("devices/interface/boot").get("order") == "1"
+    no_changes(surf)
+    first_id = dom.ID()
+
+    surf.write(networks=networks, domains={"guest": surf.guest_domain(**{**platform, "on_crash": "restart",
+                                                                         "tpm": {"model": "tpm-crb"}})})
+    plan = surf("plan").stdout
+    assert "# requires restart" in plan and "forces replacement" not in plan
+    surf("apply", "--auto-approve")
+    assert dom.isActive() and conn.lookupByName("guest").ID() != first_id
+    live = ET.fromstring(dom.XMLDesc(0))
+    assert live.findtext("on_crash") == "restart" and live.find("devices/tpm").get("model") == "tpm-crb"
+    no_changes(surf)
+    uuid = dom.UUIDString()
+    surf("destroy", "--auto-approve", "--shutdown-timeout", "2")
+    assert not Path(f"/var/lib/libvirt/swtpm/{uuid}").exists()                 # the TPM's state went with it
+
+
+def test_secure_boot_picks_the_enrolled_firmware(surf, conn) -> None:
+    dom = surf.guest_domain(machine="q35", firmware="uefi", secure_boot=True, power="stopped")
+    surf.write(domains={"guest": dom})
+    surf("apply", "--auto-approve")
+    no_changes(surf)
+    vm = conn.lookupByName("guest")
+    vm.create()                  # libvirt resolves the firmware when the domain starts
+    loader = ET.fromstring(vm.XMLDesc(0)).find("os/loader")
+    assert loader.get("secure") == "yes", loader.text
+    vm.destroy()
+    surf.write(domains={"guest": {**dom, "secure_boot": False}})
+    assert "# requires restart" in surf("plan").stdout
+    surf("apply", "--auto-approve")
+    no_changes(surf)
