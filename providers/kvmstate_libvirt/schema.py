@@ -288,6 +288,22 @@ class Cloudinit(_Model):
 class Disk(_Model):
     volume: str = _f(..., "restart", ref="volume", description="The volume attached as this disk.")
     bus: Literal["virtio", "sata", "scsi"] = _f("virtio", "restart", description="Disk bus.")
+    cache: Literal["default", "none", "writethrough", "writeback", "directsync", "unsafe"] | None = _f(
+        None, "restart", description="Host page cache mode; QEMU's default (writeback) when unset.")
+    io: Literal["threads", "native", "io_uring"] | None = _f(None, "restart",
+                                                              description="Asynchronous I/O backend; native needs "
+                                                                          "cache none or directsync.")
+    discard: Literal["unmap", "ignore"] | None = _f(None, "restart", description="Pass the guest's TRIM/discard "
+                                                                                  "requests to the image (unmap).")
+    serial: str | None = _f(None, "restart", pattern=r"^[A-Za-z0-9_.-]{1,20}$",
+                            description="Serial number the guest sees (/dev/disk/by-id/virtio-SERIAL).")
+    readonly: bool | None = _f(None, "restart", description="Attach the disk read-only.")
+
+    @model_validator(mode="after")
+    def _native_io(self):
+        if self.io == "native" and self.cache not in ("none", "directsync"):
+            raise ValueError("io native needs cache none or directsync (QEMU refuses it otherwise)")
+        return self
 
 
 class Cdrom(_Model):

@@ -124,9 +124,13 @@ def test_platform_devices_apply_plan_empty_and_restart(surf, conn) -> None:
     platform = {"guest_agent": True, "tpm": {"version": "2.0"}, "rng": True, "video": "vga", "boot_menu": True,
                 "watchdog": {"model": "i6300esb", "action": "poweroff"}, "on_reboot": "restart", "on_crash": "destroy",
                 "graphics": {"type": "vnc"}, "boot_order": ["network", "disk"],
-                "interfaces": [{"network": "pnet"}]}
+                "interfaces": [{"network": "pnet"}],
+                "disks": [{"volume": "pdata", "cache": "writeback", "io": "threads", "discard": "unmap",
+                           "serial": "pdata-1"}]}
     networks = {"pnet": {"ipv4": "192.168.153.0/24", "dhcp": {"start": "192.168.153.10", "end": "192.168.153.20"}}}
-    surf.write(networks=networks, domains={"guest": surf.guest_domain(**platform)})
+    storage = {"pools": {"ppool": {"path": str(surf.pool)}},
+               "volumes": {"pdata": {"pool": "ppool", "capacity": "16MiB"}}}
+    surf.write(networks=networks, domains={"guest": surf.guest_domain(**platform)}, **storage)
     surf("apply", "--auto-approve")
     dom = conn.lookupByName("guest")
     assert dom.isActive()
@@ -137,17 +141,23 @@ def test_platform_devices_apply_plan_empty_and_restart(surf, conn) -> None:
     assert live.find("devices/rng/backend").text == "/dev/urandom"
     assert live.find("devices/watchdog").get("action") == "poweroff"
     assert live.find("devices/interface/boot").get("order") == "1"
+    driver = live.find("devices/disk/driver")
+    assert (driver.get("cache"), driver.get("io"), driver.get("discard")) == ("writeback", "threads", "unmap")
+    assert live.findtext("devices/disk/serial") == "pdata-1"
     no_changes(surf)
     first_id = dom.ID()
 
+    disk = {**platform["disks"][0], "readonly": True}
     surf.write(networks=networks, domains={"guest": surf.guest_domain(**{**platform, "on_crash": "restart",
-                                                                         "tpm": {"model": "tpm-crb"}})})
+                                                                         "tpm": {"model": "tpm-crb"},
+                                                                         "disks": [disk]})}, **storage)
     plan = surf("plan").stdout
     assert "# requires restart" in plan and "forces replacement" not in plan
     surf("apply", "--auto-approve")
     assert dom.isActive() and conn.lookupByName("guest").ID() != first_id
     live = ET.fromstring(dom.XMLDesc(0))
     assert live.findtext("on_crash") == "restart" and live.find("devices/tpm").get("model") == "tpm-crb"
+    assert live.find("devices/disk/readonly") is not None
     no_changes(surf)
     uuid = dom.UUIDString()
     surf("destroy", "--auto-approve", "--shutdown-timeout", "2")
