@@ -153,7 +153,7 @@ def test_platform_devices_apply_plan_empty_and_restart(surf, conn) -> None:
                                                                          "disks": [disk]})}, **storage)
     plan = surf("plan").stdout
     assert "# requires restart" in plan and "forces replacement" not in plan
-    surf("apply", "--auto-approve")
+    surf("apply", "--auto-approve", "--shutdown-timeout", "5")
     assert dom.isActive() and conn.lookupByName("guest").ID() != first_id
     live = ET.fromstring(dom.XMLDesc(0))
     assert live.findtext("on_crash") == "restart" and live.find("devices/tpm").get("model") == "tpm-crb"
