@@ -178,3 +178,24 @@ def test_secure_boot_picks_the_enrolled_firmware(surf, conn) -> None:
     assert "# requires restart" in surf("plan").stdout
     surf("apply", "--auto-approve")
     no_changes(surf)
+
+
+def test_workstation_example_applies_with_software_emulation(tmp_path, conn) -> None:
+    import shutil
+    from .conftest import ROOT
+    folder = tmp_path / "workstation"
+    shutil.copytree(ROOT / "examples" / "workstation", folder)
+    cli = Cli(folder)
+    args = ["--var", "virt_type=qemu", "--var", "memory=512MiB", "--var", f"pool_path={tmp_path / 'pool'}"]
+    try:
+        cli("apply", "--auto-approve", *args)
+        assert cli("plan", "--detailed-exitcode", *args, check=None).returncode == 0
+        live = ET.fromstring(conn.lookupByName("ws-desk").XMLDesc(0))
+        assert live.find("os/loader").get("secure") == "yes"
+        assert live.find("devices/tpm").get("model") == "tpm-crb"
+        assert live.find("devices/filesystem/driver").get("type") == "virtiofs"
+        hosts = net_xml(conn, "ws-lan").findall("ip/dhcp/host")
+        assert [(h.get("mac"), h.get("ip")) for h in hosts] == [("52:54:00:16:00:10", "192.168.160.10")]
+    finally:
+        cli("destroy", "--auto-approve", "--shutdown-timeout", "1", *args, check=None)
+    assert conn.listAllDomains() == [] and conn.listAllNetworks() == []
