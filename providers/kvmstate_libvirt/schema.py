@@ -8,6 +8,7 @@ left to libvirt when unset and are then never compared.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from kvmstate.units import Size, format_size
 
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
+HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 
 
 def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
@@ -50,16 +52,93 @@ class DhcpRange(_Model):
         return self
 
 
+class DhcpHost(_Model):
+    mac: str = _f(..., "live", pattern=MAC_PATTERN, description="The guest interface's MAC address.")
+    ip: ipaddress.IPv4Address = _f(..., "live", description="The address always handed to that MAC.")
+    name: str | None = _f(None, "live", pattern=HOSTNAME_PATTERN, max_length=253,
+                          description="Host name given to the guest and resolved by the network's DNS.")
+
+    @field_validator("mac")
+    @classmethod
+    def _lower(cls, value: str):
+        return value.lower()
+
+
+class Dhcp(_Model):
+    """DHCP on a network: `start`-`end` is the first range, `ranges` more, `hosts` fixed addresses."""
+
+    start: ipaddress.IPv4Address | None = _f(None, "live", description="First address of the first range.")
+    end: ipaddress.IPv4Address | None = _f(None, "live", description="Last address of the first range.")
+    ranges: list[DhcpRange] = _f([], "live", description="More ranges after the first (HCL: `range { }` blocks).")
+    hosts: list[DhcpHost] = _f([], "live", description="Static hosts: a fixed address (and name) per MAC "
+                                                       "(HCL: `host { }` blocks).")
+
+    @model_validator(mode="after")
+    def _first_range(self):
+        """`range` blocks alone are allowed: the first becomes `start`-`end`, so one form is compared."""
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a DHCP range needs both `start` and `end`")
+        if self.start is None and self.ranges:
+            first, *self.ranges = self.ranges
+            self.start, self.end = first.start, first.end
+        if self.start is not None and self.start > self.end:
+            raise ValueError(f"the DHCP range starts at {self.start}, after its end {self.end}")
+        for key in ("mac", "ip", "name"):
+            values = [getattr(h, key) for h in self.hosts if getattr(h, key) is not None]
+            dup = sorted({str(v) for v in values if values.count(v) > 1})
+            if dup:
+                raise ValueError(f"two DHCP hosts have the {key} {dup[0]}")
+        return self
+
+    def all_ranges(self) -> list[DhcpRange]:
+        first = [DhcpRange(start=self.start, end=self.end)] if self.start is not None else []
+        return first + list(self.ranges)
+
+
+class DnsHost(_Model):
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = _f(..., "live", description="The address the names resolve to.")
+    hostnames: list[str] = _f(..., "live", min_length=1, description="Names that resolve to `ip`.")
+
+    @field_validator("hostnames")
+    @classmethod
+    def _names(cls, value: list[str]):
+        for name in value:
+            if len(name) > 253 or not re.fullmatch(HOSTNAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not a host name (letters, digits, '-' and '.')")
+        return value
+
+
+class Dns(_Model):
+    hosts: list[DnsHost] = _f([], "live", description="Extra host entries served by the network's DNS "
+                                                      "(HCL: `host { }` blocks).")
+
+    @field_validator("hosts")
+    @classmethod
+    def _unique(cls, value: list[DnsHost]):
+        ips = [str(h.ip) for h in value]
+        dup = sorted({ip for ip in ips if ips.count(ip) > 1})
+        if dup:
+            raise ValueError(f"two DNS hosts have the address {dup[0]}; list all its names in one entry")
+        return value
+
+
 class Network(_Model):
     """A libvirt virtual network: a bridge, optionally with NAT or routing, DHCP and DNS."""
 
     model_config = ConfigDict(extra="forbid", title="network")
 
-    mode: Literal["nat", "route", "isolated", "open"] = _f("nat", "replace", description="How the network reaches the outside.")
+    mode: Literal["nat", "route", "isolated", "open", "bridge"] = _f(
+        "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge.")
     bridge: str | None = _f(None, "replace", pattern=BRIDGE_PATTERN,
-                            description="Bridge device name, at most 15 characters; libvirt picks one when unset.")
+                            description="Bridge device name, at most 15 characters; libvirt picks one when unset. "
+                                        "With mode bridge, the existing host bridge (required).")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
-    dhcp: DhcpRange | None = _f(None, "live", description="DHCP range inside `ipv4`; no DHCP when unset.")
+    dhcp: Dhcp | None = _f(None, "live", description="DHCP ranges and static hosts inside `ipv4`; no DHCP when unset.")
+    domain: str | None = _f(None, "restart", pattern=HOSTNAME_PATTERN, max_length=253,
+                            description="DNS domain of the network: guests' names resolve as NAME.DOMAIN.")
+    dns: Dns | None = _f(None, "live", description="DNS host entries served by the network.")
+    mtu: int | None = _f(None, "restart", ge=68, le=65535, description="MTU of the bridge and the guests' "
+                                                                      "interfaces; libvirt's default (1500) when unset.")
     active: bool = _f(True, "live", description="Whether the network is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the network when libvirtd starts.")
 
@@ -80,14 +159,26 @@ class Network(_Model):
     def _consistent(self):
         if self.mode in ("nat", "route") and self.ipv4 is None:
             raise ValueError(f"a {self.mode} network needs `ipv4`")
+        if self.mode == "bridge":
+            if self.bridge is None:
+                raise ValueError("a bridge network needs `bridge`, the name of an existing host bridge")
+            extra = [k for k in ("ipv4", "dhcp", "domain", "dns", "mtu") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"a bridge network only joins the host bridge; {', '.join(extra)} belong to "
+                                 "the network the bridge is on")
         if self.dhcp is not None:
             if self.ipv4 is None:
                 raise ValueError("`dhcp` needs `ipv4`")
             net = ipaddress.IPv4Network(self.ipv4)
             gateway = next(net.hosts())
-            for addr in (self.dhcp.start, self.dhcp.end):
+            addrs = [a for r in self.dhcp.all_ranges() for a in (r.start, r.end)] + [h.ip for h in self.dhcp.hosts]
+            for addr in addrs:
                 if addr not in net or addr in (net.network_address, net.broadcast_address, gateway):
                     raise ValueError(f"DHCP address {addr} must be a client address inside {net} (not {gateway}, the host's)")
+            ranges = sorted(self.dhcp.all_ranges(), key=lambda r: r.start)
+            for a, b in zip(ranges, ranges[1:]):
+                if b.start <= a.end:
+                    raise ValueError(f"the DHCP ranges {a.start}-{a.end} and {b.start}-{b.end} overlap")
         return self
 
 
@@ -197,6 +288,22 @@ class Cloudinit(_Model):
 class Disk(_Model):
     volume: str = _f(..., "restart", ref="volume", description="The volume attached as this disk.")
     bus: Literal["virtio", "sata", "scsi"] = _f("virtio", "restart", description="Disk bus.")
+    cache: Literal["default", "none", "writethrough", "writeback", "directsync", "unsafe"] | None = _f(
+        None, "restart", description="Host page cache mode; QEMU's default (writeback) when unset.")
+    io: Literal["threads", "native", "io_uring"] | None = _f(None, "restart",
+                                                              description="Asynchronous I/O backend; native needs "
+                                                                          "cache none or directsync.")
+    discard: Literal["unmap", "ignore"] | None = _f(None, "restart", description="Pass the guest's TRIM/discard "
+                                                                                  "requests to the image (unmap).")
+    serial: str | None = _f(None, "restart", pattern=r"^[A-Za-z0-9_.-]{1,20}$",
+                            description="Serial number the guest sees (/dev/disk/by-id/virtio-SERIAL).")
+    readonly: bool | None = _f(None, "restart", description="Attach the disk read-only.")
+
+    @model_validator(mode="after")
+    def _native_io(self):
+        if self.io == "native" and self.cache not in ("none", "directsync"):
+            raise ValueError("io native needs cache none or directsync (QEMU refuses it otherwise)")
+        return self
 
 
 class Cdrom(_Model):
@@ -269,6 +376,42 @@ class Serial(_Model):
         return self
 
 
+class Tpm(_Model):
+    model: Literal["tpm-tis", "tpm-crb"] = _f("tpm-tis", "restart", description="TPM interface; tpm-crb is "
+                                                                                   "TPM 2.0 only.")
+    version: Literal["2.0", "1.2"] = _f("2.0", "restart", description="TPM version; Windows 11 needs 2.0.")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.model == "tpm-crb" and self.version != "2.0":
+            raise ValueError("a tpm-crb TPM is version 2.0")
+        return self
+
+
+class Watchdog(_Model):
+    model: Literal["i6300esb", "itco", "ib700"] = _f("i6300esb", "restart",
+                                                     description="Watchdog device; itco needs a q35 machine.")
+    action: Literal["reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"] = _f(
+        "reset", "restart", description="What happens when the guest stops feeding the watchdog.")
+
+
+class Filesystem(_Model):
+    source: str = _f(..., "restart", description="Absolute path of the host folder shared with the guest.")
+    target: str = _f(..., "restart", pattern=r"^[A-Za-z0-9_.-]{1,36}$",
+                     description="Mount tag the guest mounts: mount -t virtiofs TAG /mnt.")
+
+    @field_validator("source")
+    @classmethod
+    def _absolute(cls, value: str):
+        if not value.startswith("/") or any(part == ".." for part in value.split("/")):
+            raise ValueError(f"{value!r} must be an absolute path without '..'")
+        return value
+
+
+LIFECYCLE = Literal["destroy", "restart", "preserve", "rename-restart"]
+CRASH = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"]
+
+
 class Domain(_Model):
     """A virtual machine."""
 
@@ -292,6 +435,24 @@ class Domain(_Model):
     kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
     initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
     cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")
+    guest_agent: bool | None = _f(None, "restart", description="A virtio channel for the QEMU guest agent "
+                                                                "(org.qemu.guest_agent.0).")
+    tpm: Tpm | None = _f(None, "restart", description="An emulated TPM (swtpm), with its state kept per domain.")
+    rng: bool | None = _f(None, "restart", description="A virtio-rng device fed from the host's /dev/urandom.")
+    video: Literal["none", "vga", "cirrus", "virtio", "qxl", "bochs", "ramfb"] | None = _f(
+        None, "restart", description="Video card model; libvirt's choice with graphics when unset.")
+    watchdog: Watchdog | None = _f(None, "restart", description="A watchdog device and its action.")
+    filesystems: list[Filesystem] | None = _f(None, "restart", description="Host folders shared through virtiofs "
+                                                                             "(shared memory backing is added).")
+    boot_order: list[Literal["disk", "cdrom", "network"]] | None = _f(
+        None, "restart", description="Which devices boot, in order: the disks, the CD-ROMs, the interfaces (PXE); "
+                                     "disks then CD-ROMs when unset.")
+    boot_menu: bool | None = _f(None, "restart", description="Show the firmware's boot menu.")
+    secure_boot: bool | None = _f(None, "restart", description="UEFI Secure Boot with Microsoft's keys enrolled "
+                                                               "(needs firmware uefi and a q35 machine).")
+    on_poweroff: LIFECYCLE | None = _f(None, "restart", description="What a guest power-off does; libvirt: destroy.")
+    on_reboot: LIFECYCLE | None = _f(None, "restart", description="What a guest reboot does; libvirt: restart.")
+    on_crash: CRASH | None = _f(None, "restart", description="What a guest crash does; libvirt: destroy.")
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")
     power: Literal["running", "stopped"] = _f("running", "live", description="Desired power state.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
@@ -323,6 +484,29 @@ class Domain(_Model):
                                  f"it must equal max_vcpu, {self.max_vcpu}")
         if (self.initrd or self.cmdline) and not self.kernel:
             raise ValueError("`initrd` and `cmdline` need `kernel`")
+        return self
+
+    @model_validator(mode="after")
+    def _platform(self):
+        """Secure Boot's needs, and a boot order naming only kinds of devices the domain has."""
+        if self.secure_boot is False and self.firmware != "uefi":
+            self.secure_boot = None             # BIOS has no Secure Boot to turn off
+        if self.secure_boot:
+            if self.firmware != "uefi":
+                raise ValueError("`secure_boot` needs firmware uefi")
+            if not self.machine or "q35" not in self.machine:
+                raise ValueError("`secure_boot` needs a q35 machine (machine = \"q35\"): OVMF's Secure Boot "
+                                 "build needs SMM")
+        if self.boot_order is not None:
+            if len(set(self.boot_order)) != len(self.boot_order):
+                raise ValueError("`boot_order` names a kind of device twice")
+            have = {"disk": self.disks, "cdrom": self.cdroms, "network": self.interfaces}
+            self.boot_order = [kind for kind in self.boot_order if have[kind]]
+        if self.filesystems:
+            tags = [fs.target for fs in self.filesystems]
+            dup = sorted({t for t in tags if tags.count(t) > 1})
+            if dup:
+                raise ValueError(f"two filesystems have the mount tag {dup[0]}")
         return self
 
     @model_validator(mode="after")

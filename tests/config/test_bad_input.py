@@ -27,7 +27,7 @@ CASES = [
      '"disks[0].buss"'),
     ("type.yaml", "domains:\n  web:\n    vcpu: two\n", "Invalid value", 3, 5, '"vcpu"'),
     ("bool.hcl", 'pool "p" {\n  path = "/srv/p"\n  autostart = "maybe"\n}\n', "Invalid value", 3, 3, '"autostart"'),
-    ("enum.yaml", "networks:\n  lab:\n    mode: bridged\n", "Invalid value", 3, 5, "'nat', 'route', 'isolated' or 'open'"),
+    ("enum.yaml", "networks:\n  lab:\n    mode: bridged\n", "Invalid value", 3, 5, "'nat', 'route', 'isolated', 'open' or 'bridge'"),
     ("size.yaml", "domains:\n  web:\n    memory: -1GiB\n", "Invalid value", 3, 5, "not a size"),
     ("zero.yaml", "domains:\n  web:\n    memory: 0\n", "Invalid value", 3, 5, "greater than zero"),
     ("huge.yaml", "domains:\n  web:\n    memory: 9000TiB\n", "Invalid value", 3, 5, "at most 1 PiB"),

@@ -55,7 +55,7 @@ def test_dhcp_update(provider, conn, before, after):
     updated = provider.update(request("network", "n", new), created, ["dhcp"], restart=False)
 
     assert updated.identity == created.identity
-    assert updated.attributes.get("dhcp") == after
+    assert updated.attributes.get("dhcp") == new.get("dhcp")
     net = conn.networkLookupByUUIDString(created.identity)
     assert net.isActive()
     ranges = ET.fromstring(net.XMLDesc()).findall("ip/dhcp/range")  # the test driver has no INACTIVE flag
@@ -78,7 +78,7 @@ def test_dhcp_update_falls_back_to_redefining(provider, conn, monkeypatch, befor
     updated = provider.update(request("network", "n", new), created, ["dhcp"], restart=False)
 
     assert updated.identity == created.identity and updated.owner == created.owner
-    assert updated.attributes.get("dhcp") == after
+    assert updated.attributes.get("dhcp") == new.get("dhcp")
     net = conn.networkLookupByUUIDString(created.identity)
     assert net.isActive()
     ranges = ET.fromstring(net.XMLDesc()).findall("ip/dhcp/range")
@@ -108,3 +108,69 @@ def test_active_false_defines_without_starting_and_update_starts(provider, conn)
     assert not conn.networkLookupByName("n").isActive() and created.attributes["active"] is False
     updated = provider.update(request("network", "n", {**want, "active": True}), created, ["active"], restart=False)
     assert conn.networkLookupByName("n").isActive() and updated.attributes["active"] is True
+
+
+LAB = {"ipv4": "10.4.0.0/24", "dhcp": {"start": "10.4.0.100", "end": "10.4.0.150",
+                                       "hosts": [{"mac": "52:54:00:00:00:10", "ip": "10.4.0.10", "name": "web"},
+                                                 {"mac": "52:54:00:00:00:11", "ip": "10.4.0.11"}]},
+       "dns": {"hosts": [{"ip": "10.4.0.5", "hostnames": ["nas"]}]}}
+
+
+def test_static_hosts_and_dns_hosts_read_back(provider, conn):
+    want = desired("network", **LAB)
+    provider.create(request("network", "lab", want))
+    (live,) = provider.read("h1", ["network"])
+    assert compared(provider, live, want) == want
+
+
+def test_static_hosts_change_in_place_in_any_order(provider, conn, monkeypatch):
+    created = provider.create(request("network", "lab", desired("network", **LAB)))
+    calls = []
+    real = libvirt.virNetwork.update
+    monkeypatch.setattr(libvirt.virNetwork, "update", lambda self, *a: calls.append(a[:2]) or real(self, *a))
+    monkeypatch.setattr(libvirt.virNetwork, "destroy", lambda self: pytest.fail("the network was stopped"))
+    hosts = [{"mac": "52:54:00:00:00:12", "ip": "10.4.0.12", "name": "db"},           # added
+             {"mac": "52:54:00:00:00:10", "ip": "10.4.0.20", "name": "web"}]          # address changed
+    new = desired("network", **{**LAB, "dhcp": {**LAB["dhcp"], "hosts": hosts},
+                                "dns": {"hosts": [{"ip": "10.4.0.6", "hostnames": ["nas", "files"]}]}})
+
+    updated = provider.update(request("network", "lab", new), created, ["dhcp.hosts", "dns.hosts"], restart=False)
+
+    assert compared(provider, updated, new) == new          # libvirt appends; the order is not compared
+    host, dns = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, libvirt.VIR_NETWORK_SECTION_DNS_HOST
+    delete, add = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+    assert calls == [(delete, host), (delete, host), (add, host), (add, host), (delete, dns), (add, dns)]
+
+
+def test_several_ranges_change_in_place(provider, conn):
+    created = provider.create(request("network", "lab", desired("network", **LAB)))
+    ranges = [{"start": "10.4.0.100", "end": "10.4.0.150"}, {"start": "10.4.0.200", "end": "10.4.0.210"}]
+    new = desired("network", **{**LAB, "dhcp": {"ranges": ranges}})
+    assert new["dhcp"]["start"] == "10.4.0.100" and len(new["dhcp"]["ranges"]) == 1   # the first is start-end
+    updated = provider.update(request("network", "lab", new), created, ["dhcp.ranges", "dhcp.hosts"], restart=False)
+    assert compared(provider, updated, new) == new
+
+
+def test_domain_and_mtu_restart_the_network_keeping_its_identity(provider, conn):
+    created = provider.create(request("network", "lab", desired("network", **LAB)))
+    new = desired("network", **LAB, domain="lab.test", mtu=9000)
+    updated = provider.update(request("network", "lab", new), created, ["domain", "mtu"], restart=True)
+    assert updated.identity == created.identity and updated.owner == created.owner
+    assert compared(provider, updated, new) == new
+    assert conn.networkLookupByName("lab").isActive()
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"mode": "bridge"}, "needs `bridge`"),
+    ({"mode": "bridge", "bridge": "br0", "ipv4": "10.0.0.0/24"}, "only joins the host bridge"),
+    ({"ipv4": "10.0.0.0/24", "dhcp": {"start": "10.0.0.10"}}, "both `start` and `end`"),
+    ({"ipv4": "10.0.0.0/24", "dhcp": {"ranges": [{"start": "10.0.0.10", "end": "10.0.0.20"},
+                                                 {"start": "10.0.0.15", "end": "10.0.0.30"}]}}, "overlap"),
+    ({"ipv4": "10.0.0.0/24", "dhcp": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "10.0.1.1"}]}}, "inside"),
+    ({"ipv4": "10.0.0.0/24", "dhcp": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "10.0.0.9"},
+                                                {"mac": "52:54:00:00:00:01", "ip": "10.0.0.8"}]}}, "the mac"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"hosts": [{"ip": "10.0.0.5", "hostnames": ["bad name"]}]}}, "host name"),
+])
+def test_bad_network_settings_are_refused(attrs, message):
+    with pytest.raises(ValueError, match=message):
+        desired("network", **attrs)

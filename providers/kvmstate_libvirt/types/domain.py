@@ -15,7 +15,7 @@ import libvirt
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 from kvmstate.units import format_size
 
-from .. import addresses, capabilities, hotplug
+from .. import addresses, capabilities, features, hotplug
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -73,8 +73,10 @@ class Domains(ResourceOperations):
                 for dom in doms]
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
-        """What the host does not offer: domain type, machine type, firmware, CPU mode (before any change)."""
-        return capabilities.check(host, Domain.model_validate(request.attributes))
+        """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
+        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        spec = Domain.model_validate(request.attributes)
+        return capabilities.check(host, spec) + features.check(host, spec)
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form."""

@@ -1,6 +1,14 @@
-"""Networks: read, create, update (DHCP range, active, autostart), adopt and delete. Identity: the UUID."""
+"""Networks: read, create, update (DHCP ranges and hosts, DNS hosts live; domain and MTU by a restart;
+active, autostart), adopt and delete. Identity: the UUID.
+
+Live changes go through libvirt's network update (`virsh net-update`), which changes
+dnsmasq's configuration without stopping the network; the pieces libvirt cannot
+update that way are written into the definition, and the network is restarted.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import libvirt
 
@@ -9,7 +17,7 @@ from kvmstate.provider import LiveObject, Owner, Request
 from ..connection import Host
 from ..declarations import NETWORK
 from ..errors import doing, find
-from ..schema import DhcpRange, Network
+from ..schema import Dhcp, DnsHost, Network
 from ..xml import network as document
 from ..xml import ownership
 from ..xml.util import parse
@@ -57,8 +65,14 @@ class Networks(ResourceOperations):
         with doing(f"looking up network {name}"):
             net = host.conn.networkLookupByUUIDString(current.identity)
         top = changed(paths)
-        if "dhcp" in top:
-            _update_dhcp(net, name, current.attributes.get("dhcp"), spec.dhcp)
+        if restart:
+            _redefine(net, name, spec)
+        else:
+            if "dhcp" in top:
+                _update_dhcp(net, name, spec, current.attributes.get("dhcp"), spec.dhcp)
+            if "dns" in top:
+                _update_dns(net, name, spec, (current.attributes.get("dns") or {}).get("hosts", []),
+                            spec.dns.hosts if spec.dns else [])
         if "active" in top:
             with doing(f"{'starting' if spec.active else 'stopping'} network {name}"):
                 net.create() if spec.active else net.destroy()
@@ -66,6 +80,22 @@ class Networks(ResourceOperations):
             with doing(f"setting autostart of network {name}"):
                 net.setAutostart(int(spec.autostart))
         return self.live(host, net)
+
+    def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+        """DHCP ranges and hosts and DNS hosts in the desired order: libvirt keeps them in the order they were
+        added, and their order means nothing."""
+        attrs = dict(live.attributes)
+        want, have = desired.get("dhcp"), attrs.get("dhcp")
+        if isinstance(want, dict) and isinstance(have, dict):
+            ranges = in_order(_all_ranges(have), _all_ranges(want))
+            have = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
+            if ranges:
+                have.update(start=ranges[0]["start"], end=ranges[0]["end"], ranges=ranges[1:])
+            attrs["dhcp"] = have
+        want, have = desired.get("dns"), attrs.get("dns")
+        if isinstance(want, dict) and isinstance(have, dict):
+            attrs["dns"] = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
+        return attrs
 
     def adopt(self, host: Host, current: LiveObject, owner: Owner) -> LiveObject:
         """Redefine the network with the ownership mark; a running network keeps running."""
@@ -92,23 +122,72 @@ def _defined_xml(net: libvirt.virNetwork) -> str:
         return net.XMLDesc(0)
 
 
-def _update_dhcp(net: libvirt.virNetwork, name: str, old: dict | None, new: DhcpRange | None) -> None:
-    """Swap the DHCP range in place (no restart); redefine and restart the network if libvirt refuses."""
-    flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG | (libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE if net.isActive() else 0)
-    section = libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE
+def in_order(have: list[dict], want: list[dict]) -> list[dict]:
+    """`have`'s items with those equal to an item of `want` first, in `want`'s order, then the others."""
+    rest = list(have)
+    first = []
+    for item in want:
+        if item in rest:
+            rest.remove(item)
+            first.append(item)
+    return first + rest
+
+
+def _all_ranges(dhcp: dict) -> list[dict]:
+    head = [{"start": dhcp["start"], "end": dhcp["end"]}] if dhcp.get("start") else []
+    return head + list(dhcp.get("ranges", []))
+
+
+def _flags(net: libvirt.virNetwork) -> int:
+    return libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG | (libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE if net.isActive() else 0)
+
+
+def _sync(net: libvirt.virNetwork, section: int, old: list[str], new: list[str]) -> None:
+    """Delete the elements of `old` not in `new`, then add those of `new` not in `old` (deletions first, so an
+    address or MAC can move from one entry to another)."""
+    flags = _flags(net)
+    for xml in old:
+        if xml not in new:
+            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1, xml, flags)
+    for xml in new:
+        if xml not in old:
+            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, -1, xml, flags)
+
+
+def _update_dhcp(net: libvirt.virNetwork, name: str, spec: Network, old: dict | None, new: Dhcp | None) -> None:
+    """Swap DHCP ranges and static hosts in place (no restart); redefine and restart the network if libvirt
+    refuses (the first range added or the last removed on an older libvirt)."""
+    old_dhcp = Dhcp.model_validate(old) if old else Dhcp()
+    new_dhcp = new or Dhcp()
     try:
         # Documented (command, section) order: right on libvirt 9.0 (the old swap was fixed long ago).
-        # libvirt restarts dnsmasq itself, also when the first range is added or the last removed.
-        if old:
-            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1, document.range_xml(DhcpRange(**old)),
-                       flags)
-        if new:
-            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, -1, document.range_xml(new), flags)
+        # libvirt signals dnsmasq itself; a host entry needs no restart.
+        with doing(f"updating the DHCP hosts of network {name}"):
+            _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                  [document.dhcp_host_xml(h) for h in old_dhcp.hosts], [document.dhcp_host_xml(h) for h in new_dhcp.hosts])
+        _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE,
+              [document.range_xml(r) for r in old_dhcp.all_ranges()], [document.range_xml(r) for r in new_dhcp.all_ranges()])
         return
     except libvirt.libvirtError:
         pass
-    with doing(f"redefining network {name} with new DHCP settings"):
-        xml = document.with_dhcp(net.XMLDesc(0), new)
+    _redefine(net, name, spec)
+
+
+def _update_dns(net: libvirt.virNetwork, name: str, spec: Network, old: list[dict], new: list[DnsHost]) -> None:
+    """Swap DNS host entries in place (libvirt cannot modify one: the old is deleted, the new added)."""
+    try:
+        _sync(net, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
+              [document.dns_host_xml(DnsHost.model_validate(h)) for h in old], [document.dns_host_xml(h) for h in new])
+        return
+    except libvirt.libvirtError:
+        pass
+    _redefine(net, name, spec)
+
+
+def _redefine(net: libvirt.virNetwork, name: str, spec: Network) -> None:
+    """Write DHCP, DNS, domain and MTU into the persistent definition and restart a running network."""
+    with doing(f"redefining network {name}"):
+        xml = document.with_settings(_defined_xml(net), spec)
         active = net.isActive()
         if active:
             net.destroy()  # before the define: the test driver keeps the old definition of a running network

@@ -51,11 +51,17 @@ def disk(spec: Disk | Cdrom, vol: Volume, dev: str, order: int | None) -> ET.Ele
     """A volume as a disk, or read-only as a CD-ROM; `order` is its boot order (none: not bootable)."""
     cdrom = isinstance(spec, Cdrom)
     el = ET.Element("disk", {"type": "volume", "device": "cdrom" if cdrom else "disk"})
-    sub(el, "driver", name="qemu", type="raw" if cdrom else vol.format)
+    driver = sub(el, "driver", name="qemu", type="raw" if cdrom else vol.format)
+    if not cdrom:
+        for key in ("cache", "io", "discard"):
+            if getattr(spec, key) is not None:
+                driver.set(key, getattr(spec, key))
     sub(el, "source", pool=vol.pool, volume=spec.volume)
     sub(el, "target", dev=dev, bus=spec.bus)
-    if cdrom:
+    if cdrom or spec.readonly:
         sub(el, "readonly")
+    if not cdrom and spec.serial is not None:
+        sub(el, "serial", spec.serial)
     if order is not None:
         sub(el, "boot", order=str(order))
     return el
@@ -105,6 +111,14 @@ def parse_disk(el: ET.Element) -> dict[str, Any]:
     target = el.find("target")
     if target is not None and target.get("bus"):
         out["bus"] = target.get("bus")
+    if el.get("device", "disk") == "disk":
+        driver = el.find("driver")
+        for key in ("cache", "io", "discard"):
+            if driver is not None and driver.get(key):
+                out[key] = driver.get(key)
+        if el.findtext("serial"):
+            out["serial"] = el.findtext("serial")
+        out["readonly"] = el.find("readonly") is not None
     return out
 
 

@@ -17,7 +17,7 @@ from kvmstate.units import format_size
 from .. import seed as seeds
 from ..schema import Domain, Volume
 from . import devices as devs
-from . import ownership
+from . import ownership, platform
 from .util import parse, render, size_bytes, sub
 
 SEED_ALIAS = "ua-kvmstate-seed"      # a user alias marks the cloud-init CD-ROM kvmstate attached
@@ -41,6 +41,7 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
         ownership.add_owner(sub(root, "metadata"), owner)
     sub(root, "memory", _kib(spec.max_memory), unit="KiB")
     sub(root, "currentMemory", _kib(spec.memory), unit="KiB")
+    platform.memory_backing(root, spec)
     vcpu = sub(root, "vcpu", str(spec.max_vcpu), placement="static")
     if spec.vcpu != spec.max_vcpu:
         vcpu.set("current", str(spec.vcpu))
@@ -48,22 +49,30 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
     features = sub(root, "features")
     sub(features, "acpi")
     sub(features, "apic")
+    platform.build_features(features, spec)
     if spec.cpu is not None:
         _cpu(root, spec)
+    platform.build_events(root, spec)
     devices = sub(root, "devices")
     used: set[str] = set()
     drives = [*spec.disks, *spec.cdroms]
-    for order, drive in enumerate(drives, start=1):
+    orders = platform.boot_orders(spec)
+    kinds = [("disk", i) for i in range(len(spec.disks))] + [("cdrom", i) for i in range(len(spec.cdroms))]
+    for kind, drive in zip(kinds, drives):
         vol = devs.volume_of(name, volumes, drive.volume)
-        devices.append(devs.disk(drive, vol, devs.free_dev(drive.bus, used), order))
+        devices.append(devs.disk(drive, vol, devs.free_dev(drive.bus, used), orders.get(kind)))
     if spec.cloudinit:
         _add_seed(devices, name, spec.cloudinit, seed_pool, devs.free_dev("sata", used))
     if any(d.bus == "scsi" for d in drives):
         sub(devices, "controller", type="scsi", model="virtio-scsi")
     for index, iface in enumerate(spec.interfaces):
-        devices.append(devs.interface(iface, iface.mac or (macs[index] if macs and index < len(macs) else None)))
+        el = devs.interface(iface, iface.mac or (macs[index] if macs and index < len(macs) else None))
+        if ("network", index) in orders:
+            sub(el, "boot", order=str(orders[("network", index)]))
+        devices.append(el)
     devs.graphics(devices, spec.graphics)
     devs.serial(devices, spec.serial)
+    platform.build_devices(devices, spec)
     return render(root)
 
 
@@ -99,17 +108,24 @@ def _kib(size: int) -> str:
 
 
 def _os(el: ET.Element, spec: Domain) -> None:
-    """Machine, firmware (UEFI through libvirt's firmware auto-selection, without secure boot) and direct boot."""
+    """Machine, firmware (UEFI through libvirt's firmware auto-selection, Secure Boot on request), direct boot
+and the boot menu."""
     if spec.firmware == "uefi":
         el.set("firmware", "efi")
     os_type = sub(el, "type", "hvm")
     if spec.machine:
         os_type.set("machine", spec.machine)
     if spec.firmware == "uefi":
-        sub(sub(el, "firmware"), "feature", enabled="no", name="secure-boot")
+        firmware = sub(el, "firmware")
+        if spec.secure_boot:
+            sub(firmware, "feature", enabled="yes", name="enrolled-keys")
+            sub(firmware, "feature", enabled="yes", name="secure-boot")
+        else:
+            sub(firmware, "feature", enabled="no", name="secure-boot")
     for tag in ("kernel", "initrd", "cmdline"):
         if getattr(spec, tag) is not None:
             sub(el, tag, getattr(spec, tag))
+    platform.build_os(el, spec)
 
 
 def _cpu(root: ET.Element, spec: Domain) -> None:
@@ -159,6 +175,7 @@ def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str,
     seed = _seed(root)
     if seed:
         attrs["cloudinit"] = seed
+    attrs.update(platform.parse(root))
     return attrs
 
 

@@ -1,0 +1,51 @@
+"""What a domain's devices need from the host, read from domain capabilities: plan-time problems and doctor lines."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from kvmstate_libvirt import capabilities, features
+from kvmstate_libvirt.schema import Domain
+
+WITHOUT = """<domainCapabilities><os><loader supported='yes'><value>/usr/share/OVMF/OVMF_CODE_4M.fd</value>
+  <enum name='secure'><value>no</value></enum></loader></os>
+  <devices><tpm supported='no'/><filesystem supported='yes'><enum name='driverType'><value>path</value></enum>
+  </filesystem></devices></domainCapabilities>"""
+WITH = """<domainCapabilities><os><loader supported='yes'><enum name='secure'><value>yes</value><value>no</value>
+  </enum></loader></os><devices><tpm supported='yes'><enum name='backendModel'><value>passthrough</value>
+  <value>emulator</value></enum></tpm><filesystem supported='yes'><enum name='driverType'><value>path</value>
+  <value>virtiofs</value></enum></filesystem></devices></domainCapabilities>"""
+SPEC = Domain(type="qemu", machine="q35", firmware="uefi", secure_boot=True, tpm={}, filesystems=[
+    {"source": "/srv/share", "target": "share"}])
+
+
+@pytest.fixture
+def caps(monkeypatch):
+    def use(xml):
+        monkeypatch.setattr(capabilities, "domain_types", lambda host: ["qemu", "kvm"])
+        monkeypatch.setattr(capabilities, "domain_caps", lambda host, t, m: ET.fromstring(xml))
+    return use
+
+
+class FakeHost:
+    name = "h1"
+
+
+def test_missing_helpers_are_plan_time_problems_that_say_what_to_install(caps):
+    caps(WITHOUT)
+    problems = {p.path: p.message for p in features.check(FakeHost(), SPEC)}
+    assert set(problems) == {"tpm", "filesystems", "secure_boot"}
+    assert "swtpm swtpm-tools" in problems["tpm"] and "virtiofsd" in problems["filesystems"]
+    assert [c.ok for c in features.doctor_checks(FakeHost())] == [False, False, False]
+
+
+def test_present_helpers_pass(caps):
+    caps(WITH)
+    assert features.check(FakeHost(), SPEC) == []
+    assert [c.ok for c in features.doctor_checks(FakeHost())] == [True, True, True]
+
+
+def test_a_domain_without_those_devices_asks_nothing(caps, monkeypatch):
+    monkeypatch.setattr(capabilities, "domain_types", lambda host: ["qemu"])
+    monkeypatch.setattr(capabilities, "domain_caps", lambda *a: pytest.fail("asked"))
+    assert features.check(FakeHost(), Domain(type="qemu")) == []
