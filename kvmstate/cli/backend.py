@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from pydantic import ValidationError
 
 from kvmstate.cli.app import PathArg, StateOpt, app, fail, state_app
 from kvmstate.diagnostics import DiagnosticError, error
-from kvmstate.state import Backend, State
-from kvmstate.state.crypto import Codec
 from kvmstate.state.select import current_workspace, open_backend, select_workspace
+
+if TYPE_CHECKING:
+    from kvmstate.state import Backend, State
 
 workspace_app = typer.Typer(help="Workspaces: separate states of one configuration, such as a preview environment "
                                  "per pull request.", no_args_is_help=True)
@@ -178,6 +178,10 @@ def state_push(file: Path = typer.Argument(..., help="A state JSON file, e.g. fr
 
 
 def _read_state_file(file: Path) -> State:
+    from pydantic import ValidationError
+
+    from kvmstate.state import State
+    from kvmstate.state.crypto import Codec
     try:
         return State.model_validate(Codec.from_env().open(json.loads(file.read_text(encoding="utf-8"))))
     except (OSError, ValueError) as exc:
@@ -244,6 +248,7 @@ def state_rekey(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
             if current is None:
                 raise error("No state", f"{backend.where} has no state.")
             backend.write(current)
+        from kvmstate.state.crypto import Codec
         how = "encrypted with the current key" if Codec.from_env().encrypts else "in plaintext (no key is set)"
         print(f"Rewrote {backend.where} {how}, serial {current.serial}.")
     _run(action)

@@ -16,7 +16,6 @@ from kvmstate.cli.app import ColorOpt, PathArg, StateOpt, UriOpt, VarFileOpt, Va
 from kvmstate.cli.workspace import Workspace
 from kvmstate.diagnostics import DiagnosticError, error
 from kvmstate.provider import ProviderError
-from kvmstate.state import State, ops
 
 
 def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
@@ -57,10 +56,11 @@ def state_show(address: Optional[str] = typer.Argument(None, help="The resource 
             raise _no_state(ws) if serial is None else error("No such serial", f"{ws.store.where} does not "
                                                              f"keep serial {serial}; `kvmstate state history` "
                                                              "lists the ones it has.")
+        from kvmstate.state import ops
         shown = [ops.find(current, address)] if address else current.resources
     except DiagnosticError as exc:
         fail(exc, color)
-    print(render_state(State(lineage=current.lineage, resources=shown), Style(use_color(sys.stdout, color))),
+    print(render_state(current.model_copy(update={"resources": shown}), Style(use_color(sys.stdout, color))),
           end="")
 
 
@@ -74,6 +74,7 @@ def state_rm(address: str = typer.Argument(..., help="The resource address to fo
 
     Example: kvmstate state rm domain.old-vm
     """
+    from kvmstate.state import ops
     _edit(path, state, "state rm", lambda s: f"Removed {ops.remove(s, address).address} from the state.")
 
 
@@ -88,6 +89,7 @@ def state_mv(old: str = typer.Argument(..., help="The recorded address."),
 
     Example: kvmstate state mv 'domain.web' 'domain.web[0]'
     """
+    from kvmstate.state import ops
     _edit(path, state, "state mv", lambda s: f"Moved {old} to {ops.move(s, old, new).address}.")
 
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kvmstate.config import Configuration, load
 from kvmstate.config.loader import DEFAULT_HOST, find_files
 from kvmstate.config.variables import Inputs
 from kvmstate.graph import Graph
-from kvmstate.plan.model import Options, Plan
 from kvmstate.provider import Registry
-from kvmstate.state import State
-from kvmstate.state.select import default_state_path, open_backend
+
+if TYPE_CHECKING:
+    from kvmstate.plan.model import Options, Plan
+    from kvmstate.state import Backend, State
 
 DEFAULT_URI = "qemu:///system"
 
@@ -30,24 +33,39 @@ def resolve_uri(uri: str | None) -> str:
 @dataclass
 class Workspace:
     path: Path
-    state_path: Path
+    state_file: Path | None                   # --state: that local file, whatever backend is configured
     uri: str
     options: dict = field(default_factory=dict)
     registry: Registry = field(default_factory=Registry.discover)
     inputs: Inputs = field(default_factory=Inputs)
     lock_timeout: float = 0
-    state_given: bool = False                 # --state: that local file, whatever backend is configured
 
     @classmethod
     def open(cls, path: str | Path, state: str | Path | None = None, uri: str | None = None,
              inputs: Inputs | None = None, lock_timeout: float = 0, **options) -> "Workspace":
-        path = Path(path)
-        return cls(path, Path(state) if state else default_state_path(path), resolve_uri(uri), options,
-                   inputs=inputs or Inputs(), lock_timeout=lock_timeout, state_given=state is not None)
+        return cls(Path(path), Path(state) if state else None, resolve_uri(uri), options,
+                   inputs=inputs or Inputs(), lock_timeout=lock_timeout)
+
+    @cached_property
+    def store(self) -> Backend:
+        """The state's backend, opened on first use (validate never opens it)."""
+        from kvmstate.state.select import open_backend
+        return open_backend(self.path, str(self.state_file) if self.state_file else None, self.lock_timeout)
+
+    @property
+    def state_path(self) -> Path:
+        """Where the state is, as messages and saved plans name it: a file, or pg:PROJECT/WORKSPACE."""
+        return Path(self.store.location)
+
+    @property
+    def workspace(self) -> str:
+        """The workspace name (`kvmstate.workspace` in the files)."""
+        if "store" in self.__dict__ or self.state_file is not None:
+            return self.store.workspace
+        from kvmstate.state.select import current_workspace
+        return current_workspace(self.path)
 
     def __post_init__(self) -> None:
-        self.store = open_backend(self.path, str(self.state_path) if self.state_given else None, self.lock_timeout)
-        self.state_path = Path(self.store.location)
         for provider in self.registry.providers:
             provider.configure({DEFAULT_HOST: self.uri}, self.options)
 
@@ -59,7 +77,7 @@ class Workspace:
                 connect([DEFAULT_HOST])
 
     def load(self) -> Configuration:
-        return load(self.path, self.registry, self.inputs, self.store.workspace)
+        return load(self.path, self.registry, self.inputs, self.workspace)
 
     def load_for(self, options: Options) -> Configuration:
         """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""
@@ -68,6 +86,7 @@ class Workspace:
         return self.load()
 
     def read_state(self) -> State:
+        from kvmstate.state import State
         return self.store.read() or State()
 
     def plan(self, config: Configuration, state: State, options: Options | None = None) -> Plan:

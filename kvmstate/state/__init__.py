@@ -11,8 +11,14 @@
     recover   rebuild a lost state from the ownership marks in libvirt
 """
 
-from kvmstate.state.backend import Backend
-from kvmstate.state.model import State, StateResource
-from kvmstate.state.store import StateStore
+from importlib import import_module
 
-__all__ = ["Backend", "State", "StateResource", "StateStore"]
+_HOMES = {"Backend": "backend", "State": "model", "StateResource": "model", "StateStore": "store"}
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str):
+    """The package's main types, imported on first use (so `kvmstate.state.select` loads without pydantic)."""
+    if name in _HOMES:
+        return getattr(import_module(f"kvmstate.state.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'kvmstate.state' has no attribute {name!r}")

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from kvmstate.diagnostics import DiagnosticError, error
 from kvmstate.state.model import State, StateResource
 
-DEFAULT_WORKSPACE = "default"
+from kvmstate.state.select import DEFAULT_WORKSPACE  # noqa: E402  (one home: where the state lives)
 
 
 class Holder(BaseModel):

@@ -24,9 +24,6 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from kvmstate.diagnostics import error
 
@@ -51,6 +48,7 @@ class Key:
 
 @lru_cache(maxsize=32)
 def _scrypt(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt    # cryptography loads only with a key
     return Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase.encode())
 
 
@@ -85,6 +83,7 @@ class Codec:
         key = self.keys[0]
         salt = self._salt if key.passphrase is not None else None
         secret, nonce = key.derive(salt), os.urandom(12)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         data = AESGCM(secret).encrypt(nonce, json.dumps(document, separators=(",", ":")).encode(), AAD)
         sealed = {MARK: 1, "alg": "AES-256-GCM", "key": key_id(secret), "nonce": _b64(nonce), "data": _b64(data)}
         if salt is not None:
@@ -103,6 +102,8 @@ class Codec:
             nonce, data = base64.b64decode(document["nonce"]), base64.b64decode(document["data"])
         except (KeyError, TypeError, binascii.Error):
             raise _tampered("its envelope is damaged") from None
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         for key in self.keys:
             if (key.passphrase is not None) != (salt is not None):
                 continue                       # a passphrase for a raw-key document, or the other way round

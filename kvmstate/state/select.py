@@ -18,11 +18,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kvmstate.config.backend import read_backend
+from typing import TYPE_CHECKING
+
 from kvmstate.diagnostics import error
-from kvmstate.state.backend import DEFAULT_WORKSPACE, Backend
-from kvmstate.state.crypto import Codec
-from kvmstate.state.store import DEFAULT_STATE_FILE, WORKSPACES_DIR, StateStore, workspace_path
+
+if TYPE_CHECKING:
+    from kvmstate.state.backend import Backend
+
+DEFAULT_WORKSPACE = "default"
 
 SELECTED = Path(".kvmstate") / "workspace"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -44,6 +47,7 @@ def folder_of(config_path: Path) -> Path:
 
 
 def default_state_path(config_path: Path) -> Path:
+    from kvmstate.state.store import DEFAULT_STATE_FILE
     return folder_of(config_path) / DEFAULT_STATE_FILE
 
 
@@ -84,6 +88,8 @@ def parse_spec(spec: str) -> tuple[str, dict]:
 def open_backend(config_path: Path, state: Path | str | None = None, lock_timeout: float = 0,
                  workspace: str | None = None, spec: str | None = None) -> Backend:
     """The backend of `config_path`'s state in `workspace` (default: the current one)."""
+    from kvmstate.state.crypto import Codec
+    from kvmstate.state.store import WORKSPACES_DIR, StateStore, workspace_path
     codec = Codec.from_env()
     if state is not None and str(state).startswith("pg:"):          # a saved plan's location
         project, _, workspace = str(state)[3:].partition("/")
@@ -121,4 +127,5 @@ def _configured(config_path: Path) -> tuple[str, dict]:
     spec = chosen.backend or os.environ.get("KVMSTATE_BACKEND")
     if spec:
         return parse_spec(spec)
+    from kvmstate.config.backend import read_backend
     return read_backend(config_path) or ("local", {})
