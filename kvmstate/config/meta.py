@@ -19,7 +19,7 @@ REPEAT = ("count", "for_each")        # evaluated before the rest of the body, t
 
 
 class Lifecycle(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     prevent_destroy: bool = Field(False, description="Fail any plan that would delete or replace this resource.")
     ignore_changes: list[str] = Field(default_factory=list,
@@ -28,7 +28,7 @@ class Lifecycle(BaseModel):
 
 
 class Meta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     count: int | None = Field(None, ge=0, description="Make this many instances, TYPE.NAME[0] and on; "
                               "count.index is the instance's number.")

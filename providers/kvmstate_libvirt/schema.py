@@ -38,7 +38,7 @@ def _f(default, update: str, ref: str | None = None, recorded: bool = False, sen
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class DhcpRange(_Model):
@@ -125,7 +125,7 @@ class Dns(_Model):
 class Network(_Model):
     """A libvirt virtual network: a bridge, optionally with NAT or routing, DHCP and DNS."""
 
-    model_config = ConfigDict(extra="forbid", title="network")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="network")
 
     mode: Literal["nat", "route", "isolated", "open", "bridge"] = _f(
         "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge.")
@@ -185,7 +185,7 @@ class Network(_Model):
 class Pool(_Model):
     """A libvirt storage pool."""
 
-    model_config = ConfigDict(extra="forbid", title="pool")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="pool")
 
     type: Literal["dir"] = _f("dir", "replace", description="Pool type.")
     path: str = _f(..., "replace", description="Absolute path of the pool's directory; created when missing.")
@@ -210,7 +210,7 @@ def _base_dir(info: ValidationInfo) -> Path | None:
 class Volume(_Model):
     """A volume (disk image) inside a storage pool."""
 
-    model_config = ConfigDict(extra="forbid", title="volume")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="volume")
 
     pool: str = _f(..., "replace", ref="pool", description="The pool that holds the volume.")
     capacity: Size | None = _f(None, "live", description="Virtual size, for example 10GiB; growing resizes in place, "
@@ -251,7 +251,7 @@ class Volume(_Model):
 class Cloudinit(_Model):
     """A cloud-init NoCloud seed: an ISO labelled cidata with user-data, meta-data and network-config."""
 
-    model_config = ConfigDict(extra="forbid", title="cloudinit")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="cloudinit")
 
     pool: str = _f(..., "replace", ref="pool", description="The pool that holds the ISO (volume `NAME.iso`).")
     user_data: str | None = _f(None, "replace", recorded=True, sensitive=True,
@@ -415,7 +415,7 @@ CRASH = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-de
 class Domain(_Model):
     """A virtual machine."""
 
-    model_config = ConfigDict(extra="forbid", title="domain")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="domain")
 
     type: Literal["kvm", "qemu"] = _f("kvm", "restart", description="Hypervisor: kvm, or qemu for software emulation.")
     vcpu: int = _f(1, "live", ge=1, le=256, description="Number of virtual CPUs; changed live up to `max_vcpu`.")
