@@ -26,7 +26,8 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 from pydantic import BaseModel
 
-from kvmstate.config.expressions import ExpressionError, Lit, build, fold
+from kvmstate.config.expressions import ExpressionError, Lit, fold
+from kvmstate.config.hcl_expr import build
 from kvmstate.config.hcl_syntax import syntax_error
 from kvmstate.config.limits import LimitError, bracket_depth_at, check_depth, too_deep
 from kvmstate.config.meta import Meta

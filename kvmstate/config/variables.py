@@ -25,7 +25,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kvmstate.config.evaluate import EvalError, Scope, evaluate
-from kvmstate.config.expressions import Call, Expr, ExpressionError, ObjectExpr, Ref, build, contains_expr, parse_text
+from kvmstate.config.expressions import Call, Expr, ExpressionError, ObjectExpr, Ref, contains_expr
+from kvmstate.config.hcl_expr import build
+from kvmstate.config.templates import parse_text
 from kvmstate.config.functions import type_name
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position

@@ -20,7 +20,8 @@ from ruamel.yaml.main import CParser
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from kvmstate.config.expressions import ExpressionError, parse_template
+from kvmstate.config.expressions import ExpressionError
+from kvmstate.config.templates import parse_template
 from kvmstate.config.limits import (MAX_ALIAS_VALUES, MAX_DEPTH, MAX_YAML_VALUES, LimitError, bracket_depth_at,
                                      check_depth, too_deep)
 from kvmstate.config.source import Path, RawResource
@@ -106,7 +107,7 @@ def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Po
         return {k: _expressions(v, path + (k,), positions, positions.get(path + (k,), pos)) for k, v in node.items()}
     if isinstance(node, list):
         return [_expressions(v, path + (i,), positions, positions.get(path + (i,), pos)) for i, v in enumerate(node)]
-    if isinstance(node, str) and "$" in node:
+    if isinstance(node, str) and ("$" in node or "%{" in node):
         return parse_template(node, pos)
     return node
 
