@@ -43,6 +43,10 @@ class InstanceValue(dict):
         self.address = address
 
 
+class InstanceMap(dict):
+    """The instances of a for_each resource by key: a splat goes over its instances."""
+
+
 @dataclass
 class ResourceValues:
     """The instances of one resource: key None for a single resource, ints for count, strings for for_each."""
@@ -356,8 +360,7 @@ def _ref(expr: Ref, scope: Scope, depth: int = 0) -> Any:
 def _steps(value: Any, steps: list, expr: Ref | Access, scope: Scope) -> Any:
     for i, step in enumerate(steps):
         if step == SPLAT:
-            items = list(value.values()) if isinstance(value, dict) and not isinstance(value, InstanceValue) \
-                else value if isinstance(value, list) else [] if value is None else [value]
+            items = list(value.values()) if isinstance(value, InstanceMap) else value if isinstance(value, list) else [] if value is None else [value]
             return [_steps(item, steps[i + 1:], expr, scope) for item in items]
         value = _step(value, step, expr, scope)
     return value
@@ -384,7 +387,7 @@ def _resource(expr: Ref, steps: list, scope: Scope) -> Any:
     scope.used.update(i.address for i in found.instances.values())
     if found.mode == "count":
         return [found.instances[k] for k in sorted(found.instances)]
-    return dict(found.instances)
+    return InstanceMap(found.instances)
 
 
 def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any:

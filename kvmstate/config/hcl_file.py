@@ -36,6 +36,7 @@ from kvmstate.diagnostics import Diagnostics, Position
 
 
 LANGUAGE_BLOCKS = ("variable", "output")
+UNLABELLED = ("locals", "moved", "removed")     # blocks without a name: `locals { a = 1 }`, `moved { ... }`
 
 
 def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
@@ -68,6 +69,17 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
         if node.data != "block":
             continue
         rtype, labels, body = _block_parts(node)
+        if rtype in UNLABELLED:
+            if labels:
+                diags.error("Unexpected label", f"A {rtype} block takes no label: {rtype} {{ ... }}.", pos)
+                continue
+            try:
+                out.extend(_unlabelled(filename, rtype, body, pos, len(out)))
+            except ExpressionError as exc:
+                diags.error("Unsupported expression", str(exc), exc.pos)
+            except LimitError as exc:
+                diags.error(exc.summary, str(exc), exc.pos or pos)
+            continue
         if rtype not in models and rtype not in LANGUAGE_BLOCKS:
             diags.error("Unknown resource type", f"The block type {rtype!r} is not a resource type; expected one of "
                         f"{', '.join(sorted(models))}.", pos)
@@ -86,6 +98,25 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
             diags.error(exc.summary, str(exc), exc.pos or pos)
             continue
         out.append(RawResource(rtype, labels[0], value, pos, positions))
+    return out
+
+
+def _unlabelled(filename: str, rtype: str, body: Tree, pos: Position, n: int) -> list[RawResource]:
+    """`locals { a = 1 }`: one raw "local" per attribute, its value under "value"; `moved { ... }` and
+    `removed { ... }`: one raw each, named by its position."""
+    if rtype != "locals":
+        positions: dict[Path, Position] = {}
+        return [RawResource(rtype, f"{pos.line}:{pos.column}", _body(filename, body, None, (), positions), pos,
+                            positions)]
+    out = []
+    for node in _children(body):
+        npos = _pos(filename, node)
+        if node.data != "attribute":
+            raise ExpressionError("A locals block holds only `name = value` lines.", npos)
+        positions = {("value",): npos}
+        expr = build(node.children[-1], lambda n: _pos(filename, n))
+        out.append(RawResource("local", str(node.children[0].children[0]),
+                               {"value": fold(expr, ("value",), positions)}, npos, positions))
     return out
 
 

@@ -107,12 +107,13 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
         diags.raise_if_errors()
     base = files[0].parent
     scope = Scope(base, values, resource_types=frozenset(registry.types))
-    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
+    local_raws = _unique_locals([r for r in raws if r.type == "local"], diags)
+    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags, local_raws)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
-                               {(r.type, r.name) for r in raws if r.type in registry.types}, diags)
+                               {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
     config = Configuration(files, resources, graph, values, declared, outputs, modes, scope)
@@ -145,8 +146,19 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
     return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
 
 
-def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
-              diags: Diagnostics) -> dict[Address, Resource]:
+def _unique_locals(raws: list[RawResource], diags: Diagnostics) -> list[RawResource]:
+    seen: dict[str, RawResource] = {}
+    for raw in raws:
+        if raw.name in seen:
+            diags.error("Duplicate local value", f"local.{raw.name} is declared twice: here and at "
+                        f"{seen[raw.name].position}.", raw.position, f"local.{raw.name}")
+        else:
+            seen[raw.name] = raw
+    return list(seen.values())
+
+
+def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: Diagnostics,
+              local_raws: list[RawResource]) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
     unique: dict[Address, RawResource] = {}
     for raw in raws:
@@ -183,7 +195,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
         resources[address] = res
         return {**res.attributes, "name": name}
 
-    expand(list(unique.values()), scope, diags, make)
+    expand(list(unique.values()), scope, diags, make, local_raws)
     return resources
 
 

@@ -94,11 +94,13 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
             except LimitError as exc:
                 diags.error(exc.summary, str(exc), exc.pos or pos)
                 continue
+            if key == "locals":
+                body, where = {"value": body}, {("value",): pos, **{("value", *p): q for p, q in where.items()}}
             out.append(RawResource(plurals[key], str(name), body, pos, where))
     return out
 
 
-LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output"}
+LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local"}
 
 
 def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:
