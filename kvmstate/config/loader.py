@@ -176,7 +176,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
 
     def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
         model = registry.types[raw.type].model
-        spec_body = {k: v for k, v in body.items() if k not in KEYS}
+        spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
         refs: dict[tuple, Address] = {}
         _take_refs(model, spec_body, (), refs)
         try:

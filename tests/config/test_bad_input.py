@@ -160,6 +160,19 @@ CASES = [
      "must be true or false, not a number 1"),
     ("directive.yaml", "pools:\n  p:\n    path: '/srv%{ if true }x'\n", "Unsupported expression", 3, 5,
      "has no %{ endif }"),
+    ("validation.hcl", 'variable "n" {\n  default = 20\n  validation {\n    condition = var.n <= 16\n'
+     '    error_message = "At most 16, not ${var.n}."\n  }\n}\n', "Invalid value for variable", 2, 3,
+     "At most 16, not 20.\n\nvar.n is 20, from its default; this was checked by the validation rule at"),
+    ("validation.yaml", "variables:\n  ip:\n    default: 10.0.0\n    validation:\n      - condition: ${can(cidrhost(\"${var.ip}/32\", 0))}\n"
+     "        error_message: Not an IPv4 address.\n", "Invalid value for variable", 3, 5, "Not an IPv4 address."),
+    ("validation_type.hcl", 'variable "n" {\n  default = 1\n  validation {\n    condition = var.n\n    error_message = "x"\n  }\n}\n',
+     "Invalid validation rule", 3, 3, "must give true or false, not a number"),
+    ("validation_shape.yaml", "variables:\n  n:\n    default: 1\n    validation:\n      - condition: true\n", "Invalid validation rule",
+     5, 9, "exactly two attributes"),
+    ("nullable.hcl", 'variable "n" {\n  default = null\n  nullable = false\n}\n', "Invalid value for variable", 2, 3,
+     "is null, and the variable is declared `nullable = false`"),
+    ("optional_default.hcl", 'variable "o" {\n  type = object({ a = optional(number, "x") })\n}\n', "Invalid type", 2, 23,
+     "The default of optional(number) is not a number"),
     ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
      "cannot read the template"),
 ]
@@ -246,3 +259,18 @@ def test_bad_var_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"on {tmp_path / 'vals.tfvars'} line 2, column 1" in result.stderr, result.stderr
     assert "a string is not a number" in result.stderr
+
+
+def test_optional_attributes_and_nullable(tmp_path: Path) -> None:
+    from kvmstate.config import load
+    from kvmstate.config.variables import Inputs
+    from kvmstate.provider import Registry
+    from tests.engine.fake_provider import FakeProvider
+    (tmp_path / "main.hcl").write_text('variable "o" {\n  type = object({ a = string, b = optional(number, 5), '
+                                       'c = optional(list(string)) })\n  default = { a = "x" }\n}\n'
+                                       'variable "n" {\n  default = "d"\n  nullable = false\n}\n'
+                                       'variable "m" {\n  type = string\n  default = null\n}\n')
+    var_file = tmp_path.parent / f"{tmp_path.name}-vars.yaml"
+    var_file.write_text("n: null\n")
+    config = load(tmp_path, Registry([FakeProvider()]), Inputs(var_files=[var_file], env={}))
+    assert config.variables == {"o": {"a": "x", "b": 5, "c": None}, "n": "d", "m": None}
