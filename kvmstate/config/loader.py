@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
 from kvmstate.config import outputs as outputs_
-from kvmstate.config import variables
+from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config.meta import KEYS, Meta
@@ -67,6 +67,8 @@ class Configuration:
     outputs: dict[str, outputs_.Output] = field(default_factory=dict)
     modes: dict[tuple[str, str], str | None] = field(default_factory=dict)   # (type, name) -> None, count, for_each
     scope: Scope | None = None                  # what outputs are evaluated in: the folder, variables, types
+    moved: list[refactor.Move] = field(default_factory=list)
+    removed: list[refactor.Removal] = field(default_factory=list)
 
     def dependencies(self, address: Address) -> list[Address]:
         """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
@@ -114,9 +116,11 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
                                {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
+    moved, removed = refactor.declare([r for r in raws if r.type in ("moved", "removed")],
+                                      frozenset(registry.types), set(resources), diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()

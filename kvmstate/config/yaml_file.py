@@ -81,6 +81,9 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
             continue
         if section is None:
             continue
+        if key in REFACTOR_SECTIONS:
+            out.extend(_refactor(key, section, kpos, positions))
+            continue
         if not isinstance(section, dict):
             diags.error("Unexpected value", f"`{key}` maps resource names to their attributes.", kpos)
             continue
@@ -100,7 +103,19 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
     return out
 
 
-LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local"}
+LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local", "moved": "moved",
+                     "removed": "removed"}
+REFACTOR_SECTIONS = ("moved", "removed")
+
+
+def _refactor(key: str, section: Any, kpos: Position, positions: dict[Path, Position]) -> list[RawResource]:
+    """`moved:` and `removed:` are lists of blocks; each becomes a raw block named by its position."""
+    out = []
+    for i, item in enumerate(section if isinstance(section, list) else [section]):
+        pos = positions.get((key, i), kpos)
+        where = {p[2:]: q for p, q in positions.items() if p[:2] == (key, i) and len(p) > 2}
+        out.append(RawResource(key, f"{pos.line}:{pos.column}", item, pos, where))
+    return out
 
 
 def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:
