@@ -86,6 +86,7 @@ ERRORS = [
     ('cidrsubnet("10.0.0.0/24", 2, 4)', "does not fit in 2 bits"), ('cidrnetmask("fd00::/64")', "IPv6"),
     ('cidrsubnets("10.0.0.0/24", 1, 1, 1)', "no room left for subnet 3"), ('file("nope")', "cannot read"),
     ('templatefile("t.j2", {})', "'name' is undefined"), ('upper([])', "must be a string, not a list"),
+    ('formatlist("%999999d", range(9999))', "formatlist() would make more than 1,048,576 characters"),
     ('regex("(a+)+$", "' + "a" * 40 + 'b")', None),
 ]
 

@@ -31,7 +31,12 @@ def formatlist(spec: Any, *args: Any) -> list[str]:
         raise FunctionError(f"the list arguments have different lengths ({', '.join(map(str, sorted(lengths)))})")
     n = lengths.pop() if lengths else 1
     bounded(n, "formatlist", "items")
-    return [format(spec, *(a[i] if isinstance(a, list) else a for a in args)) for i in range(n)]
+    out, size = [], 0
+    for i in range(n):
+        out.append(format(spec, *(a[i] if isinstance(a, list) else a for a in args)))
+        size += len(out[-1])
+        bounded(size, "formatlist")           # all the strings together, as for one string
+    return out
 
 
 @function
