@@ -58,6 +58,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
     running actions finish and are recorded, and no other starts."""
     outcome = Outcome()
     recorder = Recorder(state, store)
+    _refactor_state(plan, recorder)
     if plan.options.refresh_only:
         refresh_state(plan, recorder)
         return outcome
@@ -136,6 +137,22 @@ class Recorder:
     def remove(self, address: str) -> None:
         with self._lock:
             self.store.remove(self.state, address)
+
+
+def _refactor_state(plan: Plan, recorder: Recorder) -> None:
+    """Rename the entries `moved` blocks move and forget those `removed` blocks name, before any change. The
+    identity the entry keeps makes the object ours at its new address (its ownership mark may still name the
+    old one)."""
+    from kvmstate.state.ops import move
+    if not (plan.moved or plan.removed):
+        return
+    with recorder._lock:
+        for m in plan.moved:
+            if recorder.state.get(m.from_) is not None and recorder.state.get(m.to) is None:
+                move(recorder.state, m.from_, m.to)
+        for address in plan.removed:
+            recorder.state.remove(address)
+        recorder.store.write(recorder.state)
 
 
 def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:

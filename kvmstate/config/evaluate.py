@@ -1,25 +1,30 @@
-"""Evaluate expressions in a scope: variables, the instance's count.index or each, and resources.
+"""Evaluate expressions in a scope: variables, locals, the instance's count.index or each, and resources.
 
 A reference to a resource reads one instance's values: its desired attributes
 (defaults included) and `name`, its libvirt object name; outputs evaluated after
 apply read the state instead, where provider-computed values (`computed`) are
 merged in. `domain.web` is the single instance of a resource; of a repeated one it
 is the list (count) or map (for_each) of its instances, and `domain.web[0]`,
-`domain.web["a"]` pick one. Every instance reached is recorded in `Scope.used`,
-so the graph gets an edge to exactly the instances an expression read.
+`domain.web["a"]` pick one. Every instance reached is recorded in `Scope.used`
+(through locals too), so the graph gets an edge to exactly the instances an
+expression read. Operators are Terraform's (kvmstate.config.operators); `try` and
+`can` are evaluated here, since they catch the errors of their arguments.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kvmstate.addrs import Address
-from kvmstate.config.expressions import SPLAT, Call, Expr, Lit, Neg, ObjectExpr, Ref, Template, TupleExpr
+from kvmstate.config.expressions import (SPLAT, Access, Binary, Call, Cond, Expr, For, Lit, ObjectExpr, Ref,
+                                         Template, TemplateFor, TemplateIf, TupleExpr, Unary)
 from kvmstate.config.functions import FUNCTIONS, FunctionError, call, type_name
 from kvmstate.config.limits import MAX_STRING, Budget, LimitError, check_depth
-from kvmstate.diagnostics import Position
+from kvmstate.config.operators import OperatorError, arithmetic, boolean, compare, equal, negate
+from kvmstate.diagnostics import Position, shown
 
 
 class EvalError(Exception):
@@ -36,6 +41,10 @@ class InstanceValue(dict):
     def __init__(self, address: Address, values: dict[str, Any]):
         super().__init__(values)
         self.address = address
+
+
+class InstanceMap(dict):
+    """The instances of a for_each resource by key: a splat goes over its instances."""
 
 
 @dataclass
@@ -57,6 +66,12 @@ class Scope:
     used: set[Address] = field(default_factory=set)
     budget: Budget = field(default_factory=Budget)      # shared by the copies of a scope: one per load
     workspace: str = "default"                          # kvmstate.workspace: the state's workspace, e.g. pr-123
+    locals: dict[str, tuple[Any, frozenset[Address]]] = field(default_factory=dict)   # name -> value, reads
+    symbols: dict[str, Any] = field(default_factory=dict)   # names a `for` binds
+
+
+SPECIAL = ("try", "can")
+ROOTS = ("var", "local", "count", "each", "path", "kvmstate")
 
 
 def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
@@ -72,26 +87,42 @@ def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
         return [evaluate(v, scope, depth + 1) for v in value]
     if not isinstance(value, Expr):
         return value
-    if isinstance(value, Lit):
-        return value.value
-    if isinstance(value, Template):
-        if len(value.parts) == 1 and isinstance(value.parts[0], Expr):
-            return evaluate(value.parts[0], scope, depth + 1)
-        parts = [p if isinstance(p, str) else _text(evaluate(p, scope, depth + 1), p.pos) for p in value.parts]
-        return _spend(scope, "".join(parts) if sum(map(len, parts)) <= MAX_STRING else parts, value.pos)
-    if isinstance(value, TupleExpr):
-        return [evaluate(v, scope, depth + 1) for v in value.items]
-    if isinstance(value, ObjectExpr):
-        return {k: evaluate(v, scope, depth + 1) for k, _, v in value.items}
-    if isinstance(value, Neg):
-        operand = evaluate(value.operand, scope, depth + 1)
-        if isinstance(operand, bool) or not isinstance(operand, (int, float)):
-            raise EvalError("Invalid value", f"Only a number can be negated, not {type_name(operand)}.", value.pos)
-        return -operand
-    if isinstance(value, Call):
-        return _call(value, scope, depth)
-    assert isinstance(value, Ref)
-    return _ref(value, scope)
+    kind = _KINDS.get(type(value))
+    if kind is None:
+        raise EvalError("Invalid expression", "A template directive stands only inside a string.", value.pos)
+    try:
+        return kind(value, scope, depth)
+    except OperatorError as exc:
+        raise EvalError("Invalid operand", f"{exc}.", value.pos) from None
+
+
+def _lit(expr: Lit, scope: Scope, depth: int) -> Any:
+    return expr.value
+
+
+def _template(expr: Template, scope: Scope, depth: int) -> Any:
+    if len(expr.parts) == 1 and isinstance(expr.parts[0], Expr) and not isinstance(expr.parts[0], (TemplateIf, TemplateFor)):
+        return evaluate(expr.parts[0], scope, depth + 1)
+    parts: list[str] = []
+    _render(expr.parts, scope, depth + 1, parts)
+    return _spend(scope, "".join(parts) if sum(map(len, parts)) <= MAX_STRING else parts, expr.pos)
+
+
+def _render(parts: list, scope: Scope, depth: int, out: list[str]) -> None:
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, TemplateIf):
+            cond = _bool(evaluate(part.cond, scope, depth + 1), "The condition of %{ if }", part.cond.pos)
+            _render(part.then if cond else part.otherwise, scope, depth + 1, out)
+        elif isinstance(part, TemplateFor):
+            for key, item in _pairs(evaluate(part.collection, scope, depth + 1), part.collection.pos):
+                inner = _bind(scope, part.key, key, part.value, item)
+                _render(part.body, inner, depth + 1, out)
+                if sum(map(len, out)) > MAX_STRING:
+                    _spend(scope, out, part.pos)
+        else:
+            out.append(_text(evaluate(part, scope, depth + 1), part.pos))
 
 
 def _spend(scope: Scope, text: str | list[str], pos: Position) -> str:
@@ -105,33 +136,180 @@ def _spend(scope: Scope, text: str | list[str], pos: Position) -> str:
         raise EvalError("Value too large", str(exc), pos) from None
 
 
+def _items(scope: Scope, n: int, pos: Position) -> None:
+    try:
+        scope.budget.take_items(n)
+    except LimitError as exc:
+        raise EvalError("Value too large", str(exc), pos) from None
+
+
 def _text(value: Any, pos: Position) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise EvalError("Invalid interpolation", f"Only strings, numbers and bools can be interpolated into a string, "
-                    f"not {type_name(value)}.", pos)
+    if value is None:
+        raise EvalError("Invalid template interpolation value", "The value is null; a null value cannot be "
+                        "written into a string. Use a conditional or coalesce() to give a default.", pos)
+    raise EvalError("Invalid template interpolation value", f"Only strings, numbers and bools can be interpolated "
+                    f"into a string, not {type_name(value)}; use jsonencode() or join() to write it as text.", pos)
+
+
+def _bool(value: Any, what: str, pos: Position) -> bool:
+    try:
+        return boolean(value, what)
+    except OperatorError as exc:
+        raise EvalError("Invalid condition", f"{exc}.", pos) from None
+
+
+def _tuple(expr: TupleExpr, scope: Scope, depth: int) -> list:
+    return [evaluate(v, scope, depth + 1) for v in expr.items]
+
+
+def _object(expr: ObjectExpr, scope: Scope, depth: int) -> dict:
+    out = {}
+    for key, kpos, value in expr.items:
+        name = key if isinstance(key, str) else _key(evaluate(key, scope, depth + 1), key.pos)
+        out[name] = evaluate(value, scope, depth + 1)
+    return out
+
+
+def _key(value: Any, pos: Position) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise EvalError("Invalid object key", f"A key must be a string, not {type_name(value)}"
+                    f"{'' if value is None else ' ' + shown(value)}.", pos)
+
+
+def _unary(expr: Unary, scope: Scope, depth: int) -> Any:
+    operand = evaluate(expr.operand, scope, depth + 1)
+    return negate(operand) if expr.op == "-" else not boolean(operand, "the operand of !")
+
+
+def _binary(expr: Binary, scope: Scope, depth: int) -> Any:
+    left = evaluate(expr.left, scope, depth + 1)
+    if expr.op in ("&&", "||"):
+        first = boolean(left, f"the left operand of {expr.op}")
+        if first == (expr.op == "||"):
+            return first
+        return boolean(evaluate(expr.right, scope, depth + 1), f"the right operand of {expr.op}")
+    right = evaluate(expr.right, scope, depth + 1)
+    if expr.op in ("==", "!="):
+        return equal(left, right) == (expr.op == "==")
+    if expr.op in ("<", ">", "<=", ">="):
+        return compare(expr.op, left, right)
+    return arithmetic(expr.op, left, right)
+
+
+def _cond(expr: Cond, scope: Scope, depth: int) -> Any:
+    cond = _bool(evaluate(expr.cond, scope, depth + 1), "The condition of ? :", expr.cond.pos)
+    return evaluate(expr.then if cond else expr.otherwise, scope, depth + 1)
+
+
+def _pairs(collection: Any, pos: Position) -> list[tuple[Any, Any]]:
+    """(key, value) pairs a `for` iterates: index and item of a list, key and value of a map (in key order)."""
+    if isinstance(collection, list):
+        return list(enumerate(collection))
+    if isinstance(collection, dict):
+        return sorted(collection.items(), key=lambda kv: str(kv[0]))
+    raise EvalError("Iteration over non-iterable value", f"A `for` iterates over a list or a map, not "
+                    f"{type_name(collection)}{'' if collection is None else ' ' + shown(collection)}.", pos)
+
+
+def _bind(scope: Scope, key_name: str | None, key: Any, value_name: str, value: Any) -> Scope:
+    symbols = {**scope.symbols, value_name: value}
+    if key_name:
+        symbols[key_name] = key
+    return replace(scope, symbols=symbols)
+
+
+def _for(expr: For, scope: Scope, depth: int) -> Any:
+    pairs = _pairs(evaluate(expr.collection, scope, depth + 1), expr.collection.pos)
+    _items(scope, len(pairs), expr.pos)
+    items: list[Any] = []
+    grouped: dict[str, Any] = {}
+    for key, value in pairs:
+        inner = _bind(scope, expr.key, key, expr.value, value)
+        if expr.cond is not None and not _bool(evaluate(expr.cond, inner, depth + 1), "The `if` of a `for`",
+                                                 expr.cond.pos):
+            continue
+        result = evaluate(expr.result, inner, depth + 1)
+        if expr.result_key is None:
+            items.append(result)
+            continue
+        name = _key(evaluate(expr.result_key, inner, depth + 1), expr.result_key.pos)
+        if expr.group:
+            grouped.setdefault(name, []).append(result)
+        elif name in grouped:
+            raise EvalError("Duplicate object key", f"Two items give the key {name!r} (values {shown(grouped[name])} "
+                            f"and {shown(result)}). Add `...` after the value to group them into lists.",
+                            expr.result_key.pos)
+        else:
+            grouped[name] = result
+    return items if expr.result_key is None else grouped
+
+
+def _access(expr: Access, scope: Scope, depth: int) -> Any:
+    return _steps(evaluate(expr.base, scope, depth + 1), list(expr.steps), expr, scope)
 
 
 def _call(expr: Call, scope: Scope, depth: int) -> Any:
+    if expr.name in SPECIAL:
+        return _special(expr, scope, depth)
     if expr.name not in FUNCTIONS:
-        raise EvalError("Unknown function", f"There is no function {expr.name!r}; the functions are "
-                        f"{', '.join(FUNCTIONS)}.", expr.pos)
+        near = difflib.get_close_matches(expr.name, list(FUNCTIONS) + list(SPECIAL), n=1)
+        hint = f" Did you mean {near[0]}()?" if near else ""
+        raise EvalError("Unknown function", f"There is no function named {expr.name!r}.{hint} The functions "
+                        "are listed in docs/configuration.md (\"Functions\").", expr.pos)
     args = [evaluate(a, scope, depth + 1) for a in expr.args]
+    if expr.expand_last:
+        if not args or not isinstance(args[-1], list):
+            raise EvalError("Invalid expanding argument", f"{expr.name}(): the argument before `...` must be a "
+                            f"list, not {type_name(args[-1] if args else None)}.", expr.pos)
+        args = args[:-1] + args[-1]
     try:
         result = call(expr.name, scope.base, args)
     except FunctionError as exc:
         raise EvalError("Invalid function call", f"{expr.name}(): {exc}.", expr.pos) from None
     except LimitError as exc:
         raise EvalError("Value too large", f"{expr.name}(): {exc}.", expr.pos) from None
-    return _spend(scope, result, expr.pos) if isinstance(result, str) else result
+    if isinstance(result, str):
+        return _spend(scope, result, expr.pos)
+    if isinstance(result, (list, dict)):
+        _items(scope, len(result), expr.pos)
+        for item in result if isinstance(result, list) else result.values():
+            if isinstance(item, str):
+                _spend(scope, item, expr.pos)
+    return result
 
 
-def _ref(expr: Ref, scope: Scope) -> Any:
+def _special(expr: Call, scope: Scope, depth: int) -> Any:
+    """try(a, b, ...): the first argument that evaluates without an error; can(a): whether it does."""
+    if expr.name == "can" and len(expr.args) != 1 or not expr.args:
+        raise EvalError("Invalid function call", f"{expr.name}() takes {'one argument' if expr.name == 'can' else 'one or more arguments'}, "
+                        f"not {len(expr.args)}.", expr.pos)
+    errors = []
+    for arg in expr.args:
+        try:
+            value = evaluate(arg, scope, depth + 1)
+        except EvalError as exc:
+            errors.append(exc)
+            continue
+        return True if expr.name == "can" else value
+    if expr.name == "can":
+        return False
+    raise EvalError("Invalid function call", f"try(): none of its {len(errors)} arguments could be evaluated; the "
+                    f"last one failed with: {errors[-1].detail}", expr.pos)
+
+
+def _ref(expr: Ref, scope: Scope, depth: int = 0) -> Any:
     steps = list(expr.steps)
     root = expr.root
-    if root in ("var", "count", "each", "kvmstate") or root in scope.resource_types:
+    if root in scope.symbols:
+        return _steps(scope.symbols[root], steps, expr, scope)
+    if root in ROOTS or root in scope.resource_types:
         if not steps or not isinstance(steps[0], str):
             raise EvalError("Invalid reference", f"`{root}` needs an attribute, as in {root}.NAME.", expr.pos)
     if root == "var":
@@ -140,6 +318,18 @@ def _ref(expr: Ref, scope: Scope) -> Any:
             raise EvalError("Reference to undeclared variable", f"var.{name} is not declared; add "
                             f'variable "{name}" {{ ... }} (HCL) or an entry under `variables:` (YAML).', expr.pos)
         value = scope.variables[name]
+    elif root == "local":
+        name = steps.pop(0)
+        if name not in scope.locals:
+            raise EvalError("Reference to undeclared local value", f"local.{name} is not declared; add it to a "
+                            "`locals { ... }` block (HCL) or under `locals:` (YAML).", expr.pos)
+        value, reads = scope.locals[name]
+        scope.used.update(reads)
+    elif root == "path":
+        if steps.pop(0) not in ("module", "root", "cwd"):
+            raise EvalError("Invalid reference", "`path` has the attributes path.module, path.root and path.cwd.",
+                            expr.pos)
+        value = str(scope.base) if expr.steps[0] != "cwd" else str(Path.cwd())
     elif root == "count":
         if scope.count_index is None:
             raise EvalError("Invalid reference", "count.index is only available in a resource that sets `count`.",
@@ -162,16 +352,18 @@ def _ref(expr: Ref, scope: Scope) -> Any:
     elif root in scope.resource_types:
         value = _resource(expr, steps, scope)
     else:
-        raise EvalError("Unknown reference", f"{root!r} is neither var, count, each, kvmstate nor a resource type "
-                        f"({', '.join(sorted(scope.resource_types))}).", expr.pos)
+        names = sorted(set(ROOTS) | set(scope.resource_types) | set(scope.symbols))
+        near = difflib.get_close_matches(root, names, n=1)
+        hint = f" Did you mean {near[0]}?" if near else ""
+        raise EvalError("Unknown reference", f"{root!r} is neither var, local, count, each, path, kvmstate, a name a `for` "
+                        f"binds, nor a resource type ({', '.join(sorted(scope.resource_types))}).{hint}", expr.pos)
     return _steps(value, steps, expr, scope)
 
 
-def _steps(value: Any, steps: list, expr: Ref, scope: Scope) -> Any:
+def _steps(value: Any, steps: list, expr: Ref | Access, scope: Scope) -> Any:
     for i, step in enumerate(steps):
         if step == SPLAT:
-            items = list(value.values()) if isinstance(value, dict) and not isinstance(value, InstanceValue) \
-                else value if isinstance(value, list) else [] if value is None else [value]
+            items = list(value.values()) if isinstance(value, InstanceMap) else value if isinstance(value, list) else [] if value is None else [value]
             return [_steps(item, steps[i + 1:], expr, scope) for item in items]
         value = _step(value, step, expr, scope)
     return value
@@ -198,26 +390,41 @@ def _resource(expr: Ref, steps: list, scope: Scope) -> Any:
     scope.used.update(i.address for i in found.instances.values())
     if found.mode == "count":
         return [found.instances[k] for k in sorted(found.instances)]
-    return dict(found.instances)
+    return InstanceMap(found.instances)
 
 
-def _step(value: Any, step: str | Expr, expr: Ref, scope: Scope) -> Any:
+def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any:
     if isinstance(step, Expr):
         key = evaluate(step, scope)
+        if isinstance(value, list) and isinstance(key, str) and key.strip().lstrip("-").isdigit():
+            key = int(key)
         if isinstance(value, list) and isinstance(key, int) and not isinstance(key, bool):
             if 0 <= key < len(value):
                 return value[key]
             raise EvalError("Invalid index", f"{expr.text()}: index {key} is out of range; the list has "
                             f"{len(value)} items.", step.pos)
-        if isinstance(value, dict) and isinstance(key, str):
-            step = key
+        if isinstance(value, dict) and isinstance(key, (str, int, float)) and not isinstance(key, bool):
+            step = str(key)
+            if step not in value:
+                known = ", ".join(sorted(map(str, value))) or "none"
+                raise EvalError("Invalid index", f"{expr.text()}: the map has no key {step!r} (keys: {known}).",
+                                expr.pos)
         else:
             raise EvalError("Invalid index", f"{expr.text()}: cannot index {type_name(value)} with "
-                            f"{type_name(key)}.", step.pos)
+                            f"{type_name(key)} {shown(key)}.", step.pos)
     if isinstance(value, dict):
         if step in value:
             return value[step]
         known = ", ".join(sorted(map(str, value))) or "none"
         raise EvalError("Unsupported attribute", f"{expr.text()}: there is no attribute {step!r} here (known: "
                         f"{known}). Values computed by libvirt are known only after apply, in outputs.", expr.pos)
+    if value is None:
+        raise EvalError("Attempt to get attribute from null value", f"{expr.text()}: the value is null, so it has "
+                        f"no attribute {step!r}. Check it with `!= null` or use try().", expr.pos)
     raise EvalError("Unsupported attribute", f"{expr.text()}: {type_name(value)} has no attribute {step!r}.", expr.pos)
+
+
+_KINDS: dict[type, Any] = {
+    Lit: _lit, Template: _template, TupleExpr: _tuple, ObjectExpr: _object, Unary: _unary, Binary: _binary,
+    Cond: _cond, For: _for, Access: _access, Call: _call, Ref: _ref,
+}

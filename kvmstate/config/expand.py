@@ -1,11 +1,14 @@
-"""Expand resources into instances and evaluate their expressions, in dependency order.
+"""Expand resources into instances and evaluate their expressions and the locals, in dependency order.
 
 A resource with `count = N` becomes the instances TYPE.NAME[0] .. [N-1]; one with
 `for_each` (a map, or a list of distinct strings) becomes TYPE.NAME["key"] for
 each key; any other resource is one instance, TYPE.NAME. Resources are evaluated
 after the resources their expressions reference, so `pool.images.path` reads the
 pool's evaluated attributes; a cycle through expressions is reported with the
-resources on it. `make` validates each evaluated body and returns the instance's
+resources on it. Local values (`locals`) are nodes of the same order: each is
+evaluated once, before what reads it, and remembers the instances it read, so a
+resource reading `local.x` depends on them too; a cycle through locals is
+reported like one through resources. `make` validates each evaluated body and returns the instance's
 values as references see them (or None when the body is invalid).
 """
 
@@ -28,18 +31,24 @@ from kvmstate.graph import Graph
 Make = Callable[[RawResource, Address, dict, set], "dict[str, Any] | None"]
 
 
+LOCAL = "local"
+
+
 def static_refs(raw: RawResource, types: frozenset[str]) -> list[tuple[Address, Any]]:
-    """The resources a raw resource's expressions name (without instance keys), with each reference."""
+    """The resources and locals a raw resource's (or local's) expressions name, without instance keys, with
+    each reference."""
     out = []
     for ref in refs_in(raw.body):
-        if ref.root in types and ref.steps and isinstance(ref.steps[0], str):
+        if (ref.root in types or ref.root == LOCAL) and ref.steps and isinstance(ref.steps[0], str):
             out.append((Address(ref.root, ref.steps[0]), ref))
     return out
 
 
-def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make) -> None:
-    """Evaluate every raw resource into instances, calling `make` for each; fills `scope.resources`."""
-    by_address = {Address(r.type, r.name): r for r in raws}
+def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make,
+           locals_: list[RawResource] = ()) -> None:  # type: ignore[assignment]
+    """Evaluate every raw resource into instances, calling `make` for each, and every local; fills
+    `scope.resources` and `scope.locals`."""
+    by_address = {Address(r.type, r.name): r for r in [*raws, *locals_]}
     graph = Graph()
     for address, raw in by_address.items():
         graph.add(str(address), (str(a) for a, _ in static_refs(raw, scope.resource_types) if a in by_address))
@@ -48,12 +57,14 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         raw = by_address[Address.parse(cycle[0])]
         nxt = Address.parse(cycle[1])
         ref = next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)
+        what = "a local value" if raw.type == LOCAL else "a resource"
         if len(cycle) == 2:
-            diags.error("Self-reference", f"{cycle[0]} refers to itself: a resource cannot read its own values. "
-                        "Refer to another resource, or write the value out.", ref.pos, cycle[0])
+            diags.error("Self-reference", f"{cycle[0]} refers to itself: {what} cannot read its own value. "
+                        "Refer to something else, or write the value out.", ref.pos, cycle[0])
         else:
-            diags.error("Dependency cycle", f"These resources refer to each other in a circle: "
-                        f"{' -> '.join(cycle)}. Remove one of the references.", ref.pos, cycle[0])
+            where = "; ".join(f"{a} at {r.pos.line}:{r.pos.column}" for a, r in _cycle_refs(cycle, by_address, scope))
+            diags.error("Dependency cycle", f"These values refer to each other in a circle: "
+                        f"{' -> '.join(cycle)} ({where}). Remove one of the references.", ref.pos, cycle[0])
         return
     failed: set[Address] = set()
     for node in graph.order():
@@ -61,6 +72,10 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         raw = by_address[address]
         if any(a in failed for a, _ in static_refs(raw, scope.resource_types)):
             failed.add(address)       # already reported where the dependency is
+            continue
+        if raw.type == LOCAL:
+            if not _local(raw, scope, by_address, diags):
+                failed.add(address)
             continue
         keys = _keys(raw, scope, diags)
         if keys is None:
@@ -74,8 +89,7 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
             instance = Address(raw.type, raw.name, key)
             errors: list[Located] = []
             body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
-            seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
-            errors += [(e, p) for e, p in _undeclared(raw, scope, by_address) if (e.summary, e.detail, e.pos) not in seen]
+            errors = _with_undeclared(errors, raw, scope, by_address)
             if errors:
                 for error, path in errors:
                     diags.error(error.summary, error.detail, error.pos or raw.position_of(path), str(instance),
@@ -93,6 +107,29 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
 Located = tuple[EvalError, Path]
 
 
+def _cycle_refs(cycle: list[str], by_address: dict[Address, RawResource], scope: Scope) -> list[tuple[str, Any]]:
+    """Each step of a cycle with the reference that makes it."""
+    out = []
+    for here, there in zip(cycle, cycle[1:]):
+        raw, nxt = by_address[Address.parse(here)], Address.parse(there)
+        out.append((here, next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)))
+    return out
+
+
+def _local(raw: RawResource, scope: Scope, declared: dict[Address, RawResource], diags: Diagnostics) -> bool:
+    """Evaluate one local value into `scope.locals`, with the instances it read; False after an error."""
+    inner = replace(scope, used=set())
+    errors: list[Located] = []
+    value = _body(raw.body["value"], inner, (), errors)
+    errors = _with_undeclared(errors, raw, scope, declared)
+    for error, _ in errors:
+        diags.error(error.summary, error.detail, error.pos or raw.position, f"local.{raw.name}")
+    if errors:
+        return False
+    scope.locals[raw.name] = (value, frozenset(inner.used))
+    return True
+
+
 def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
     """The value evaluated; each attribute that fails adds its error to `errors` and evaluates to None."""
     if isinstance(value, dict) and not isinstance(value, InstanceValue):
@@ -106,6 +143,12 @@ def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
         return None
 
 
+def _with_undeclared(errors: list[Located], raw: RawResource, scope: Scope,
+                     declared: dict[Address, RawResource]) -> list[Located]:
+    seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
+    return errors + [(e, p) for e, p in _undeclared(raw, scope, declared) if (e.summary, e.detail, e.pos) not in seen]
+
+
 def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:
     """Every reference to an undeclared resource or variable in a body, not only the first one evaluated."""
     out: list[Located] = []
@@ -117,6 +160,9 @@ def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResou
                 (ref.root, name) not in scope.resources:
             out.append((EvalError("Reference to undeclared resource", f"{ref.root}.{name} is not declared in the "
                                   "configuration.", ref.pos), ()))
+        elif ref.root == LOCAL and Address(LOCAL, name) not in declared:
+            out.append((EvalError("Reference to undeclared local value", f"local.{name} is not declared; add it to "
+                                  "a `locals { ... }` block (HCL) or under `locals:` (YAML).", ref.pos), ()))
         elif ref.root == "var" and name not in scope.variables:
             out.append((EvalError("Reference to undeclared variable", f"var.{name} is not declared; add "
                                   f'variable "{name}" {{ ... }} (HCL) or an entry under `variables:` (YAML).',

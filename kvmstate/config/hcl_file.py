@@ -26,7 +26,8 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 from pydantic import BaseModel
 
-from kvmstate.config.expressions import ExpressionError, Lit, build, fold
+from kvmstate.config.expressions import ExpressionError, Lit, fold
+from kvmstate.config.hcl_expr import build
 from kvmstate.config.hcl_syntax import syntax_error
 from kvmstate.config.limits import LimitError, bracket_depth_at, check_depth, too_deep
 from kvmstate.config.meta import Meta
@@ -35,6 +36,7 @@ from kvmstate.diagnostics import Diagnostics, Position
 
 
 LANGUAGE_BLOCKS = ("variable", "output", "backend")    # backend: read by kvmstate.config.backend
+UNLABELLED = ("locals", "moved", "removed")     # blocks without a name: `locals { a = 1 }`, `moved { ... }`
 
 
 def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
@@ -67,6 +69,17 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
         if node.data != "block":
             continue
         rtype, labels, body = _block_parts(node)
+        if rtype in UNLABELLED:
+            if labels:
+                diags.error("Unexpected label", f"A {rtype} block takes no label: {rtype} {{ ... }}.", pos)
+                continue
+            try:
+                out.extend(_unlabelled(filename, rtype, body, pos, len(out)))
+            except ExpressionError as exc:
+                diags.error("Unsupported expression", str(exc), exc.pos)
+            except LimitError as exc:
+                diags.error(exc.summary, str(exc), exc.pos or pos)
+            continue
         if rtype not in models and rtype not in LANGUAGE_BLOCKS:
             diags.error("Unknown resource type", f"The block type {rtype!r} is not a resource type; expected one of "
                         f"{', '.join(sorted(models))}.", pos)
@@ -85,6 +98,25 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
             diags.error(exc.summary, str(exc), exc.pos or pos)
             continue
         out.append(RawResource(rtype, labels[0], value, pos, positions))
+    return out
+
+
+def _unlabelled(filename: str, rtype: str, body: Tree, pos: Position, n: int) -> list[RawResource]:
+    """`locals { a = 1 }`: one raw "local" per attribute, its value under "value"; `moved { ... }` and
+    `removed { ... }`: one raw each, named by its position."""
+    if rtype != "locals":
+        positions: dict[Path, Position] = {}
+        return [RawResource(rtype, f"{pos.line}:{pos.column}", _body(filename, body, None, (), positions), pos,
+                            positions)]
+    out = []
+    for node in _children(body):
+        npos = _pos(filename, node)
+        if node.data != "attribute":
+            raise ExpressionError("A locals block holds only `name = value` lines.", npos)
+        positions = {("value",): npos}
+        expr = build(node.children[-1], lambda n: _pos(filename, n))
+        out.append(RawResource("local", str(node.children[0].children[0]),
+                               {"value": fold(expr, ("value",), positions)}, npos, positions))
     return out
 
 

@@ -12,6 +12,8 @@ docs/configuration.md ("Limits"); raise one here and there together.
     MAX_TOTAL_INSTANCES instances in the whole configuration
     MAX_STRING          characters of one string a function or template makes
     MAX_STRINGS_TOTAL   characters all functions and templates make in one load
+    MAX_NUMBER          the largest magnitude an operator or function computes
+    MAX_ITEMS_TOTAL     list and map items all `for` expressions and functions make in one load
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MAX_INSTANCES = 10_000
 MAX_TOTAL_INSTANCES = 100_000
 MAX_STRING = 1024 * 1024
 MAX_STRINGS_TOTAL = 64 * 1024 * 1024
+MAX_NUMBER = 10 ** 300
+MAX_ITEMS_TOTAL = 1_000_000
 
 
 class LimitError(Exception):
@@ -79,6 +83,7 @@ class Budget:
 
     instances: int = MAX_TOTAL_INSTANCES
     characters: int = MAX_STRINGS_TOTAL
+    items: int = MAX_ITEMS_TOTAL
 
     def take_instances(self, n: int) -> None:
         if n > MAX_INSTANCES:
@@ -96,3 +101,9 @@ class Budget:
                              "configuration; this one passes that limit.")
         self.characters -= len(text)
         return text
+
+    def take_items(self, n: int) -> None:
+        if n > self.items:
+            raise LimitError(f"`for` expressions and functions may make at most {MAX_ITEMS_TOTAL:,} list and map "
+                             "items in one configuration; this one passes that limit.")
+        self.items -= n

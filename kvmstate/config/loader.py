@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
 from kvmstate.config import outputs as outputs_
-from kvmstate.config import variables
+from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config.meta import KEYS, Meta
@@ -67,6 +67,8 @@ class Configuration:
     outputs: dict[str, outputs_.Output] = field(default_factory=dict)
     modes: dict[tuple[str, str], str | None] = field(default_factory=dict)   # (type, name) -> None, count, for_each
     scope: Scope | None = None                  # what outputs are evaluated in: the folder, variables, types
+    moved: list[refactor.Move] = field(default_factory=list)
+    removed: list[refactor.Removal] = field(default_factory=list)
 
     def dependencies(self, address: Address) -> list[Address]:
         """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
@@ -107,16 +109,20 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     if unreadable or var_diags.has_errors:
         diags.raise_if_errors()
     base = files[0].parent
-    scope = Scope(base, values, resource_types=frozenset(registry.types), workspace=workspace)
-    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags)
+    scope = Scope(base, values, resource_types=frozenset(registry.types),
+                  workspace=workspace)
+    local_raws = _unique_locals([r for r in raws if r.type == "local"], diags)
+    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags, local_raws)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
-                               {(r.type, r.name) for r in raws if r.type in registry.types}, diags)
+                               {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
+    moved, removed = refactor.declare([r for r in raws if r.type in ("moved", "removed")],
+                                      frozenset(registry.types), set(resources), diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
@@ -146,8 +152,19 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
     return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
 
 
-def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
-              diags: Diagnostics) -> dict[Address, Resource]:
+def _unique_locals(raws: list[RawResource], diags: Diagnostics) -> list[RawResource]:
+    seen: dict[str, RawResource] = {}
+    for raw in raws:
+        if raw.name in seen:
+            diags.error("Duplicate local value", f"local.{raw.name} is declared twice: here and at "
+                        f"{seen[raw.name].position}.", raw.position, f"local.{raw.name}")
+        else:
+            seen[raw.name] = raw
+    return list(seen.values())
+
+
+def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: Diagnostics,
+              local_raws: list[RawResource]) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
     unique: dict[Address, RawResource] = {}
     for raw in raws:
@@ -165,7 +182,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
 
     def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
         model = registry.types[raw.type].model
-        spec_body = {k: v for k, v in body.items() if k not in KEYS}
+        spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
         refs: dict[tuple, Address] = {}
         _take_refs(model, spec_body, (), refs)
         try:
@@ -184,7 +201,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope,
         resources[address] = res
         return {**res.attributes, "name": name}
 
-    expand(list(unique.values()), scope, diags, make)
+    expand(list(unique.values()), scope, diags, make, local_raws)
     return resources
 
 

@@ -38,7 +38,8 @@ class Output:
 
 def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: set[tuple[str, str]],
             diags: Diagnostics) -> dict[str, Output]:
-    """Outputs by name; `declared` are the variables, `resources` the (type, name) of every resource block."""
+    """Outputs by name; `declared` are the variables, `resources` the (type, name) of every resource block
+    and ("local", name) of every local value."""
     out: dict[str, Output] = {}
     for raw in raws:
         where = f"output.{raw.name}"
@@ -66,12 +67,15 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
                                 "sensitive; mark the output `sensitive = true`.", ref.pos, where, "value")
                 continue
-            if (root in scope.resource_types and (root, first) in resources) or (root, first) == ("kvmstate",
-                                                                                                "workspace"):
+            if (root in scope.resource_types or root == "local") and (root, first) in resources or root == "path" \
+                    or (root, first) == ("kvmstate", "workspace"):
                 continue
             if root in scope.resource_types and isinstance(first, str):
                 diags.error("Reference to undeclared resource", f"{where} refers to {root}.{first}, which is not "
                             "declared in the configuration.", ref.pos, where, "value")
+            elif root == "local":
+                diags.error("Reference to undeclared local value", f"{where} refers to local.{first}, which is not "
+                            "declared.", ref.pos, where, "value")
             elif root == "var":
                 diags.error("Reference to undeclared variable", f"{where} refers to var.{first}, which is not "
                             "declared.", ref.pos, where, "value")

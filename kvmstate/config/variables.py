@@ -25,13 +25,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kvmstate.config.evaluate import EvalError, Scope, evaluate
-from kvmstate.config.expressions import Call, Expr, ExpressionError, ObjectExpr, Ref, build, contains_expr, parse_text
+from kvmstate.config.expressions import Call, Expr, ExpressionError, ObjectExpr, Ref, contains_expr
+from kvmstate.config.hcl_expr import build
+from kvmstate.config.templates import parse_text
 from kvmstate.config.functions import type_name
+from kvmstate.config import validation
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
 ENV_PREFIX = "KVMSTATE_VAR_"
-KEYS = ("type", "default", "description", "sensitive")
+KEYS = ("type", "default", "description", "sensitive", "nullable", "validation")
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,15 @@ class VarType:
     kind: str                                   # string, number, bool, any, list, map, object
     element: "VarType | None" = None
     fields: tuple[tuple[str, "VarType"], ...] = ()
+    optional: bool = False                      # an object attribute written optional(TYPE[, DEFAULT])
+    default: Any = None
 
     def __str__(self) -> str:
+        if self.optional:
+            return f"optional({self.plain()}{'' if self.default is None else ', ' + repr(self.default)})"
+        return self.plain()
+
+    def plain(self) -> str:
         if self.kind in ("list", "map"):
             return f"{self.kind}({self.element})"
         if self.kind == "object":
@@ -67,6 +77,8 @@ class Variable:
     raw: RawResource
     description: str = ""
     sensitive: bool = False
+    nullable: bool = True
+    validations: list[Any] = field(default_factory=list)     # the `validation` blocks as written
 
 
 def parse_type(expr: Any, pos: Position) -> VarType:
@@ -77,9 +89,23 @@ def parse_type(expr: Any, pos: Position) -> VarType:
     if isinstance(expr, Call) and expr.name in ("list", "set", "map") and len(expr.args) == 1:
         return VarType("map" if expr.name == "map" else "list", parse_type(expr.args[0], pos))
     if isinstance(expr, Call) and expr.name == "object" and len(expr.args) == 1 and isinstance(expr.args[0], ObjectExpr):
-        return VarType("object", fields=tuple((k, parse_type(v, pos)) for k, _, v in expr.args[0].items))
-    raise ExpressionError("A type is string, number, bool, any, list(TYPE), map(TYPE) or object({NAME = TYPE, ...}).",
+        return VarType("object", fields=tuple((str(k), _field_type(v, pos)) for k, _, v in expr.args[0].items))
+    raise ExpressionError("A type is string, number, bool, any, list(TYPE), map(TYPE) or object({NAME = TYPE, ...}); "
+                          "an object's attribute may be optional(TYPE) or optional(TYPE, DEFAULT).",
                           getattr(expr, "pos", pos))
+
+
+def _field_type(expr: Any, pos: Position) -> VarType:
+    if isinstance(expr, Call) and expr.name == "optional" and len(expr.args) in (1, 2):
+        inner = parse_type(expr.args[0], pos)
+        default = None
+        if len(expr.args) == 2:
+            try:
+                default = convert(evaluate(expr.args[1], Scope(Path("."))), inner)
+            except (EvalError, ValueError) as exc:
+                raise ExpressionError(f"The default of optional({inner}) is not a {inner}: {exc}", expr.pos) from None
+        return VarType(inner.kind, inner.element, inner.fields, True, default)
+    return parse_type(expr, pos)
 
 
 def convert(value: Any, vtype: VarType, text: bool = False) -> Any:
@@ -87,7 +113,7 @@ def convert(value: Any, vtype: VarType, text: bool = False) -> Any:
     kind = vtype.kind
     if text and kind in ("list", "map", "object"):
         value = _literal(value)
-    if kind == "any":
+    if kind == "any" or value is None:
         return value
     if kind == "string":
         if isinstance(value, bool):
@@ -114,6 +140,7 @@ def convert(value: Any, vtype: VarType, text: bool = False) -> Any:
         return {str(k): convert(v, vtype.element or ANY) for k, v in value.items()}
     elif kind == "object" and isinstance(value, dict):
         names = dict(vtype.fields)
+        value = {**{k: t.default for k, t in vtype.fields if t.optional and k not in value}, **value}
         missing = [k for k in names if k not in value]
         extra = [k for k in value if k not in names]
         if missing or extra:
@@ -146,16 +173,21 @@ def declare(raws: list[RawResource], diags: Diagnostics) -> dict[str, Variable]:
         except ExpressionError as exc:
             diags.error("Invalid type", str(exc), exc.pos, f"var.{raw.name}", "type")
             continue
-        if not isinstance(body.get("description", ""), str) or not isinstance(body.get("sensitive", False), bool):
-            diags.error("Invalid value", "`description` is a string and `sensitive` is true or false.",
+        if not isinstance(body.get("description", ""), str) or not isinstance(body.get("sensitive", False), bool) \
+                or not isinstance(body.get("nullable", True), bool):
+            diags.error("Invalid value", "`description` is a string; `sensitive` and `nullable` are true or false.",
                         raw.position, f"var.{raw.name}")
+            continue
+        rules = validation.declare(raw, diags)
+        if rules is None:
             continue
         if contains_expr(body.get("default")):
             diags.error("Invalid default", "A default must be a literal value; it cannot refer to anything.",
                         raw.position_of(("default",)), f"var.{raw.name}", "default")
             continue
         if not bad:
-            out[raw.name] = Variable(raw.name, vtype, raw, body.get("description", ""), body.get("sensitive", False))
+            out[raw.name] = Variable(raw.name, vtype, raw, body.get("description", ""), body.get("sensitive", False),
+                                     body.get("nullable", True), rules)
     return out
 
 
@@ -191,11 +223,21 @@ def values(declared: dict[str, Variable], inputs: Inputs, diags: Diagnostics) ->
                         f"--var {name}=VALUE, a --var-file, or set {ENV_PREFIX}{name}.", var.raw.position, f"var.{name}")
             continue
         value, source, text, pos = found[name]
+        if value is None and not var.nullable:
+            default = var.raw.body.get("default")
+            if default is None:
+                diags.error("Invalid value for variable", f"var.{name} from {source} is null, and the variable is "
+                            "declared `nullable = false`; give it a value.", pos or var.raw.position, f"var.{name}")
+                continue
+            value, text = default, False            # a null value for a non-nullable variable takes its default
         try:
             out[name] = convert(value, var.type, text)
         except ValueError as exc:
             diags.error("Invalid value for variable", f"var.{name} from {source}: {exc}.", pos or var.raw.position,
                         f"var.{name}")
+            continue
+        found[name] = (out[name], source, False, pos)
+    validation.check(declared, out, {n: (f[1], f[3]) for n, f in found.items()}, diags)
     return out
 
 

@@ -20,7 +20,8 @@ from ruamel.yaml.main import CParser
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from kvmstate.config.expressions import ExpressionError, parse_template
+from kvmstate.config.expressions import ExpressionError
+from kvmstate.config.templates import parse_template
 from kvmstate.config.limits import (MAX_ALIAS_VALUES, MAX_DEPTH, MAX_YAML_VALUES, LimitError, bracket_depth_at,
                                      check_depth, too_deep)
 from kvmstate.config.source import Path, RawResource
@@ -80,6 +81,9 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
             continue
         if section is None:
             continue
+        if key in REFACTOR_SECTIONS:
+            out.extend(_refactor(key, section, kpos, positions))
+            continue
         if not isinstance(section, dict):
             diags.error("Unexpected value", f"`{key}` maps resource names to their attributes.", kpos)
             continue
@@ -93,11 +97,25 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
             except LimitError as exc:
                 diags.error(exc.summary, str(exc), exc.pos or pos)
                 continue
+            if key == "locals":
+                body, where = {"value": body}, {("value",): pos, **{("value", *p): q for p, q in where.items()}}
             out.append(RawResource(plurals[key], str(name), body, pos, where))
     return out
 
 
-LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "backend": "backend"}   # see config.backend
+LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local", "moved": "moved",
+                     "removed": "removed", "backend": "backend"}      # backend: read by kvmstate.config.backend
+REFACTOR_SECTIONS = ("moved", "removed")
+
+
+def _refactor(key: str, section: Any, kpos: Position, positions: dict[Path, Position]) -> list[RawResource]:
+    """`moved:` and `removed:` are lists of blocks; each becomes a raw block named by its position."""
+    out = []
+    for i, item in enumerate(section if isinstance(section, list) else [section]):
+        pos = positions.get((key, i), kpos)
+        where = {p[2:]: q for p, q in positions.items() if p[:2] == (key, i) and len(p) > 2}
+        out.append(RawResource(key, f"{pos.line}:{pos.column}", item, pos, where))
+    return out
 
 
 def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Position) -> Any:
@@ -106,7 +124,7 @@ def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Po
         return {k: _expressions(v, path + (k,), positions, positions.get(path + (k,), pos)) for k, v in node.items()}
     if isinstance(node, list):
         return [_expressions(v, path + (i,), positions, positions.get(path + (i,), pos)) for i, v in enumerate(node)]
-    if isinstance(node, str) and "$" in node:
+    if isinstance(node, str) and ("$" in node or "%{" in node):
         return parse_template(node, pos)
     return node
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, model_serializer
 
 from kvmstate import __version__
 
@@ -94,6 +94,13 @@ class Summary(BaseModel):
     destroy: int = 0
 
 
+class Moved(BaseModel):
+    from_: str = Field(alias="from", description="The address the state recorded.")
+    to: str = Field(description="The address the state records after apply (a `moved` block).")
+
+    model_config = {"populate_by_name": True, "serialize_by_alias": True}
+
+
 class Plan(BaseModel):
     model_config = {"title": "kvmstate plan"}
 
@@ -111,10 +118,22 @@ class Plan(BaseModel):
     _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
     sensitive: dict[str, list[str]] = Field(default_factory=dict,
                                             description="Address -> attributes whose values are masked in output.")
+    moved: list[Moved] = Field(default_factory=list, description="State entries renamed by `moved` blocks; "
+                               "left out when empty.")
+    removed: list[str] = Field(default_factory=list, description="State entries forgotten by `removed` blocks; "
+                               "their objects stay in libvirt. Left out when empty.")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_refactoring(self, handler: Any) -> Any:
+        data = handler(self)
+        for key in ("moved", "removed"):
+            if isinstance(data, dict) and not data.get(key):
+                data.pop(key, None)
+        return data
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action != Action.NOOP for c in self.resource_changes)
+        return any(c.action != Action.NOOP for c in self.resource_changes) or bool(self.moved or self.removed)
 
     @property
     def refreshes(self) -> bool:

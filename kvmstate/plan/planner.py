@@ -10,12 +10,12 @@ that happened outside kvmstate. It never changes anything.
 from __future__ import annotations
 
 from kvmstate.addrs import Address, format_path, parse_path
-from kvmstate.config import Configuration
+from kvmstate.config import Configuration, refactor
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan.live import attribute_changes, live_key, live_view, read_live, request_for
-from kvmstate.plan.model import Action, AttributeChange, Drift, Options, Plan, ResourceChange
+from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
@@ -30,6 +30,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     options = options or Options()
     desired = {} if options.destroy else config.resources
     diags = Diagnostics()
+    state, moved, removed = _refactored(config, state, diags)
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
     targets = parse_addresses(options.targets, "--target", known, diags)
     replace = parse_addresses(options.replace, "--replace", set(desired), diags)
@@ -41,7 +42,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
     wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
     live = read_live(registry, wanted)
-    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)
+    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options,
+                moved=[Moved(from_=a, to=b) for a, b in moved], removed=removed)
     recorded_at = {r.address: r for r in state.resources}
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in sorted(known)}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
@@ -161,6 +163,17 @@ def _check(registry: Registry, config: Configuration, change: ResourceChange, ob
         path = parse_path(problem.path)
         diags.error("Invalid change" if live else "Invalid resource", problem.message,
                     resource.raw.position_of(path), change.address, problem.path or None)
+
+
+def _refactored(config: Configuration, state: State, diags: Diagnostics
+                ) -> tuple[State, list[tuple[str, str]], list[str]]:
+    """The state as `moved` and `removed` blocks leave it (a copy), with what they moved and forgot."""
+    if not (config.moved or config.removed):
+        return state, [], []
+    view = state.model_copy(deep=True)
+    moved, removed = refactor.apply_to_state(view, config.moved, config.removed, diags)
+    diags.raise_if_errors()
+    return view, moved, removed
 
 
 def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, lineage: str, address: str) -> bool:

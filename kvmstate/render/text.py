@@ -62,12 +62,22 @@ def render_plan(plan: Plan, style: Style) -> str:
                 out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")
             out.append("")
     changes = [c for c in plan.resource_changes if c.action != Action.NOOP]
+    for m in plan.moved:
+        out.append(f"  # {style(m.from_, 'bold')} has moved to {style(m.to, 'bold')}")
+    for address in plan.removed:
+        out.append(f"  # {style(address, 'bold')} will be forgotten: its object stays in libvirt")
+    if plan.moved or plan.removed:
+        out.append("")
     if plan.options.refresh_only:
         if plan.drift:
             out.append(style("This is a refresh-only plan:", "bold") + " applying it records the changes above "
                        "in the state and changes no object.")
         else:
             out.append(style("No changes.", "bold", "green") + " The state matches the live objects.")
+        return "\n".join(out) + "\n"
+    if not changes and (plan.moved or plan.removed):
+        out.append(style(f"Plan: {len(plan.moved)} to move, {len(plan.removed)} to forget;", "bold") +
+                   " only the state changes.")
         return "\n".join(out) + "\n"
     if not changes:
         out.append(style("No changes.", "bold", "green") + " The live objects match the configuration.")

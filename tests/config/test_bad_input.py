@@ -44,7 +44,8 @@ CASES = [
     ("section.yaml", "netwroks:\n  lab: {}\n", "Unknown section", 1, 1, "networks"),
     ("block.hcl", 'netwrok "lab" {\n}\n', "Unknown resource type", 1, 1, "network"),
     ("label.hcl", 'network {\n}\n', "Missing resource name", 1, 1, 'network "NAME"'),
-    ("expr.hcl", 'network "lab" {\n  mode = 1 + 2\n}\n', "Unsupported expression", 2, 10, "binary op"),
+    ("expr.hcl", 'network "lab" {\n  mode = "a" + 2\n}\n', "Invalid operand", 2, 14,
+     "the left operand of + must be a number, not a string 'a'"),
     ("name.yaml", "pools:\n  ../etc:\n    path: /srv\n", "Invalid resource name", 2, 3, "not a valid name"),
     ("mac.yaml", "domains:\n  web:\n    interfaces:\n      - {network: n, mac: '52:54:00:00:00:01'}\n"
      "      - {network: n, mac: '52:54:00:00:00:01'}\nnetworks:\n  n: {mode: isolated}\n",
@@ -70,9 +71,9 @@ CASES = [
     ("function.hcl", 'pool "p" {\n  path = cidrhost("10.0.0.0/24", 999)\n}\n', "Invalid function call", 2, 10,
      "host number 999 is outside 10.0.0.0/24"),
     ("function_args.yaml", "pools:\n  p:\n    path: ${join(\"/\")}\n", "Invalid function call", 3, 5,
-     "join() takes 2 arguments, not 1"),
-    ("unknown_function.hcl", 'pool "p" {\n  path = upper("/srv")\n}\n', "Unknown function", 2, 10,
-     "file, templatefile, cidrhost, format, join, lookup"),
+     "join() takes at least 2 arguments, not 1"),
+    ("unknown_function.hcl", 'pool "p" {\n  path = uper("/srv")\n}\n', "Unknown function", 2, 10,
+     "There is no function named 'uper'. Did you mean upper()?"),
     ("template.hcl", 'pool "p" {\n  path = templatefile("nope.j2", {})\n}\n', "Invalid function call", 2, 10,
      "cannot read"),
     ("count_negative.yaml", "pools:\n  p:\n    path: /srv\n    count: -1\n", "Invalid count", 4, 5,
@@ -142,6 +143,36 @@ CASES = [
      "a value must follow an operator"),
     ("unexpected_token.hcl", 'domain "d" {\n  vcpu = 2 4\n}\n', "Invalid HCL", 2, 12,
      "Unexpected '4'; expected"),
+    ("locals_cycle.hcl", 'locals {\n  a = local.b + 1\n  b = local.c\n  c = local.a\n}\npool "p" {\n  path = "/srv/${local.a}"\n}\n',
+     "Dependency cycle", None, None, "local.a -> local.b -> local.c -> local.a (local.a at 2:7; local.b at 3:7; local.c at 4:7)"),
+    ("locals_self.yaml", "locals:\n  a: ${local.a}\npools:\n  p:\n    path: /srv\n", "Self-reference", 2, 3,
+     "local.a refers to itself"),
+    ("locals_undeclared.hcl", 'locals {\n  a = local.nope\n}\n', "Reference to undeclared local value", 2, 7,
+     "local.nope is not declared"),
+    ("locals_twice.hcl", 'locals {\n  a = 1\n}\nlocals {\n  a = 2\n}\n', "Duplicate local value", 5, 3,
+     "local.a is declared twice"),
+    ("locals_label.hcl", 'locals "x" {\n  a = 1\n}\n', "Unexpected label", 1, 1, "takes no label"),
+    ("locals_error.yaml", "locals:\n  a: ${1 + \"x\"}\npools:\n  p:\n    path: /srv/${local.a}\n", "Invalid operand", 2, 3,
+     "the right operand of + must be a number, not a string 'x'"),
+    ("for_dup.hcl", 'pool "p" {\n  path = "/srv"\n  for_each = {for s in ["a", "a"] : s => s}\n}\n', "Duplicate object key",
+     3, 37, "Two items give the key 'a'"),
+    ("cond_type.hcl", 'pool "p" {\n  path = 1 ? "/a" : "/b"\n}\n', "Invalid condition", 2, 10,
+     "must be true or false, not a number 1"),
+    ("directive.yaml", "pools:\n  p:\n    path: '/srv%{ if true }x'\n", "Unsupported expression", 3, 5,
+     "has no %{ endif }"),
+    ("validation.hcl", 'variable "n" {\n  default = 20\n  validation {\n    condition = var.n <= 16\n'
+     '    error_message = "At most 16, not ${var.n}."\n  }\n}\n', "Invalid value for variable", 2, 3,
+     "At most 16, not 20.\n\nvar.n is 20, from its default; this was checked by the validation rule at"),
+    ("validation.yaml", "variables:\n  ip:\n    default: 10.0.0\n    validation:\n      - condition: ${can(cidrhost(\"${var.ip}/32\", 0))}\n"
+     "        error_message: Not an IPv4 address.\n", "Invalid value for variable", 3, 5, "Not an IPv4 address."),
+    ("validation_type.hcl", 'variable "n" {\n  default = 1\n  validation {\n    condition = var.n\n    error_message = "x"\n  }\n}\n',
+     "Invalid validation rule", 3, 3, "must give true or false, not a number"),
+    ("validation_shape.yaml", "variables:\n  n:\n    default: 1\n    validation:\n      - condition: true\n", "Invalid validation rule",
+     5, 9, "exactly two attributes"),
+    ("nullable.hcl", 'variable "n" {\n  default = null\n  nullable = false\n}\n', "Invalid value for variable", 2, 3,
+     "is null, and the variable is declared `nullable = false`"),
+    ("optional_default.hcl", 'variable "o" {\n  type = object({ a = optional(number, "x") })\n}\n', "Invalid type", 2, 23,
+     "The default of optional(number) is not a number"),
     ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
      "cannot read the template"),
 ]
@@ -228,3 +259,18 @@ def test_bad_var_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"on {tmp_path / 'vals.tfvars'} line 2, column 1" in result.stderr, result.stderr
     assert "a string is not a number" in result.stderr
+
+
+def test_optional_attributes_and_nullable(tmp_path: Path) -> None:
+    from kvmstate.config import load
+    from kvmstate.config.variables import Inputs
+    from kvmstate.provider import Registry
+    from tests.engine.fake_provider import FakeProvider
+    (tmp_path / "main.hcl").write_text('variable "o" {\n  type = object({ a = string, b = optional(number, 5), '
+                                       'c = optional(list(string)) })\n  default = { a = "x" }\n}\n'
+                                       'variable "n" {\n  default = "d"\n  nullable = false\n}\n'
+                                       'variable "m" {\n  type = string\n  default = null\n}\n')
+    var_file = tmp_path.parent / f"{tmp_path.name}-vars.yaml"
+    var_file.write_text("n: null\n")
+    config = load(tmp_path, Registry([FakeProvider()]), Inputs(var_files=[var_file], env={}))
+    assert config.variables == {"o": {"a": "x", "b": 5, "c": None}, "n": "d", "m": None}

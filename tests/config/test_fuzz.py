@@ -54,12 +54,24 @@ def nested(open_: str, close: str):
     return st.integers(1, 3000).map(lambda n: open_ * n + close * n)
 
 
+# The language's constructs, each as an HCL expression or block (and in YAML inside ${...}).
+LANGUAGE = [
+    "${[for i in range(100000) : [for j in range(100000) : i]]}", "${setproduct(range(2000), range(2000))}",
+    "${{for x in [\"a\", \"a\"] : x => x}}", "${local.a}", "${1 / 0}", "${\"a\" * 2}", "${try(var.x, 1)}",
+    "${can(regex(\"(a+)+$\", \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"))}", "%{ if true }x", "%{ endfor }",
+    "%{ for x in [1,2] }${x}%{ endfor }", "${pow(10, 300) * pow(10, 300)}", "${join(\"\", formatlist(\"%999999d\", range(9999)))}",
+    "${replace(\"aaaaaaaaaa\", \"a\", \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\")}",
+    "${uppr(1)}", "${x ? 1 : 2}", "${null.a}", "${[1][*][*][*]}", "${flatten([[[[[[1]]]]]])}",
+]
+
 # Shapes a hostile file is made of: deep nesting, huge numbers, long strings, repetition.
 HOSTILE = st.one_of(
     nested("[", "]"), nested("{", "}"), nested("format(", ")"),
     st.integers(20, 6000).map(lambda n: "9" * n),
     st.integers(1000, 200_000).map(lambda n: "x" * n),
     st.sampled_from(["%999999999d", "%[99]d", "%", "%-+ 0#12.3x", "${", "$${", "\\U0011FFFF", "\x00", "\ufeff"]),
+    nested("[for x in range(9) : ", "]"), nested("(1 + ", ")"), nested("{for k, v in {a = 1} : k => ", "}"),
+    st.sampled_from(LANGUAGE),
 )
 YAML_HOSTILE = st.one_of(
     HOSTILE,
@@ -71,6 +83,9 @@ YAML_HOSTILE = st.one_of(
 )
 HCL_HOSTILE = st.one_of(
     HOSTILE,
+    st.sampled_from(["locals {\n  a = local.b\n  b = local.a\n}\n", "moved {\n  from = pool.images\n  to = pool.x\n}\n",
+                     "removed {\n  from = pool.images\n}\n", "locals \"x\" {}", "moved {}", "validation {}",
+                     "x = [for", "x = {for k, v in x : k => v...", "x = a ? b", "x = !!!!true"]),
     st.sampled_from(["count = 99999999999999999999", "vcpu = 2 +", "x = 1 +\n", "netwrok \"x\" {}",
                      "depends_on = [pool.images]", "for_each = [\"a\", \"a\"]", "a = \"${", "}}}}"]),
 )
@@ -92,6 +107,7 @@ def test_hcl_never_crashes(tmp_path_factory, text: str) -> None:
 
 values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10 ** 40, 10 ** 40),
                                 st.floats(allow_nan=False), st.text(max_size=20),
+                                st.sampled_from(LANGUAGE),
                                 st.sampled_from(["${format(\"%05d\", 3)}", "${var.nope}", "${pool.images.path}",
                                                  "x" * 5000])),
                       lambda inner: st.one_of(st.lists(inner, max_size=3),

@@ -3,6 +3,7 @@
     tests/scenarios/NAME/
         before/      configuration applied first through the fake provider (optional)
         after/       configuration to plan against the resulting state
+        twin/        after/ written in the other syntax (YAML for HCL): it must give the same plan
         options.yaml plan options for after/ (optional): {targets: [...], replace: [...], refresh_only: true}
         live.yaml    changes made to the live objects between the two (optional):
                        delete: [ADDRESS, ...]
@@ -35,8 +36,9 @@ from tests.engine.fake_provider import FakeProvider
 LINEAGE = "00000000-0000-4000-8000-000000000000"
 
 
-def run_until_plan(folder: Path, tmp: Path):
-    """Apply before/, change the live objects, and return (plan, provider, state) for after/."""
+def run_until_plan(folder: Path, tmp: Path, after: str = "after"):
+    """Apply before/, change the live objects, and return (plan, provider, state) for after/ (or twin/)."""
+    tmp.mkdir(parents=True, exist_ok=True)
     provider = FakeProvider()
     registry = Registry([provider])
     provider.configure({"default": "fake:///"}, {})
@@ -47,9 +49,9 @@ def run_until_plan(folder: Path, tmp: Path):
         outcome = apply_plan(make_plan(config, state, registry), config, state, store, registry)
         assert outcome.ok, outcome
     patch_live(provider, state, folder / "live.yaml")
-    after = load(folder / "after", registry) if (folder / "after").is_dir() else Configuration([], {}, Graph())
+    wanted = load(folder / after, registry) if (folder / after).is_dir() else Configuration([], {}, Graph())
     options = Options.model_validate(_yaml(folder / "options.yaml"))
-    return make_plan(after, state, registry, options), provider, state
+    return make_plan(wanted, state, registry, options), provider, state
 
 
 def _yaml(path: Path) -> dict:

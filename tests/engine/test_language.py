@@ -105,3 +105,32 @@ def test_outputs_recorded_at_apply_and_printed_masked(tmp_path: Path) -> None:
     assert run(app, ["output", "names", "--state", str(tmp_path / "state.json")]).stdout == "p-a,p-b\n"
     refused = run(app, ["output", "secret", "--state", str(tmp_path / "state.json")])
     assert refused.exit_code == 1 and "--show-sensitive" in refused.stderr
+
+
+def test_moved_renames_the_state_entry_and_the_next_plan_is_empty(tmp_path: Path) -> None:
+    """A moved block: apply renames the entry (no object is touched); the object stays ours at its new address."""
+    provider = FakeProvider()
+    registry = Registry([provider])
+    provider.configure({"default": "fake:///"}, {})
+    store = StateStore(tmp_path / "state.json")
+    state = State()
+    first = tmp_path / "v1"
+    first.mkdir()
+    (first / "main.hcl").write_text('pool "old" {\n  path = "/srv/a"\n}\npool "gone" {\n  path = "/srv/g"\n}\n')
+    config = load(first, registry)
+    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
+    second = tmp_path / "v2"
+    second.mkdir()
+    (second / "main.hcl").write_text('pool "new" {\n  name = "old"\n  path = "/srv/a"\n}\n'
+                                     'moved {\n  from = pool.old\n  to = pool.new\n}\nremoved {\n  from = pool.gone\n}\n')
+    config = load(second, registry)
+    plan = make_plan(config, state, registry)
+    assert [(m.from_, m.to) for m in plan.moved] == [("pool.old", "pool.new")] and plan.removed == ["pool.gone"]
+    assert all(c.action.value == "no-op" for c in plan.resource_changes) and plan.has_changes
+    calls = len(provider.calls)
+    assert apply_plan(plan, config, state, store, registry).ok
+    assert len(provider.calls) == calls                     # nothing in libvirt changed
+    assert [r.address for r in store.read().resources] == ["pool.new"]
+    assert ("default", "pool", "gone") in provider.objects  # forgotten, not deleted
+    again = make_plan(config, store.read(), registry)
+    assert not again.has_changes and again.moved == []      # the moved block is now a no-op

@@ -30,3 +30,15 @@ def test_scenario(folder: Path, tmp_path: Path, golden) -> None:
     golden(folder / "plan.txt", render_plan(mask_plan(plan), Style(False)))
     golden(folder / "plan.json", json.dumps(mask_plan(plan).model_dump(mode="json"), indent=2) + "\n")
     golden(folder / "plan.md", render_markdown(mask_plan(plan)))
+
+
+TWINS = [p for p in SCENARIOS if (p / "twin").is_dir()]
+
+
+@pytest.mark.parametrize("folder", TWINS, ids=[p.name for p in TWINS])
+def test_twin_gives_the_same_plan(folder: Path, tmp_path: Path) -> None:
+    """`twin/` is `after/` written in the other syntax (HCL and YAML): both must plan alike."""
+    assert {p.suffix for p in (folder / "after").iterdir()} != {p.suffix for p in (folder / "twin").iterdir()}
+    plan, _, _ = run_until_plan(folder, tmp_path / "after")
+    twin, _, _ = run_until_plan(folder, tmp_path / "twin", after="twin")
+    assert twin.model_dump(mode="json") == plan.model_dump(mode="json")

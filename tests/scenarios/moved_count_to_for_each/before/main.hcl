@@ -1,0 +1,4 @@
+pool "p" {
+  count = 2
+  path  = "/srv/p${count.index}"
+}

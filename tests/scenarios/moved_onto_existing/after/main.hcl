@@ -1,0 +1,7 @@
+pool "keep" {
+  path = "/srv/keep"
+}
+moved {
+  from = pool.scratch
+  to   = pool.keep
+}

@@ -1,0 +1,9 @@
+pool "keep" {
+  path = "/srv/keep"
+}
+removed {
+  from = pool.scratch
+  lifecycle {
+    destroy = false
+  }
+}
