@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from kvmstate.cli.app import (
-    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, RefreshOpt, ReplaceOpt, StateOpt, TargetOpt, TimeoutOpt,
-    UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
+    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, RefreshOpt, ReplaceOpt, SkipUnreachableOpt, StateOpt,
+    TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
 
@@ -26,7 +26,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
          json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
-         refresh_only: bool = RefreshOpt,
+         refresh_only: bool = RefreshOpt, skip_unreachable: bool = SkipUnreachableOpt,
          destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
          lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
@@ -51,7 +51,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
     ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
-    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
+                      skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
             ws.connect_ahead()
@@ -82,7 +83,7 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
           refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
-          color: Optional[bool] = ColorOpt) -> None:
+          skip_unreachable: bool = SkipUnreachableOpt, color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
     Given a saved plan, apply exactly that plan without asking; it is refused as stale, and nothing is
@@ -100,12 +101,14 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options
     if planfile.is_plan_file(path):
-        if target or replace or refresh_only or state:
-            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
+        if target or replace or refresh_only or state or skip_unreachable:
+            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only, --skip-unreachable "
+                       "and --state were "
                        "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."), color)
         _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism)
         return
-    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [],
+                      skip_unreachable=skip_unreachable)
     _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
          parallelism)
 
@@ -115,7 +118,8 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
             var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
             target: Optional[list[str]] = TargetOpt, lock_timeout: float = LockOpt,
-            parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
+            parallelism: int = ParallelismOpt, skip_unreachable: bool = SkipUnreachableOpt,
+            color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Resources with lifecycle.prevent_destroy in the configuration stop the command.
@@ -127,7 +131,8 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
       kvmstate destroy --target domain.web
     """
     from kvmstate.plan.model import Options
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
+    _run(path, state, uri, auto_approve, shutdown_timeout, color,
+         Options(destroy=True, targets=target or [], skip_unreachable=skip_unreachable),
          inputs(var, var_file), lock_timeout, parallelism)
 
 
@@ -196,7 +201,8 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
         print("Cancelled: nothing was changed.")
         raise typer.Exit(1)
     with graceful_interrupts(ws.state_path) as stop, Progress(style) as progress:
-        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, progress.report, parallelism, stop)
+        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, progress.report, parallelism, stop,
+                             uris=ws.hosts)
     if outcome.interrupted:
         sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in {ws.state_path}; "
                          f"{len(outcome.skipped)} not started. Run `kvmstate plan` to see what is left.\n")

@@ -14,7 +14,8 @@ from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
-from kvmstate.plan.live import attribute_changes, live_key, live_view, read_live, request_for
+from kvmstate.plan import hosts
+from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Options, Plan, ResourceChange
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
@@ -40,9 +41,13 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     if targets:
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
     wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
-    live = read_live(registry, wanted)
-    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options)
+    live, unreachable = hosts.read_all(registry, wanted, options.skip_unreachable)
+    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options,
+                unreachable_hosts=unreachable)
     recorded_at = {r.address: r for r in state.resources}
+    if unreachable:         # left out of the plan: neither read nor changed
+        addresses = [a for a in addresses if (recorded_at[str(a)].host if str(a) in recorded_at
+                                              else desired[a].host) not in unreachable]
     for address in addresses:
         key = str(address)
         resource = desired.get(address)
@@ -205,6 +210,8 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         parts.append(f"the configuration changed {', '.join(edited)}")
     if drifted:
         parts.append(f"{', '.join(drifted)} changed outside kvmstate")
+    if obj.host != resource.host:
+        parts.append(f"it moves from host {obj.host} to host {resource.host}")
     if change.replace_paths:
         parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
     if replace:

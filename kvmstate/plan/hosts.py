@@ -1,0 +1,85 @@
+"""Hosts in a plan: live objects read host by host in parallel, unreachable hosts, and what each host is reached by.
+
+Every host's objects are read on its own thread (libvirt releases the GIL while it
+waits for a host), so a plan over ten hosts costs about as long as its slowest host.
+A host that cannot be reached stops the plan with an error naming it and its URI,
+unless `skip_unreachable` is set: its resources are then left out of the plan
+(neither read nor changed, their state untouched) and the plan says so loudly.
+
+A resource recorded on a host that the configuration no longer declares is reached
+through the URI the state recorded for it, so it can still be destroyed.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable
+
+from kvmstate.diagnostics import Diagnostics
+from kvmstate.plan.live import LiveKey, read_live
+from kvmstate.provider import HostUnreachable, LiveObject, Registry
+from kvmstate.state import State
+
+MAX_READERS = 16        # hosts read at once
+
+
+def read_all(registry: Registry, wanted: set[tuple[str, str]],
+             skip_unreachable: bool) -> tuple[dict[LiveKey, LiveObject], dict[str, str]]:
+    """The live objects of the wanted (host, type) pairs, and the hosts skipped as unreachable (name -> why).
+
+    Raises a DiagnosticError naming every unreachable host when `skip_unreachable` is not set.
+    """
+    by_host: dict[str, set[tuple[str, str]]] = {}
+    for host, rtype in wanted:
+        by_host.setdefault(host, set()).add((host, rtype))
+    if len(by_host) <= 1:
+        results = {host: _read(registry, pairs) for host, pairs in by_host.items()}
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(by_host), MAX_READERS),
+                                thread_name_prefix="kvmstate-read") as pool:
+            futures = {host: pool.submit(_read, registry, pairs) for host, pairs in sorted(by_host.items())}
+        results = {host: future.result() for host, future in futures.items()}
+    live: dict[LiveKey, LiveObject] = {}
+    unreachable: dict[str, str] = {}
+    diags = Diagnostics()
+    for host, result in sorted(results.items()):
+        if isinstance(result, HostUnreachable):
+            unreachable[host] = str(result)
+            if not skip_unreachable:
+                diags.error("Host unreachable", f"{result}. Fix the connection, or plan the other hosts with "
+                            f"--skip-unreachable (the resources on {host} are then neither read nor changed).")
+        else:
+            live.update(result)
+    diags.raise_if_errors()
+    return live, unreachable
+
+
+def _read(registry: Registry, pairs: set[tuple[str, str]]) -> dict[LiveKey, LiveObject] | HostUnreachable:
+    try:
+        return read_live(registry, pairs)
+    except HostUnreachable as exc:
+        return exc
+
+
+def recorded_uris(state: State, known: Iterable[str], diags: Diagnostics) -> dict[str, str]:
+    """Host -> URI for the hosts the state records resources on but the configuration does not declare; a
+    resource on such a host without a recorded URI is an error that says how to reach it."""
+    known = set(known)
+    out: dict[str, str] = {}
+    missing: dict[str, list[str]] = {}
+    for resource in state.resources:
+        if resource.host in known:
+            continue
+        if resource.uri:
+            out.setdefault(resource.host, resource.uri)
+        else:
+            missing.setdefault(resource.host, []).append(resource.address)
+    for host, addresses in sorted(missing.items()):
+        if host in out:
+            continue
+        shown = ", ".join(addresses[:5]) + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")
+        diags.error("Host no longer declared", f"The state records {shown} on the host {host!r}, which the "
+                    "configuration no longer declares, without the URI it was reached by. Declare it again, "
+                    f'host "{host}" {{ uri = "..." }}, to plan and destroy what is on it; or forget those resources '
+                    "with `kvmstate state rm ADDRESS` (their libvirt objects stay).")
+    return out
