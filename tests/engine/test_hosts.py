@@ -243,3 +243,11 @@ def test_one_host_plans_render_as_before(env, tmp_path: Path) -> None:
     assert " on host" not in render_plan(plan, Style(False))
     assert "by_host" not in json.loads(plan.model_dump_json())
     assert "skip_unreachable" not in json.loads(plan.model_dump_json())["options"]
+
+
+def test_the_multi_host_example_spreads_its_vms(env) -> None:
+    _, registry, _ = env
+    config = load(Path(__file__).resolve().parents[2] / "examples" / "multi-host", registry, Inputs(env={}))
+    plan = make_plan(config, State(), registry)
+    assert {h: s.add for h, s in plan.by_host.items()} == {"kvm1": 4, "kvm2": 4, "kvm3": 4}
+    assert set(config.hosts) == {"kvm1", "kvm2", "kvm3"}

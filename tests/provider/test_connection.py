@@ -101,3 +101,13 @@ def test_reconfiguring_keeps_open_connections_of_unchanged_hosts(uri):
     p.configure({"a": "test:///default", "b": uri}, {})
     assert p.connections.get("a") is not first
     p.close()
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("Cannot recv data: Host key verification failed.: Connection reset by peer", "ssh does not know"),
+    ("Cannot recv data: root@127.0.0.1: Permission denied (publickey).: Connection reset by peer",
+     "check that `ssh HOST` works"),
+    ("Cannot recv data: ssh: Could not resolve hostname kvm3: Name or service not known", "check that `ssh HOST`"),
+])
+def test_ssh_connect_hints(text, hint):
+    assert connect_hint(FakeError(libvirt.VIR_ERR_SYSTEM_ERROR, text)).startswith(hint)
