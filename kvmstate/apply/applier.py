@@ -53,10 +53,12 @@ class Outcome:
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStore, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None, parallelism: int = 1,
-               stop: Callable[[], bool] = lambda: False, uris: Mapping[str, str] | None = None) -> Outcome:
-    """Carry out the plan, up to `parallelism` independent actions at a time; once `stop()` turns true the
-    running actions finish and are recorded, and no other starts. `uris` (host -> URI) are recorded with
-    each resource, so that a host later removed from the configuration can still be reached."""
+               stop: Callable[[], bool] = lambda: False, uris: Mapping[str, str] | None = None,
+               per_host: int = 0) -> Outcome:
+    """Carry out the plan, up to `parallelism` independent actions at a time (and `per_host` on one host,
+    when set); once `stop()` turns true the running actions finish and are recorded, and no other starts.
+    `uris` (host -> URI) are recorded with each resource, so that a host later removed from the
+    configuration can still be reached."""
     outcome = Outcome()
     recorder = Recorder(state, store, uris)
     if plan.options.refresh_only:
@@ -92,7 +94,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: StateStor
     for jobs in (forward, backward):
         schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
                      parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")), on_end,
-                     stop)
+                     stop, lambda address: changes[address].host, per_host)
     return outcome
 
 
@@ -155,7 +157,8 @@ def refresh_state(plan: Plan, recorder: Recorder) -> None:
         else:
             obj = plan._live[drift.address]
             recorder.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
-                                       uri=recorder.uris.get(obj.host), identity=obj.identity, attributes=obj.attributes, computed=obj.computed))
+                                       uri=recorder.uris.get(obj.host), identity=obj.identity,
+                                       attributes=obj.attributes, computed=obj.computed))
 
 
 def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder: Recorder,

@@ -237,7 +237,8 @@ def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags
     for res in resources.values():
         for path, rtype, value in references(res.spec):
             if path not in res.refs:
-                res.refs[path] = on_host.get((rtype, res.host, value)) or names.get((rtype, value), Address(rtype, value))
+                res.refs[path] = on_host.get((rtype, res.host, value)) or \
+                    names.get((rtype, value), Address(rtype, value))
 
 
 def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, diags: Diagnostics) -> None:

@@ -126,7 +126,7 @@ def render_state(state: State, style: Style) -> str:
     for r in state.resources:
         out.append(f"# {style(r.address, 'bold')}:")
         out.append(f"{r.type} {json.dumps(r.name)} {{")
-        fields = {"host": r.host, "identity": r.identity, **r.attributes}
+        fields = {"host": r.host, **({"uri": r.uri} if r.uri else {}), "identity": r.identity, **r.attributes}
         width = max(len(k) for k in fields)
         for key, v in fields.items():
             out.append(f"    {key:<{width}} = {value(v)}")

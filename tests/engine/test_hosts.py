@@ -251,3 +251,12 @@ def test_the_multi_host_example_spreads_its_vms(env) -> None:
     plan = make_plan(config, State(), registry)
     assert {h: s.add for h, s in plan.by_host.items()} == {"kvm1": 4, "kvm2": 4, "kvm3": 4}
     assert set(config.hosts) == {"kvm1", "kvm2", "kvm3"}
+
+
+def test_the_graph_draws_a_box_per_host(env, tmp_path: Path) -> None:
+    from kvmstate.render.dot import render_dot
+    _, registry, _ = env
+    config = load(write(tmp_path / "c"), registry, Inputs(env={}))
+    dot = render_dot(config.graph, {str(a): r.host for a, r in config.resources.items()})
+    assert 'subgraph "cluster_a" {\n    label="host a";' in dot
+    assert '    "domain.web" [shape=box];' in dot.split('subgraph "cluster_b"')[0]
