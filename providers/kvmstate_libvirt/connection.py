@@ -8,6 +8,7 @@ about resource types.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -127,7 +128,7 @@ def _open(host: str, uri: str, future: Future) -> None:
         from .errors import connect_hint, message
         _event_loop(libvirt)
         try:
-            conn = libvirt.open(uri)
+            conn = libvirt.open(non_interactive(uri))
         except libvirt.libvirtError as err:
             future.set_exception(HostUnreachable(host, uri, f"cannot connect to host {host} ({uri}): {message(err)}; "
                                                             f"{connect_hint(err)}"))
@@ -140,6 +141,16 @@ def _open(host: str, uri: str, future: Future) -> None:
     except BaseException as exc:                # never leave the future unresolved
         if not future.done():
             future.set_exception(exc)
+
+
+def non_interactive(uri: str) -> str:
+    """The URI libvirt is given: `qemu+ssh` ones get `no_tty=1` unless they set `no_tty` themselves, so that ssh
+    runs in batch mode and fails at once instead of asking for a password or a host key (on a terminal that
+    several hosts' connections, opened at once, would share)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or not scheme.endswith("+ssh") or re.search(r"[?&]no_tty=", rest):
+        return uri
+    return uri + ("&" if "?" in rest else "?") + "no_tty=1"
 
 
 def _event_loop(libvirt: Any) -> None:

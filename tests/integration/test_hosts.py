@@ -12,6 +12,7 @@ import json
 import shutil
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,7 @@ def test_a_topology_across_three_hosts(lab, tmp_path: Path) -> None:
     folder = tmp_path / "multi"
     folder.mkdir()
     (folder / "main.hcl").write_text(CONFIG)
-    uris = {"a": daemons["a"].uri, "b": daemons["b"].uri, "c": f"qemu+ssh://{fixtures.SSH_ALIAS}/system?no_tty=1"}
+    uris = {"a": daemons["a"].uri, "b": daemons["b"].uri, "c": f"qemu+ssh://{fixtures.SSH_ALIAS}/system"}
 
     def variables(hosts: dict, placement: dict) -> None:
         (folder / "hosts.json").write_text(json.dumps({"hosts": hosts, "placement": placement}))
@@ -145,6 +146,16 @@ def test_a_topology_across_three_hosts(lab, tmp_path: Path) -> None:
 
     # nothing to do the second time, over ssh as well
     run("plan", "--var-file", "hosts.json", "--detailed-exitcode")
+
+    # an unknown host key fails at once with a hint, never a prompt
+    known = sshd.home_ssh / "known_hosts"
+    saved = known.read_text()
+    known.write_text("")
+    started = time.monotonic()
+    refused = run("plan", "--var-file", "hosts.json", check=1)
+    assert time.monotonic() - started < 15
+    assert "cannot connect to host c" in refused.stderr and "ssh does not know or trust the host's key" in refused.stderr
+    known.write_text(saved)
 
     # a VM moves from host a to host b: replaced, and the reason says why
     variables(uris, {"web": "b", "db": "c", "cache": "b"})

@@ -111,3 +111,15 @@ def test_reconfiguring_keeps_open_connections_of_unchanged_hosts(uri):
 ])
 def test_ssh_connect_hints(text, hint):
     assert connect_hint(FakeError(libvirt.VIR_ERR_SYSTEM_ERROR, text)).startswith(hint)
+
+
+@pytest.mark.parametrize("uri, given", [
+    ("qemu+ssh://root@kvm1/system", "qemu+ssh://root@kvm1/system?no_tty=1"),
+    ("qemu+ssh://kvm1/system?keyfile=/k", "qemu+ssh://kvm1/system?keyfile=/k&no_tty=1"),
+    ("qemu+ssh://kvm1/system?no_tty=0", "qemu+ssh://kvm1/system?no_tty=0"),
+    ("qemu+libssh://kvm1/system", "qemu+libssh://kvm1/system"),
+    ("qemu:///system", "qemu:///system"),
+])
+def test_ssh_never_prompts_unless_asked_to(uri, given):
+    from kvmstate_libvirt.connection import non_interactive
+    assert non_interactive(uri) == given
