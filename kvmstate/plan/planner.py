@@ -40,14 +40,14 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     addresses = sorted(known)
     if targets:
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
-    wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
+    recorded_at = {r.address: r for r in state.resources}
+    host_of = {a: recorded_at[str(a)].host if str(a) in recorded_at else desired[a].host for a in addresses}
+    wanted = {(host_of[a], a.type) for a in addresses}      # with --target, only the targets' hosts are read
     live, unreachable = hosts.read_all(registry, wanted, options.skip_unreachable)
     plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options,
                 unreachable_hosts=unreachable)
-    recorded_at = {r.address: r for r in state.resources}
     if unreachable:         # left out of the plan: neither read nor changed
-        addresses = [a for a in addresses if (recorded_at[str(a)].host if str(a) in recorded_at
-                                              else desired[a].host) not in unreachable]
+        addresses = [a for a in addresses if host_of[a] not in unreachable]
     for address in addresses:
         key = str(address)
         resource = desired.get(address)

@@ -260,3 +260,30 @@ def test_the_graph_draws_a_box_per_host(env, tmp_path: Path) -> None:
     dot = render_dot(config.graph, {str(a): r.host for a, r in config.resources.items()})
     assert 'subgraph "cluster_a" {\n    label="host a";' in dot
     assert '    "domain.web" [shape=box];' in dot.split('subgraph "cluster_b"')[0]
+
+
+def test_a_target_on_one_host_does_not_need_the_others(env, tmp_path: Path) -> None:
+    provider, registry, store = env
+    ws = workspace(write(tmp_path / "c"), registry, store)
+    state = State()
+    apply(ws, state)
+    provider.down = {"b"}
+    plan = ws.plan(ws.load(), state, Options(targets=["domain.web"]))
+    assert not plan.has_changes and not plan.unreachable_hosts
+
+
+def test_state_list_shows_hosts_and_doctor_checks_every_host(env, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+    from kvmstate.cli import app
+    _, registry, store = env
+    folder = write(tmp_path / "c")
+    ws = workspace(folder, registry, store)
+    apply(ws, State())
+    listed = CliRunner().invoke(app, ["state", "list", str(folder), "--state", str(store.path)]).output
+    assert 'domain.web        host a\n' in listed and 'network.lab["b"]  host b\n' in listed
+    only_b = CliRunner().invoke(app, ["state", "list", str(folder), "--state", str(store.path), "--host", "b"])
+    assert only_b.output.split() == ['network.lab["b"]', "host", "b", 'pool.images["b"]', "host", "b"]
+    (folder / "main.hcl").write_text('host "x" {\n  uri = "test:///default"\n}\nhost "y" {\n  uri = "test:///default"\n}\n')
+    doctor = CliRunner().invoke(app, ["doctor", str(folder)]).output
+    assert "host x (test:///default):" in doctor and "host y (test:///default):" in doctor
+    assert "host default" not in doctor
