@@ -8,13 +8,14 @@ FIFO: writing to it ends the command, and with it the daemon's namespaces and ev
 The sshd listens on 127.0.0.1 (the test's network namespace) on a non-default port, with its own host key,
 in a mount namespace where /run/libvirt is one daemon's run folder: `qemu+ssh://HOST/system` there reaches
 that daemon through virt-ssh-helper, as on a real host. The client side is a private ~/.ssh (config entry
-with the port, user key, known_hosts with the host key, BatchMode) bind-mounted over /root/.ssh only in the
+with the port, user key, known_hosts with the host key, BatchMode) bind-mounted over ~/.ssh only in the
 mount namespace of each kvmstate command the tests run, so the machine's own ~/.ssh is never read or changed.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -79,8 +80,7 @@ class Sshd:
 
     def __init__(self, daemon: Daemon, base: Path):
         self.dir = base / "sshd"
-        self.home = base / "home"
-        self.home_ssh = self.home / ".ssh"
+        self.home_ssh = base / "home" / ".ssh"
         self.dir.mkdir()
         self.home_ssh.mkdir(mode=0o700, parents=True)
         self.port = free_port()
@@ -92,8 +92,8 @@ class Sshd:
         (self.home_ssh / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {' '.join(host_key)}\n")
         (self.home_ssh / "config").write_text(
             f"Host {SSH_ALIAS}\n  HostName 127.0.0.1\n  Port {self.port}\n  User root\n"
-            "  IdentityFile /root/.ssh/id_ed25519\n  IdentitiesOnly yes\n"
-            "  UserKnownHostsFile /root/.ssh/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
+            "  IdentityFile ~/.ssh/id_ed25519\n  IdentitiesOnly yes\n"
+            "  UserKnownHostsFile ~/.ssh/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
             "  ConnectTimeout 10\n")
         for f in self.home_ssh.iterdir():
             f.chmod(0o600)
@@ -124,10 +124,10 @@ class Sshd:
         self.process.wait(timeout=30)
 
     def wrap(self, command: list[str]) -> list[str]:
-        """`command` in a mount namespace where /root/.ssh is this test's folder (or /root, when the machine
-        has no /root/.ssh to mount over)."""
-        mount = f"if [ -d /root/.ssh ]; then mount --bind {self.home_ssh} /root/.ssh; " \
-                f"else mount --bind {self.home} /root; fi"
+        """`command` in a mount namespace where ~/.ssh (of the passwd entry, which ssh reads) is this test's
+        folder. A machine without ~/.ssh gets an empty one as the mount point, as ssh itself would make."""
+        dot_ssh = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh"
+        mount = f"mkdir -p -m 700 {dot_ssh} && mount --bind {self.home_ssh} {dot_ssh}"
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", f'{mount} && exec "$@"', "sh", *command]
 
 
