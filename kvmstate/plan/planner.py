@@ -203,17 +203,16 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
     change.action = Action.REPLACE if replace else \
         {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
     change.replace_paths = [c.path for c in change.changes if c.update == "replace"]
-    edited = [c.path for c in change.changes if not c.outside]
+    edited = [c.path for c in change.changes if not c.outside and c.path != "host"]
     drifted = [c.path for c in change.changes if c.outside]
-    parts = []
+    fixed = [p for p in change.replace_paths if p != "host"]
+    parts = [f"it moves from host {obj.host} to host {resource.host}"] if obj.host != resource.host else []
     if edited:
         parts.append(f"the configuration changed {', '.join(edited)}")
     if drifted:
         parts.append(f"{', '.join(drifted)} changed outside kvmstate")
-    if obj.host != resource.host:
-        parts.append(f"it moves from host {obj.host} to host {resource.host}")
-    if change.replace_paths:
-        parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
+    if fixed:
+        parts.append(f"{', '.join(fixed)} cannot change in place")
     if replace:
         parts.append("its replacement was requested with --replace")
     change.reason = "; ".join(parts)

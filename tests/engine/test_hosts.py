@@ -182,7 +182,7 @@ def test_moving_a_domain_to_another_host_replaces_it(env, tmp_path: Path) -> Non
     write(tmp_path / "c", vm_host="b")
     plan = apply(ws, state)
     web = plan.change("domain.web")
-    assert web.action == Action.REPLACE and "it moves from host a to host b" in web.reason
+    assert web.action == Action.REPLACE and web.reason == "it moves from host a to host b"
     assert ("b", "domain", "web") in provider.objects and ("a", "domain", "web") not in provider.objects
 
 
