@@ -83,3 +83,25 @@ def recorded_uris(state: State, known: Iterable[str], diags: Diagnostics) -> dic
                     f'host "{host}" {{ uri = "..." }}, to plan and destroy what is on it; or forget those resources '
                     "with `kvmstate state rm ADDRESS` (their libvirt objects stay).")
     return out
+
+
+HOST_TARGET = "host."          # `--target host.NAME`: every resource on that host
+
+
+def expand_targets(texts: list[str], desired: dict, state: State, diags: Diagnostics) -> list[str]:
+    """`--target` values with each `host.NAME` replaced by the addresses on that host (wanted there, or
+    recorded there); a host with no resource is an error, never an empty target that would cover everything."""
+    out: list[str] = []
+    for text in texts:
+        if not text.startswith(HOST_TARGET):
+            out.append(text)
+            continue
+        host = text[len(HOST_TARGET):]
+        on = {str(a) for a, r in desired.items() if r.host == host} | {r.address for r in state.resources
+                                                                        if r.host == host}
+        if not on:
+            known = sorted({r.host for r in desired.values()} | {r.host for r in state.resources})
+            diags.error("Unknown host", f"--target {text}: no resource is on the host {host!r} in the configuration "
+                        f"or the state. Hosts with resources: {', '.join(known) or 'none'}.")
+        out.extend(sorted(on))
+    return out

@@ -32,7 +32,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     desired = {} if options.destroy else config.resources
     diags = Diagnostics()
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
-    targets = parse_addresses(options.targets, "--target", known, diags)
+    targets = parse_addresses(hosts.expand_targets(options.targets, desired, state, diags), "--target", known,
+                              diags)
     replace = parse_addresses(options.replace, "--replace", set(desired), diags)
     for resource in desired.values():
         check_ignore_paths(resource, diags)

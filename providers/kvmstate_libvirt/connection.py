@@ -39,8 +39,8 @@ class Connections:
 
     A host that does not answer within `connect_timeout` seconds (counted from when its connection started) is
     reported as unreachable, and stays so for the rest of the run: every later call fails at once. Open
-    connections send libvirt keepalives (every `keepalive_interval` seconds, given up after `keepalive_count`
-    unanswered), so a host that goes away during a run fails its calls instead of hanging them.
+    connections send libvirt keepalives (KEEPALIVE: every 5 seconds, given up after 3 unanswered), so a host
+    that goes away during a run fails its calls instead of hanging them.
     """
 
     def __init__(self) -> None:

@@ -287,3 +287,19 @@ def test_state_list_shows_hosts_and_doctor_checks_every_host(env, tmp_path: Path
     doctor = CliRunner().invoke(app, ["doctor", str(folder)]).output
     assert "host x (test:///default):" in doctor and "host y (test:///default):" in doctor
     assert "host default" not in doctor
+
+
+def test_a_whole_host_is_targeted_as_host_dot_name(env, tmp_path: Path) -> None:
+    provider, registry, store = env
+    ws = workspace(write(tmp_path / "c"), registry, store)
+    state = State()
+    apply(ws, state)
+    write(tmp_path / "c", vm_host=None)          # domain and volume leave host a
+    provider.down = {"a"}
+    plan = ws.plan(ws.load(), state, Options(targets=["host.b"]))
+    assert {c.address for c in plan.resource_changes} == {'network.lab["b"]', 'pool.images["b"]'}
+    assert not plan.has_changes
+    with pytest.raises(DiagnosticError) as exc:
+        ws.plan(ws.load(), state, Options(targets=["host.nowhere"]))
+    assert errors(exc) == ["Unknown host: --target host.nowhere: no resource is on the host 'nowhere' in the "
+                           "configuration or the state. Hosts with resources: a, b."]
