@@ -1,7 +1,8 @@
 """`make bench`: every measurement in one run, printed as a table of medians and ratios, saved as JSON.
 
 Environment: BENCH_SIZES (default "10 30"), BENCH_REPS (3), BENCH_ANSIBLE_REPS (1),
-BENCH_SCALE ("1000 5000"), BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential parallel ansible),
+BENCH_SCALE ("1000 5000"), BENCH_MULTIHOST ("10x500": hosts x resources per host),
+BENCH_TOOLS (default all: kvmstate kvmstate-p1 sequential parallel ansible),
 BENCH_STATE_WRITES ("250 1000": applies of that many creates with each state backend, bench/state_writes.py).
 Run inside scripts/private-libvirtd (the Makefile does).
 """
@@ -17,7 +18,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import ansible, coldstart, measure, scale, state_writes, topology_run
+from bench import ansible, coldstart, measure, multihost, scale, state_writes, topology_run
 from bench.report import table
 from bench.topology import Topology
 
@@ -60,6 +61,10 @@ def main() -> None:
         for resources in [int(r) for r in env_list("BENCH_SCALE", "1000 5000")]:
             print(f"bench: no-op plan of {resources}", file=sys.stderr, flush=True)
             results["scale"].append(scale.plan_vs_floor(resources, folder, reps))
+        for size in env_list("BENCH_MULTIHOST", "10x500"):
+            hosts, per_host = (int(n) for n in size.split("x"))
+            print(f"bench: no-op plan of {hosts} hosts x {per_host}", file=sys.stderr, flush=True)
+            results.setdefault("multihost", []).append(multihost.plan_many_hosts(hosts, per_host, folder, reps))
         for resources in [int(r) for r in env_list("BENCH_CALLS", "10 100 1000")]:
             results["calls"].append(scale.calls_of_noop_plan(resources, folder))
         results["coldstart"] = coldstart.cold_start(max(reps, 5) * 2)

@@ -51,6 +51,10 @@ def table(r: dict) -> str:
             goal = f"  target <2 s: {_verdict(s['plan_s'] < 2)}, <200 MiB: {_verdict(s['plan_mib'] < 200)}"
         lines.append(f"{s['resources']:>6} resources: plan {s['plan_s']:.2f} s {s['plan_mib']:.0f} MiB, floor "
                      f"{s['floor_s']:.2f} s {s['floor_mib']:.0f} MiB, ratio {s['plan_s'] / s['floor_s']:.2f}{goal}")
+    for m in r.get("multihost", []):
+        goal = f"  target <3 s: {_verdict(m['plan_s'] < 3)}, <500 MiB: {_verdict(m['plan_mib'] < 500)}"
+        lines.append(f"{m['resources']:>6} resources on {m['hosts']} hosts of {m['per_host']}: plan "
+                     f"{m['plan_s']:.2f} s {m['plan_mib']:.0f} MiB{goal}")
     lines.append("")
     lines.append("libvirt calls of a no-op plan (total = XML reads + calls that do not grow with N)")
     for c in r["calls"]:

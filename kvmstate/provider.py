@@ -130,6 +130,14 @@ class ProviderError(Exception):
     """A failure reported by the remote API, with a message fit for the user."""
 
 
+class HostUnreachable(ProviderError):
+    """A host's connection could not be opened (or answered too late): the message names the host and URI."""
+
+    def __init__(self, host: str, uri: str, message: str):
+        super().__init__(message)
+        self.host, self.uri = host, uri
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from kvmstate.addrs import NAME_PATTERN
+from kvmstate.config.hosts import schema_section as hosts_schema
 from kvmstate.config.meta import Meta
 from kvmstate.plan.model import Plan
 from kvmstate.provider import Registry
@@ -42,6 +43,7 @@ def config_schema(registry: Registry) -> dict:
     defs["expression"] = {"type": "string", "pattern": r"\$\{",
                           "description": "An expression: a string with ${...} in it, e.g. ${var.size}."}
     properties.update(_language_sections())
+    properties["hosts"] = hosts_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/config.schema.json",
             "title": "kvmstate desired-state file", "type": "object", "additionalProperties": False,
             "properties": properties, "$defs": defs}

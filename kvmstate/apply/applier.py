@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from kvmstate.apply import schedule
 from kvmstate.addrs import Address, parse_path
@@ -53,11 +53,14 @@ class Outcome:
 
 def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, registry: Registry,
                on_event: Callable[[Event], None] = lambda e: None, parallelism: int = 1,
-               stop: Callable[[], bool] = lambda: False) -> Outcome:
-    """Carry out the plan, up to `parallelism` independent actions at a time; once `stop()` turns true the
-    running actions finish and are recorded, and no other starts."""
+               stop: Callable[[], bool] = lambda: False, uris: Mapping[str, str] | None = None,
+               per_host: int = 0) -> Outcome:
+    """Carry out the plan, up to `parallelism` independent actions at a time (and `per_host` on one host,
+    when set); once `stop()` turns true the running actions finish and are recorded, and no other starts.
+    `uris` (host -> URI) are recorded with each resource, so that a host later removed from the
+    configuration can still be reached."""
     outcome = Outcome()
-    recorder = Recorder(state, store)
+    recorder = Recorder(state, store, uris)
     _refactor_state(plan, recorder)
     if plan.options.refresh_only:
         refresh_state(plan, recorder)
@@ -93,7 +96,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
         for jobs in (forward, backward):
             schedule.run(jobs, lambda address: _execute(changes[address], plan, config, recorder, registry),
                          parallelism, ProviderError, lambda address: on_event(Event(changes[address], "start")),
-                         on_end, stop)
+                         on_end, stop, lambda address: changes[address].host, per_host)
     finally:
         store.checkpoint()
     return outcome
@@ -120,15 +123,22 @@ class Recorder:
     """The one place the state changes during an apply: each change is written at once (one resource, not the
     whole state), under a lock."""
 
-    def __init__(self, state: State, store: Backend):
+    def __init__(self, state: State, store: Backend, uris: Mapping[str, str] | None = None):
         self.state, self.store = state, store
+        self.uris = dict(uris or {})
         self._lock = threading.Lock()
 
     def record(self, change: ResourceChange, identity: str | None, *, pending: str | None = None,
                computed: dict | None = None) -> None:
         self.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
-                               identity=identity, pending=pending, attributes=change.after or {},
-                               dependencies=change.dependencies, computed=computed or {}))
+                               uri=self._uri(change.host), identity=identity, pending=pending,
+                               attributes=change.after or {}, dependencies=change.dependencies,
+                               computed=computed or {}))
+
+    def _uri(self, host: str) -> str | None:
+        if host in self.uris:
+            return self.uris[host]
+        return next((r.uri for r in self.state.resources if r.host == host and r.uri), None)
 
     def put(self, resource: StateResource) -> None:
         with self._lock:
@@ -191,7 +201,8 @@ def refresh_state(plan: Plan, recorder: Recorder) -> None:
         else:
             obj = plan._live[drift.address]
             recorder.put(StateResource(address=drift.address, type=obj.type, name=obj.name, host=obj.host,
-                                       identity=obj.identity, attributes=obj.attributes, computed=obj.computed))
+                                       uri=recorder.uris.get(obj.host), identity=obj.identity,
+                                       attributes=obj.attributes, computed=obj.computed))
 
 
 def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder: Recorder,

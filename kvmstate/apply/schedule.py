@@ -18,8 +18,12 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
         failure: type[Exception] | tuple[type[Exception], ...],
         on_start: Callable[[str], None] = lambda job: None,
         on_end: Callable[[str, str, float, Exception | None], None] = lambda job, outcome, elapsed, exc: None,
-        stop: Callable[[], bool] = lambda: False) -> None:
+        stop: Callable[[], bool] = lambda: False, group: Callable[[str], str] | None = None,
+        per_group: int = 0) -> None:
     """Run `work(job)` for every job after its prerequisites (other keys of `jobs`; others are ignored).
+
+    With `group` and `per_group`, at most `per_group` jobs of one group (a host) run at once, within the
+    overall `parallelism`: a ready job of a full group waits, and the next ready job of another group starts.
 
     An exception of the `failure` type(s) fails a job; any other exception stops
     scheduling, waits for the running jobs and propagates. `on_end` gets the job,
@@ -53,7 +57,9 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
                     skip(job)
                 ready.clear()
             while ready and len(running) < max(1, parallelism):
-                job = ready.pop(0)
+                job = _next(ready, running.values(), group, per_group)
+                if job is None:
+                    break
                 waiting.pop(job, None)
                 on_start(job)
                 running[pool.submit(work, job)] = (job, time.monotonic())
@@ -79,3 +85,17 @@ def run(jobs: Mapping[str, Iterable[str]], work: Callable[[str], None], parallel
                         if not prereqs:
                             ready.append(dependent)
                 ready.sort(key=rank.__getitem__)
+
+
+def _next(ready: list[str], running: Iterable[tuple[str, float]], group: Callable[[str], str] | None,
+          per_group: int) -> str | None:
+    """Take the first ready job whose group has room (any first job without groups)."""
+    if group is None or per_group <= 0:
+        return ready.pop(0)
+    busy: dict[str, int] = {}
+    for job, _ in running:
+        busy[group(job)] = busy.get(group(job), 0) + 1
+    for i, job in enumerate(ready):
+        if busy.get(group(job), 0) < per_group:
+            return ready.pop(i)
+    return None

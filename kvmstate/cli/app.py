@@ -29,9 +29,14 @@ TimeoutOpt = typer.Option(60, "--shutdown-timeout", help="Seconds to wait for a 
 VarOpt = typer.Option(None, "--var", help="Set a variable: NAME=VALUE (repeatable; later ones win).")
 VarFileOpt = typer.Option(None, "--var-file", help="Variables from a YAML, JSON or HCL file (repeatable).")
 ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many independent actions to run at once.")
-TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable).")
+TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable); "
+                         "host.NAME: every resource on that host.")
 ReplaceOpt = typer.Option(None, "--replace", help="Replace this resource even if it has no change (repeatable).")
 RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in the state; change no object.")
+PerHostOpt = typer.Option(0, "--parallelism-per-host", min=0, help="How many actions may run at once on one host "
+                          "(within --parallelism); 0: no limit of its own.")
+SkipUnreachableOpt = typer.Option(False, "--skip-unreachable", help="Plan the hosts that answer and leave out those "
+                                  "that cannot be reached (with a warning), instead of failing.")
 
 
 def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:

@@ -80,7 +80,8 @@ def graph(path: Path = PathArg,
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.render.dot import render_dot, render_svg
     try:
-        dot = render_dot(Workspace.open(path).load().graph)
+        config = Workspace.open(path).load()
+        dot = render_dot(config.graph, {str(a): r.host for a, r in config.resources.items()})
         print(render_svg(dot) if fmt == GraphFormat.svg else dot, end="")
     except DiagnosticError as exc:
         fail(exc)

@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from kvmstate.cli.app import (
-    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, RefreshOpt, ReplaceOpt, StateOpt, TargetOpt, TimeoutOpt,
-    UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
+    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, PerHostOpt, RefreshOpt, ReplaceOpt, SkipUnreachableOpt,
+    StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
 
@@ -26,7 +26,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
          json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
-         refresh_only: bool = RefreshOpt,
+         refresh_only: bool = RefreshOpt, skip_unreachable: bool = SkipUnreachableOpt,
          destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
          lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
@@ -51,7 +51,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
     ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
-    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
+                      skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
             ws.connect_ahead()
@@ -82,6 +83,7 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
           refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
+          per_host: int = PerHostOpt, skip_unreachable: bool = SkipUnreachableOpt,
           color: Optional[bool] = ColorOpt) -> None:
     """Plan, ask for confirmation, then make the live objects match the configuration.
 
@@ -100,14 +102,16 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options
     if planfile.is_plan_file(path):
-        if target or replace or refresh_only or state:
-            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only and --state were "
+        if target or replace or refresh_only or state or skip_unreachable:
+            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only, --skip-unreachable "
+                       "and --state were "
                        "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."), color)
-        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism)
+        _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism, per_host)
         return
-    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [])
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [],
+                      skip_unreachable=skip_unreachable)
     _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
-         parallelism)
+         parallelism, per_host)
 
 
 @app.command()
@@ -115,7 +119,8 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
             var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
             target: Optional[list[str]] = TargetOpt, lock_timeout: float = LockOpt,
-            parallelism: int = ParallelismOpt, color: Optional[bool] = ColorOpt) -> None:
+            parallelism: int = ParallelismOpt, per_host: int = PerHostOpt,
+            skip_unreachable: bool = SkipUnreachableOpt, color: Optional[bool] = ColorOpt) -> None:
     """Delete everything recorded in the state, dependents first.
 
     Resources with lifecycle.prevent_destroy in the configuration stop the command.
@@ -127,12 +132,13 @@ def destroy(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optiona
       kvmstate destroy --target domain.web
     """
     from kvmstate.plan.model import Options
-    _run(path, state, uri, auto_approve, shutdown_timeout, color, Options(destroy=True, targets=target or []),
-         inputs(var, var_file), lock_timeout, parallelism)
+    _run(path, state, uri, auto_approve, shutdown_timeout, color,
+         Options(destroy=True, targets=target or [], skip_unreachable=skip_unreachable),
+         inputs(var, var_file), lock_timeout, parallelism, per_host)
 
 
 def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approve: bool, shutdown_timeout: int,
-         color: Optional[bool], options, inputs, lock_timeout: float, parallelism: int) -> None:
+         color: Optional[bool], options, inputs, lock_timeout: float, parallelism: int, per_host: int = 0) -> None:
     from kvmstate.cli.workspace import Workspace
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.provider import ProviderError
@@ -144,7 +150,7 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
             config = ws.load_for(options)
             state = ws.read_state()
             the_plan = ws.plan(config, state, options)
-            _carry_out(ws, the_plan, config, state, color, auto_approve, parallelism)
+            _carry_out(ws, the_plan, config, state, color, auto_approve, parallelism, per_host)
     except (DiagnosticError, ProviderError) as exc:
         fail(exc, color)
     finally:
@@ -152,7 +158,7 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
 
 
 def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Optional[bool], inputs,
-               lock_timeout: float, parallelism: int) -> None:
+               lock_timeout: float, parallelism: int, per_host: int = 0) -> None:
     from kvmstate.cli.workspace import Workspace
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.plan import planfile
@@ -171,14 +177,15 @@ def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Opt
             planfile.check_fresh(saved, state, planfile.config_hash(config))
             fresh = ws.plan(config, state, saved.options)
             planfile.check_same(saved, fresh)
-            _carry_out(ws, fresh, config, state, color, True, parallelism)
+            _carry_out(ws, fresh, config, state, color, True, parallelism, per_host)
     except (DiagnosticError, ProviderError) as exc:
         fail(exc, color)
     finally:
         ws.close()
 
 
-def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve: bool, parallelism: int) -> None:
+def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve: bool, parallelism: int,
+               per_host: int = 0) -> None:
     """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
     from kvmstate.apply.applier import apply_plan, record_outputs
     from kvmstate.apply.interrupt import graceful_interrupts
@@ -196,7 +203,8 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
         print("Cancelled: nothing was changed.")
         raise typer.Exit(1)
     with graceful_interrupts(ws.state_path) as stop, Progress(style) as progress:
-        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, progress.report, parallelism, stop)
+        outcome = apply_plan(the_plan, config, state, ws.store, ws.registry, progress.report, parallelism, stop,
+                             uris=ws.hosts, per_host=per_host)
     if outcome.interrupted:
         sys.stderr.write(f"Interrupted: {len(outcome.done)} actions completed and recorded in {ws.state_path}; "
                          f"{len(outcome.skipped)} not started. Run `kvmstate plan` to see what is left.\n")

@@ -179,8 +179,9 @@ def state_recover(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: O
 
 
 @state_app.command("list")
-def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
-    """List the addresses recorded in the state.
+def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt,
+               host: Optional[str] = typer.Option(None, "--host", help="Only the resources on this host.")) -> None:
+    """List the addresses recorded in the state; with resources on several hosts, each one's host too.
 
     Example: kvmstate state list examples/basic
     """
@@ -189,5 +190,9 @@ def state_list(path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
         current = ws.store.read()
     except DiagnosticError as exc:
         fail(exc)
-    for r in current.resources if current else []:
-        print(r.address + (f" ({r.pending} pending)" if r.pending else ""))
+    resources = [r for r in (current.resources if current else []) if host is None or r.host == host]
+    several = len({r.host for r in current.resources}) > 1 if current else False
+    width = max((len(r.address) for r in resources), default=0)
+    for r in resources:
+        pending = f" ({r.pending} pending)" if r.pending else ""
+        print(f"{r.address:<{width}}  host {r.host}{pending}" if several else r.address + pending)

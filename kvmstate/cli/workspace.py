@@ -66,18 +66,40 @@ class Workspace:
         return current_workspace(self.path)
 
     def __post_init__(self) -> None:
+        self.hosts: dict[str, str] = {DEFAULT_HOST: self.uri}      # host -> URI, as the providers know them
+        self._ahead = False
+        self._configure()
+
+    def _configure(self) -> None:
         for provider in self.registry.providers:
-            provider.configure({DEFAULT_HOST: self.uri}, self.options)
+            provider.configure(self.hosts, self.options)
+
+    def add_hosts(self, uris: dict[str, str]) -> None:
+        """Make more hosts known to the providers (open ones stay open); connect ahead to them if asked to."""
+        new = {host: uri for host, uri in uris.items() if self.hosts.get(host) != uri}
+        if not new:
+            return
+        self.hosts.update(new)
+        self._configure()
+        if self._ahead:
+            self._connect(new)
 
     def connect_ahead(self) -> None:
-        """Let providers open their connections while the files and the state are read (not for validate)."""
+        """Let providers open their connections while the files and the state are read (not for validate):
+        the default host's now, each declared host's as soon as the files declare it, in parallel."""
+        self._ahead = True
+        self._connect([DEFAULT_HOST])
+
+    def _connect(self, hosts) -> None:
         for provider in self.registry.providers:
             connect = getattr(provider, "connect", None)
             if connect:
-                connect([DEFAULT_HOST])
+                connect(list(hosts))
 
     def load(self) -> Configuration:
-        return load(self.path, self.registry, self.inputs, self.workspace)
+        from kvmstate.config.hosts import host_uris
+        return load(self.path, self.registry, self.inputs, self.workspace,
+                    on_hosts=lambda hosts: self.add_hosts(host_uris(hosts, self.uri)))
 
     def load_for(self, options: Options) -> Configuration:
         """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""
@@ -90,7 +112,13 @@ class Workspace:
         return self.store.read() or State()
 
     def plan(self, config: Configuration, state: State, options: Options | None = None) -> Plan:
+        """The plan; hosts recorded in the state but no longer declared are reached by their recorded URIs."""
+        from kvmstate.diagnostics import Diagnostics
+        from kvmstate.plan.hosts import recorded_uris
         from kvmstate.plan.planner import make_plan
+        diags = Diagnostics()
+        self.add_hosts(recorded_uris(state, config.hosts.keys() | {DEFAULT_HOST}, diags))
+        diags.raise_if_errors()
         return make_plan(config, state, self.registry, options)
 
     def close(self) -> None:

@@ -6,6 +6,7 @@
     hcl_syntax HCL syntax errors said where the mistake is and what was expected
     printf     Terraform's format() verbs
     limits     the bounds every input is held to (size, depth, instances, strings)
+    hosts      host blocks and the placement checks of the `host` meta-argument
     loader     finds the files, validates each resource against its provider's
                model, resolves references and reports every problem at once
 

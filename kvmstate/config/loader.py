@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,6 +23,8 @@ from kvmstate.config import outputs as outputs_
 from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
+from kvmstate.config import hosts as hosts_
+from kvmstate.config.hosts import DEFAULT_HOST
 from kvmstate.config.meta import KEYS, Meta
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
@@ -32,7 +34,6 @@ from kvmstate.metadata import field_meta, model_at, references, submodel, tagged
 from kvmstate.provider import Registry
 
 EXTENSIONS = (".yaml", ".yml", ".hcl")
-DEFAULT_HOST = "default"
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Configuration:
     scope: Scope | None = None                  # what outputs are evaluated in: the folder, variables, types
     moved: list[refactor.Move] = field(default_factory=list)
     removed: list[refactor.Removal] = field(default_factory=list)
+    hosts: dict[str, hosts_.HostDecl] = field(default_factory=dict)      # declared hosts (kvmstate.config.hosts)
 
     def dependencies(self, address: Address) -> list[Address]:
         """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
@@ -91,7 +93,10 @@ def find_files(path: Path) -> list[Path]:
 
 
 def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None = None,
-         workspace: str = "default") -> Configuration:
+         workspace: str = "default",
+         on_hosts: Callable[[dict[str, hosts_.HostDecl]], None] | None = None) -> Configuration:
+    """The validated configuration; `on_hosts` is called with the declared hosts as soon as they are known,
+    before the resources are expanded and validated (so connections open meanwhile)."""
     files = find_files(Path(path))
     if not files:
         raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
@@ -109,12 +114,15 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     if unreadable or var_diags.has_errors:
         diags.raise_if_errors()
     base = files[0].parent
-    scope = Scope(base, values, resource_types=frozenset(registry.types),
-                  workspace=workspace)
+    scope = Scope(base, values, resource_types=frozenset(registry.types), workspace=workspace)
+    hosts = hosts_.declare([r for r in raws if r.type == hosts_.BLOCK], scope, diags)
+    if on_hosts is not None and not diags.has_errors:
+        on_hosts(hosts)
     local_raws = _unique_locals([r for r in raws if r.type == "local"], diags)
     resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags, local_raws)
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
+    hosts_.check_placement(resources, hosts, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
                                {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
@@ -122,7 +130,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                                       frozenset(registry.types), set(resources), diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
@@ -147,9 +155,11 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
         return None
     if file.suffix == ".hcl":
         from kvmstate.config.hcl_file import read_hcl      # python-hcl2 and lark load only for HCL files
-        return read_hcl(str(file), text, {t.name: t.model for t in registry.types.values()}, diags)
+        return read_hcl(str(file), text, {**{t.name: t.model for t in registry.types.values()},
+                                          hosts_.BLOCK: hosts_.HostSpec}, diags)
     from kvmstate.config.yaml_file import read_yaml
-    return read_yaml(str(file), text, {t.plural: t.name for t in registry.types.values()}, diags)
+    return read_yaml(str(file), text, {**{t.plural: t.name for t in registry.types.values()},
+                                       hosts_.SECTION: hosts_.BLOCK}, diags)
 
 
 def _unique_locals(raws: list[RawResource], diags: Diagnostics) -> list[RawResource]:
@@ -197,7 +207,8 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
             diags.error("Invalid object name", f"{address} would be named {name!r} in libvirt, which is not a valid "
                         "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
             return None
-        res = Resource(address, spec, raw, refs=refs, meta=meta, name=name, reads=set(reads))
+        res = Resource(address, spec, raw, host=meta.host or DEFAULT_HOST, refs=refs, meta=meta, name=name,
+                       reads=set(reads))
         resources[address] = res
         return {**res.attributes, "name": name}
 
@@ -225,22 +236,25 @@ def _take_refs(model: type[BaseModel], body: Any, path: tuple, refs: dict[tuple,
 
 
 def _resolve_names(resources: dict[Address, Resource], registry: Registry, diags: Diagnostics) -> None:
-    """Plain-name references (`pool: images`) name an object: find the instance that has that name.
-    Two instances with one libvirt name are an error."""
+    """Plain-name references (`pool: images`) name an object: find the instance that has that name, on the
+    referring resource's host first. Two instances with one libvirt name on one host are an error."""
     by_name: dict[tuple, Address] = {}
     for address, res in sorted(resources.items()):
         scope = registry.types[address.type].scope
-        key = (address.type, res.attributes.get(scope) if scope else None, res.object_name)
+        key = (address.type, res.host, res.attributes.get(scope) if scope else None, res.object_name)
         if key in by_name:
+            on = f" on host {res.host!r}" if res.host != DEFAULT_HOST else ""
             diags.error("Duplicate object name", f"{by_name[key]} and {address} would both be the {address.type} "
-                        f"{res.object_name!r} in libvirt; give each instance its own `name`.", res.raw.position,
+                        f"{res.object_name!r}{on} in libvirt; give each instance its own `name`.", res.raw.position,
                         str(address))
         by_name.setdefault(key, address)
-    names = {(t, n): a for (t, _, n), a in sorted(by_name.items(), key=lambda kv: str(kv[1]), reverse=True)}
+    ordered = sorted(by_name.items(), key=lambda kv: str(kv[1]), reverse=True)
+    names = {(t, n): a for (t, _, _, n), a in ordered}
+    on_host = {(t, h, n): a for (t, h, _, n), a in ordered}
     for address, res in resources.items():
         for path, rtype, value in references(res.spec):
             if path not in res.refs:
-                target = names.get((rtype, value), Address(rtype, value))
+                target = on_host.get((rtype, res.host, value)) or names.get((rtype, value), Address(rtype, value))
                 other = resources.get(target)
                 if (rtype, value) not in names and other is not None and other.object_name != value:
                     # A plain string is a libvirt name; this one is only an address, whose object has another

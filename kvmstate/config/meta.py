@@ -4,6 +4,7 @@
     for_each    a map (or a list of strings): one instance per key, TYPE.NAME["key"]
     name        the object's name in libvirt (default: the resource name; NAME-KEY for an instance)
     depends_on  addresses this resource must come after, beyond its references
+    host        the named host it lives on (kvmstate.config.hosts); default: the host `default`
     lifecycle   { prevent_destroy, ignore_changes, create_before_destroy }
 """
 
@@ -39,6 +40,8 @@ class Meta(BaseModel):
                              description="The object's name in libvirt. Default: the resource's name; for an "
                              "instance, NAME-INDEX or NAME-KEY.")
     depends_on: list[str] = Field(default_factory=list, description="Addresses to come after, e.g. network.lab.")
+    host: str | None = Field(None, description="The named host (a `host` block) the object lives on. Default: the "
+                             "host `default`, the URI given by --uri.")
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
 
     @field_validator("depends_on")

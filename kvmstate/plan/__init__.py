@@ -7,6 +7,7 @@
     targeting  --target and --replace
     model      the plan as plain data (the JSON plan format)
     planfile   saved plans: the files' hash, staleness checks
+    hosts      live objects read host by host in parallel; unreachable hosts; recorded URIs
 
 Nothing here changes a live object or the state.
 """

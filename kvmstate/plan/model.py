@@ -77,6 +77,8 @@ class Options(BaseModel):
     targets: list[str] = Field(default_factory=list, description="Addresses the plan is limited to "
                                "(with their dependencies); empty for all.")
     replace: list[str] = Field(default_factory=list, description="Addresses whose replacement was requested.")
+    skip_unreachable: bool = Field(False, exclude_if=lambda v: not v, description="Leave the resources of hosts "
+                                   "that cannot be reached out of the plan instead of failing.")
 
 
 class Source(BaseModel):
@@ -115,6 +117,11 @@ class Plan(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="What the plan says loudly before anything "
                                 "else, e.g. that the configuration declares no resources.")
     summary: Summary = Field(default_factory=Summary)
+    by_host: dict[str, Summary] = Field(default_factory=dict, exclude_if=lambda v: not v,
+                                        description="The summary per host; present when the plan spans hosts.")
+    unreachable_hosts: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v,
+                                              description="Hosts left out of the plan because they could not be "
+                                              "reached (--skip-unreachable): host -> the error.")
     _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
     sensitive: dict[str, list[str]] = Field(default_factory=dict,
                                             description="Address -> attributes whose values are masked in output.")
@@ -145,9 +152,12 @@ class Plan(BaseModel):
 
     def count(self) -> None:
         s = Summary()
+        hosts = {c.host: Summary() for c in self.resource_changes}
         for c in self.resource_changes:
-            s.add += c.action == Action.CREATE
-            s.change += c.action in (Action.UPDATE, Action.RESTART)
-            s.replace += c.action == Action.REPLACE
-            s.destroy += c.action == Action.DELETE
+            for one in (s, hosts[c.host]):
+                one.add += c.action == Action.CREATE
+                one.change += c.action in (Action.UPDATE, Action.RESTART)
+                one.replace += c.action == Action.REPLACE
+                one.destroy += c.action == Action.DELETE
         self.summary = s
+        self.by_host = dict(sorted(hosts.items())) if len(hosts) > 1 else {}

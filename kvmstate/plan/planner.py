@@ -14,7 +14,8 @@ from kvmstate.config import Configuration, refactor
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
-from kvmstate.plan.live import attribute_changes, live_key, live_view, read_live, request_for
+from kvmstate.plan import hosts
+from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
@@ -32,7 +33,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     diags = Diagnostics()
     state, moved, removed = _refactored(config, state, diags)
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
-    targets = parse_addresses(options.targets, "--target", known, diags)
+    targets = parse_addresses(hosts.expand_targets(options.targets, desired, state, diags), "--target", known,
+                              diags)
     replace = parse_addresses(options.replace, "--replace", set(desired), diags)
     for resource in desired.values():
         check_ignore_paths(resource, diags)
@@ -40,12 +42,16 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     addresses = sorted(known)
     if targets:
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
-    wanted = {(r.host, a.type) for a, r in desired.items()} | {(r.host, r.type) for r in state.resources}
-    live = read_live(registry, wanted)
-    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options,
-                moved=[Moved(from_=a, to=b) for a, b in moved], removed=removed)
     recorded_at = {r.address: r for r in state.resources}
-    named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in sorted(known)}
+    host_of = {a: recorded_at[str(a)].host if str(a) in recorded_at else desired[a].host for a in known}
+    wanted = {(host_of[a], a.type) for a in addresses}      # with --target, only the targets' hosts are read
+    live, unreachable = hosts.read_all(registry, wanted, options.skip_unreachable)
+    plan = Plan(lineage=state.lineage, prior_serial=state.serial if state.serial else None, options=options,
+                moved=[Moved(from_=a, to=b) for a, b in moved], removed=removed, unreachable_hosts=unreachable)
+    if unreachable:         # left out of the plan: neither read nor changed
+        addresses = [a for a in addresses if host_of[a] not in unreachable]
+    reachable = [a for a in sorted(known) if host_of[a] not in unreachable]
+    named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
         key = str(address)
@@ -303,15 +309,16 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
     change.action = Action.REPLACE if replace else \
         {"live": Action.UPDATE, "restart": Action.RESTART, "replace": Action.REPLACE}[worst]
     change.replace_paths = [c.path for c in change.changes if c.update == "replace"]
-    edited = [c.path for c in change.changes if not c.outside]
+    edited = [c.path for c in change.changes if not c.outside and c.path != "host"]
     drifted = [c.path for c in change.changes if c.outside]
-    parts = []
+    fixed = [p for p in change.replace_paths if p != "host"]
+    parts = [f"it moves from host {obj.host} to host {resource.host}"] if obj.host != resource.host else []
     if edited:
         parts.append(f"the configuration changed {', '.join(edited)}")
     if drifted:
         parts.append(f"{', '.join(drifted)} changed outside kvmstate")
-    if change.replace_paths:
-        parts.append(f"{', '.join(change.replace_paths)} cannot change in place")
+    if fixed:
+        parts.append(f"{', '.join(fixed)} cannot change in place")
     if replace:
         parts.append("its replacement was requested with --replace")
     change.reason = "; ".join(parts)

@@ -5,6 +5,7 @@
     text      plans and states for a terminal; style: colours
     markdown  a plan as a pull-request comment
     outputs   `kvmstate output`; dot: `kvmstate graph`
+    hosts     host labels, counts per host, warnings about unreachable hosts
 
 Rendering is separate from planning: renderers only read `Plan`, `State` and outputs.
 """

@@ -12,12 +12,24 @@ from kvmstate.graph import Graph
 _SHAPES = {"network": "ellipse", "pool": "cylinder", "volume": "note", "domain": "box"}
 
 
-def render_dot(graph: Graph) -> str:
-    """One node per resource, an edge from each resource to what it depends on; stable order."""
+def render_dot(graph: Graph, hosts: dict[str, str] | None = None) -> str:
+    """One node per resource, an edge from each resource to what it depends on; stable order. With `hosts`
+    (address -> host) naming more than one host, each host's resources are drawn in a box labelled with it."""
     lines = ["digraph kvmstate {", "  rankdir=LR;", '  node [fontname="sans-serif"];']
-    for node in sorted(graph.deps):
-        shape = _SHAPES.get(node.split(".", 1)[0], "box")
-        lines.append(f"  {json.dumps(node)} [shape={shape}];")
+    hosts = hosts or {}
+    several = len(set(hosts.values())) > 1
+    for host in sorted(set(hosts.values())) if several else [None]:
+        indent = "  "
+        if host is not None:
+            lines.append(f"  subgraph {json.dumps('cluster_' + host)} {{")
+            lines.append(f"    label={json.dumps('host ' + host)};")
+            indent = "    "
+        for node in sorted(graph.deps):
+            if host is None or hosts.get(node) == host:
+                shape = _SHAPES.get(node.split(".", 1)[0], "box")
+                lines.append(f"{indent}{json.dumps(node)} [shape={shape}];")
+        if host is not None:
+            lines.append("  }")
     for node in sorted(graph.deps):
         for dep in sorted(graph.deps[node]):
             lines.append(f"  {json.dumps(node)} -> {json.dumps(dep)};")

@@ -13,6 +13,7 @@ import html
 import re
 
 from kvmstate.plan.model import Action, AttributeChange, Drift, Plan, ResourceChange
+from kvmstate.render.hosts import markdown_table, on_host, unreachable_lines
 from kvmstate.render.text import DRIFT, value
 
 GITHUB_LIMIT = 65_536
@@ -29,8 +30,8 @@ _RESERVE = 600          # room for the notes about collapsed and omitted section
 
 def render_markdown(plan: Plan, limit: int = GITHUB_LIMIT) -> str:
     head = _head(plan)
-    sections = [_Section(_summary(c), _body(c), _diff_lines(c)) for c in plan.resource_changes
-                if c.action != Action.NOOP]
+    sections = [_Section(_summary(c) + html.escape(on_host(plan, c)), _body(c), _diff_lines(c))
+                for c in plan.resource_changes if c.action != Action.NOOP]
     if plan.drift:
         sections.insert(0, _Section("Objects changed outside kvmstate since the last apply",
                                     "", [line for d in plan.drift for line in _drift_lines(d)]))
@@ -75,7 +76,7 @@ class _Section:
 
 def _head(plan: Plan) -> str:
     s = plan.summary
-    lines = [f"> **:warning: {html.escape(w)}**\n" for w in plan.warnings]
+    lines = [f"> **:warning: {html.escape(w)}**\n" for w in [*plan.warnings, *unreachable_lines(plan)]]
     if plan.options.refresh_only:
         lines.append(f"### kvmstate refresh-only plan: {len(plan.drift)} objects changed outside kvmstate\n")
         lines.append("Applying it records these changes in the state and changes no object.\n")
@@ -95,6 +96,8 @@ def _head(plan: Plan) -> str:
     lines.append("| Action | Resources |\n|---|---:|")
     lines.append(f"| :heavy_plus_sign: add | {s.add} |\n| :pencil2: change | {s.change} |\n"
                  f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n")
+    if plan.by_host:
+        lines.append(markdown_table(plan))
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from kvmstate.plan.model import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.render.hosts import on_host, per_host_lines, unreachable_lines
 from kvmstate.render.mask import MASK
 from kvmstate.render.style import Style
 from kvmstate.state import State
@@ -52,6 +53,7 @@ def value(v: Any) -> str:
 
 def render_plan(plan: Plan, style: Style) -> str:
     out: list[str] = [style(f"Warning: {w}", "bold", "red") + "\n" for w in plan.warnings]
+    out += [style(line, "yellow", "bold") + "\n" for line in unreachable_lines(plan)]
     if plan.drift:
         out.append(style("Objects that changed since the state was last written:", "bold"))
         out.append("")
@@ -85,9 +87,10 @@ def render_plan(plan: Plan, style: Style) -> str:
     out.append("kvmstate will perform the following actions:")
     out.append("")
     for change in changes:
-        out.extend(_resource(change, style))
+        out.extend(_resource(change, style, on_host(plan, change)))
         out.append("")
     out.append(style(summary_line(plan), "bold"))
+    out.extend(per_host_lines(plan))
     return "\n".join(out) + "\n"
 
 
@@ -99,11 +102,11 @@ def summary_line(plan: Plan, done: bool = False) -> str:
     return f"Plan: {s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy."
 
 
-def _resource(change: ResourceChange, style: Style) -> list[str]:
+def _resource(change: ResourceChange, style: Style, on: str = "") -> list[str]:
     sign, colour, verb = _HEAD[change.action]
     if change.create_before_destroy:
         sign, verb = "+/-", "must be replaced (the new one is created first)"
-    lines = [f"  # {style(change.address, 'bold')} {verb}"]
+    lines = [f"  # {style(change.address, 'bold')}{on} {verb}"]
     if change.reason:
         lines.append(style(f"  # (because {change.reason})", "dim"))
     lines.extend(style(f"  # ({note})", "dim") for note in change.notes)
@@ -139,7 +142,7 @@ def render_state(state: State, style: Style) -> str:
     for r in state.resources:
         out.append(f"# {style(r.address, 'bold')}:")
         out.append(f"{r.type} {json.dumps(r.name)} {{")
-        fields = {"host": r.host, "identity": r.identity, **r.attributes}
+        fields = {"host": r.host, **({"uri": r.uri} if r.uri else {}), "identity": r.identity, **r.attributes}
         width = max(len(k) for k in fields)
         for key, v in fields.items():
             out.append(f"    {key:<{width}} = {value(v)}")

@@ -19,6 +19,9 @@ class StateResource(BaseModel):
     type: str
     name: str = Field(description="The object's name in libvirt.")
     host: str = Field(description="The named libvirt host the object lives on.")
+    uri: str | None = Field(None, exclude_if=lambda v: v is None,
+                            description="The libvirt URI the host was reached by when the object was last "
+                                        "recorded: a host removed from the configuration is still reached by it.")
     identity: str | None = Field(description="libvirt's identity of the object: a UUID, or a volume's key; "
                                              "null while a create is pending.")
     pending: Literal["create"] | None = Field(

@@ -29,7 +29,8 @@ class Recovery:
 
 
 def recover(config: Configuration, registry: Registry, lineage: str | None = None) -> Recovery:
-    hosts = {(r.host, a.type) for a, r in config.resources.items()} | {("default", t) for t in registry.types}
+    scanned = set(config.hosts) | {r.host for r in config.resources.values()} or {"default"}
+    hosts = {(h, t) for h in scanned for t in registry.types}
     live = read_live(registry, hosts)
     marked = [o for o in live.values() if o.owner is not None]
     lineage = lineage or _lineage(marked)

@@ -53,6 +53,12 @@ def find(what: str, lookup: Callable[[str], Any], key: str) -> Any | None:
 def connect_hint(err: libvirt.libvirtError) -> str:
     """A short hint for a failed connection, from its cause."""
     text = message(err)
+    if "Host key verification failed" in text or "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:
+        return ("ssh does not know or trust the host's key: add it to known_hosts (ssh-keyscan, or one "
+                "interactive `ssh HOST`), or point the URI's known_hosts= at a file that has it (docs/hosts.md)")
+    if "ssh:" in text or "Permission denied (publickey" in text:
+        return ("check that `ssh HOST` works without a prompt (keys, ~/.ssh/config, BatchMode; add ?no_tty=1 to "
+                "the URI) and that virt-ssh-helper or nc is on the host (docs/hosts.md)")
     if err.get_error_code() in _AUTH or "Permission denied" in text:
         return "permission denied: run as root or as a member of the libvirt group"
     if "no connection driver available" in text or err.get_error_code() == libvirt.VIR_ERR_INVALID_ARG:

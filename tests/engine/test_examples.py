@@ -18,7 +18,7 @@ from kvmstate.render.mask import mask_plan
 from tests.engine.fake_provider import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPOLOGIES = ["basic", "basic-hcl", "lab-vars", "lab", "workstation"]
+TOPOLOGIES = ["basic", "basic-hcl", "lab-vars", "lab", "workstation", "multi-host"]
 VARS = {"lab": ["ssh_key=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@example"]}
 
 

@@ -122,3 +122,29 @@ def test_state_records_every_action_once(tmp_path: Path) -> None:
     assert {r.address for r in saved.resources} == {str(a) for a in config.resources}
     assert all(r.identity == f"id-{r.type}-{r.name}" for r in saved.resources)
     assert not make_plan(config, saved, registry).has_changes
+
+
+def test_a_limit_per_host_keeps_one_host_from_taking_every_worker() -> None:
+    """Ten jobs on host a come first, two on b: with 2 per host, b starts at once instead of after a's."""
+    import threading
+    import time
+    from kvmstate.apply import schedule
+    jobs = {f"a{i}": [] for i in range(10)} | {"b0": [], "b1": []}
+    active: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def work(job: str) -> None:
+        with lock:
+            active[job[0]] += 1
+            most[job[0]] = max(most[job[0]], active[job[0]])
+            started.append(job)
+        time.sleep(0.02)
+        with lock:
+            active[job[0]] -= 1
+
+    schedule.run(jobs, work, 4, RuntimeError, group=lambda job: job[0], per_group=2)
+    assert most == {"a": 2, "b": 2}
+    assert set(started[:4]) == {"a0", "a1", "b0", "b1"}
+    assert len(started) == 12

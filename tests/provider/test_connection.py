@@ -60,3 +60,66 @@ def test_libvirt_errors_name_the_action(provider, conn):
     conn.networkDefineXML("<network><name>taken</name></network>")
     with pytest.raises(ProviderError, match=r"^defining network taken: .*taken"):
         provider.create(request("network", "taken", desired("network", mode="isolated")))
+
+
+def test_a_host_that_does_not_answer_fails_fast_and_stays_failed(tmp_path):
+    """A socket that accepts but never answers (a hung daemon, an ssh waiting for a prompt): the connection
+    gives up after connect_timeout, names the host and URI, and later calls fail at once."""
+    import socket
+    import time
+    from kvmstate.provider import HostUnreachable
+    path = tmp_path / "silent.sock"
+    silent = socket.socket(socket.AF_UNIX)
+    silent.bind(str(path))
+    silent.listen(8)
+    try:
+        p = LibvirtProvider()
+        uri = f"qemu+unix:///system?socket={path}"
+        p.configure({"slow": uri, "ok": "test:///default"}, {"connect_timeout": 0.5})
+        p.connect(["slow", "ok"])
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable, match=r"cannot connect to host slow \(.*silent.sock\): no answer "
+                                                   r"within 0.5 seconds") as info:
+            p.read("slow", ["network"])
+        assert time.monotonic() - started < 3 and info.value.host == "slow" and info.value.uri == uri
+        assert [o.name for o in p.read("ok", ["network"])] == ["default"]      # the other host is not held up
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable):
+            p.read("slow", ["network"])
+        assert time.monotonic() - started < 0.2
+        p.close()
+    finally:
+        silent.close()
+
+
+def test_reconfiguring_keeps_open_connections_of_unchanged_hosts(uri):
+    p = LibvirtProvider()
+    p.configure({"a": uri}, {})
+    first = p.connections.get("a")
+    p.configure({"a": uri, "b": uri}, {})
+    assert p.connections.get("a") is first and p.connections.get("b") is not first
+    p.configure({"a": "test:///default", "b": uri}, {})
+    assert p.connections.get("a") is not first
+    p.close()
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("Cannot recv data: Host key verification failed.: Connection reset by peer", "ssh does not know"),
+    ("Cannot recv data: root@127.0.0.1: Permission denied (publickey).: Connection reset by peer",
+     "check that `ssh HOST` works"),
+    ("Cannot recv data: ssh: Could not resolve hostname kvm3: Name or service not known", "check that `ssh HOST`"),
+])
+def test_ssh_connect_hints(text, hint):
+    assert connect_hint(FakeError(libvirt.VIR_ERR_SYSTEM_ERROR, text)).startswith(hint)
+
+
+@pytest.mark.parametrize("uri, given", [
+    ("qemu+ssh://root@kvm1/system", "qemu+ssh://root@kvm1/system?no_tty=1"),
+    ("qemu+ssh://kvm1/system?keyfile=/k", "qemu+ssh://kvm1/system?keyfile=/k&no_tty=1"),
+    ("qemu+ssh://kvm1/system?no_tty=0", "qemu+ssh://kvm1/system?no_tty=0"),
+    ("qemu+libssh://kvm1/system", "qemu+libssh://kvm1/system"),
+    ("qemu:///system", "qemu:///system"),
+])
+def test_ssh_never_prompts_unless_asked_to(uri, given):
+    from kvmstate_libvirt.connection import non_interactive
+    assert non_interactive(uri) == given
