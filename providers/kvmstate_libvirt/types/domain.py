@@ -13,7 +13,6 @@ from typing import Any
 import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
-from kvmstate.units import format_size
 
 from .. import addresses, capabilities, features, hotplug
 from ..connection import Host
@@ -198,16 +197,11 @@ def _live_stats(host: Host) -> dict[str, dict[str, Any]]:
 
 
 def _running(attrs: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
-    """The live vCPUs and memory where they differ from the definition. Memory the guest has not given back
-    yet (still at the maximum, before its balloon driver runs) is no difference."""
-    out: dict[str, Any] = {}
+    """The live vCPU count where it differs from the definition. Live memory is not compared: libvirt reports
+    what the guest's balloon driver has handed over, which lags a change by seconds, or never moves without
+    a driver, so it cannot be told from a change made outside kvmstate."""
     vcpu = stats.get("vcpu.current")
-    if vcpu is not None and vcpu != attrs["vcpu"]:
-        out["vcpu"] = vcpu
-    memory = stats.get("balloon.current")
-    if memory is not None and format_size(memory * 1024) not in (attrs.get("memory"), attrs.get("max_memory")):
-        out["memory"] = format_size(memory * 1024)
-    return out
+    return {"vcpu": vcpu} if vcpu is not None and vcpu != attrs["vcpu"] else {}
 
 
 def _persist(host: Host, dom: libvirt.virDomain, name: str) -> None:
