@@ -134,3 +134,29 @@ def test_moved_renames_the_state_entry_and_the_next_plan_is_empty(tmp_path: Path
     assert ("default", "pool", "gone") in provider.objects  # forgotten, not deleted
     again = make_plan(config, store.read(), registry)
     assert not again.has_changes and again.moved == []      # the moved block is now a no-op
+
+
+def test_moved_rewrites_the_ownership_mark_of_objects_that_carry_one(tmp_path: Path) -> None:
+    """A network carries its address in its mark: after a move, apply writes the new address into it, so that
+    `state recover` later finds the object where the configuration declares it."""
+    provider = FakeProvider()
+    registry = Registry([provider])
+    provider.configure({"default": "fake:///"}, {})
+    store = StateStore(tmp_path / "state.json")
+    state = State()
+    first = tmp_path / "v1"
+    first.mkdir()
+    (first / "main.hcl").write_text('network "old" {\n  name = "lab-net"\n  mode = "isolated"\n}\n')
+    config = load(first, registry)
+    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
+    second = tmp_path / "v2"
+    second.mkdir()
+    (second / "main.hcl").write_text('network "lab" {\n  name = "lab-net"\n  mode = "isolated"\n}\n'
+                                     'moved {\n  from = network.old\n  to = network.lab\n}\n')
+    config = load(second, registry)
+    plan = make_plan(config, state, registry)
+    assert [(m.from_, m.to) for m in plan.moved] == [("network.old", "network.lab")]
+    assert [(d.address, d.kind) for d in plan.drift] == [("network.lab", "remark")]
+    assert apply_plan(plan, config, state, store, registry).ok
+    assert provider.objects[("default", "network", "lab-net")].owner.address == "network.lab"
+    assert not make_plan(config, store.read(), registry).has_changes
