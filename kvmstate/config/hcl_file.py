@@ -173,9 +173,10 @@ def _body(filename: str, body: Tree, model: type[BaseModel] | None, path: Path,
 
 
 def _block_field(model: type[BaseModel] | None, name: str) -> tuple[str, bool, type[BaseModel] | None]:
-    """The model field a nested block fills: `disk` fills the list `disks`, `dhcp` the object `dhcp`."""
+    """The model field a nested block fills: `disk` fills the list `disks`, `xml_patch` the list `xml_patches`,
+    `dhcp` the object `dhcp`."""
     fields = {**Meta.model_fields, **model.model_fields} if model else {}
-    for field, is_list in ((name + "s", True), (name, False), (name, True)):
+    for field, is_list in ((name + "s", True), (name + "es", True), (name, False), (name, True)):
         info = fields.get(field)
         if info is None:
             continue

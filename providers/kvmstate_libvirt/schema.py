@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from kvmstate.units import Size, format_size
 
+from .xml import patches
+
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
 HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -39,6 +41,47 @@ def _f(default, update: str, ref: str | None = None, recorded: bool = False, sen
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class XmlPatch(_Model):
+    """One change to the libvirt XML kvmstate renders: the escape hatch for what the model does not name."""
+
+    xpath: str = _f(..., "restart", min_length=2, max_length=1024,
+                    description="Absolute path in ElementTree's XPath subset, e.g. /domain/memoryBacking/nosharepages "
+                                "or /domain/features/kvm/hidden/@state (a last step /@name is an attribute).")
+    set: str | None = _f(None, "restart", max_length=65536,
+                         description="Text of the matching elements, or value of the attribute; missing elements "
+                                     "along a simple path are created.")
+    remove: bool | None = _f(None, "restart", description="Delete the matching elements or attributes.")
+
+    @field_validator("xpath")
+    @classmethod
+    def _xpath(cls, value: str):
+        if not value.startswith("/") or value.startswith("//"):
+            raise ValueError(f"{value!r} must be an absolute path such as /domain/… or /network/…")
+        patches.check(value, value[1:].split("/")[0])
+        return value
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.set is None) == (not self.remove):
+            raise ValueError("an XML patch needs exactly one of `set` and `remove = true`")
+        return self
+
+
+def _patches(value: list[XmlPatch] | None, root: str) -> list[XmlPatch] | None:
+    """The patches of a `root` document: each xpath starts at that root (each is checked on its own)."""
+    for i, patch in enumerate(value or []):
+        if not patch.xpath.startswith(f"/{root}/"):
+            raise ValueError(f"xml_patches[{i}]: {patch.xpath!r} must start with /{root}/, the root of a "
+                             f"{root}'s document")
+    return value
+
+
+def _patches_field(root: str):
+    return _f(None, "restart", description=f"XML patches applied after kvmstate renders the <{root}> document "
+                                           "(they win over its own values), compared on every plan "
+                                           "(HCL: `xml_patch { }` blocks).")
 
 
 class DhcpRange(_Model):
@@ -141,6 +184,12 @@ class Network(_Model):
                                                                       "interfaces; libvirt's default (1500) when unset.")
     active: bool = _f(True, "live", description="Whether the network is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the network when libvirtd starts.")
+    xml_patches: list[XmlPatch] | None = _patches_field("network")
+
+    @field_validator("xml_patches")
+    @classmethod
+    def _xpaths(cls, value: list[XmlPatch] | None):
+        return _patches(value, "network")
 
     @field_validator("ipv4")
     @classmethod
@@ -458,6 +507,12 @@ class Domain(_Model):
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
     cloudinit: str | None = _f(None, "restart", ref="cloudinit",
                                description="A cloud-init seed attached as a read-only SATA CD-ROM.")
+    xml_patches: list[XmlPatch] | None = _patches_field("domain")
+
+    @field_validator("xml_patches")
+    @classmethod
+    def _xpaths(cls, value: list[XmlPatch] | None):
+        return _patches(value, "domain")
 
     @field_validator("kernel", "initrd")
     @classmethod

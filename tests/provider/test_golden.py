@@ -19,7 +19,7 @@ import pytest
 from kvmstate.provider import Owner
 from kvmstate_libvirt import schema
 from kvmstate_libvirt.types.domain import in_desired_form
-from kvmstate_libvirt.xml import domain, network, pool, volume
+from kvmstate_libvirt.xml import domain, network, patches, pool, volume
 
 from provider_helpers import MODELS, prune, shown
 
@@ -59,6 +59,8 @@ def parse(case: dict, xml: str) -> dict:
     """The attributes read back: `from_xml(xml, **outside)`."""
     attrs = case["spec"].model_dump(mode="json", exclude_none=True)
     got = DOCUMENTS[case["type"]].from_xml(xml, **{key: attrs[key] for key in OUTSIDE[case["type"]]})
+    if attrs.get("xml_patches"):        # read back by the types' normalize, for the desired patches
+        got["xml_patches"] = patches.read_back(ET.fromstring(xml), attrs["xml_patches"])
     return in_desired_form(got, attrs, {}) if case["type"] == "domain" else got   # MACs are written in lower case
 
 

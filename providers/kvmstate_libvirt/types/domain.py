@@ -20,7 +20,7 @@ from ..declarations import DOMAIN
 from ..errors import doing, find
 from ..schema import Domain, Volume
 from ..xml import domain as document
-from ..xml import ownership
+from ..xml import ownership, patches
 from ..xml.util import parse
 from .base import ResourceOperations, changed, names
 
@@ -78,7 +78,8 @@ class Domains(ResourceOperations):
         return capabilities.check(host, spec) + features.check(host, spec)
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form."""
+        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
+        what the definition has at the paths of the desired XML patches (one more XML read, only then)."""
         aliases: dict[str, set[str]] = {}
         if desired.get("machine") and desired.get("machine") != live.attributes.get("machine"):
             aliases = capabilities.machine_aliases(host, live.attributes.get("type"))
@@ -86,6 +87,12 @@ class Domains(ResourceOperations):
         for key, value in live.running.items():
             if attrs.get(key) == desired.get(key):      # the definition is as wanted: show the running value
                 attrs = {**attrs, key: value}
+        if desired.get("xml_patches"):
+            dom = find(f"looking up domain {live.name}", host.conn.lookupByUUIDString, live.identity)
+            if dom is not None:
+                with doing(f"reading domain {live.name}"):
+                    root = parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+                attrs = {**attrs, "xml_patches": patches.read_back(root, desired["xml_patches"])}
         return attrs
 
     def create(self, host: Host, request: Request) -> LiveObject:

@@ -19,7 +19,7 @@ from ..declarations import NETWORK
 from ..errors import doing, find
 from ..schema import Dhcp, DnsHost, Network
 from ..xml import network as document
-from ..xml import ownership
+from ..xml import ownership, patches
 from ..xml.util import parse
 from .base import ResourceOperations, changed, listed
 
@@ -83,7 +83,8 @@ class Networks(ResourceOperations):
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """DHCP ranges and hosts and DNS hosts in the desired order: libvirt keeps them in the order they were
-        added, and their order means nothing."""
+        added, and their order means nothing; and what the document has at the paths of the desired XML
+        patches (one more XML read, only then)."""
         attrs = dict(live.attributes)
         want, have = desired.get("dhcp"), attrs.get("dhcp")
         if isinstance(want, dict) and isinstance(have, dict):
@@ -95,6 +96,12 @@ class Networks(ResourceOperations):
         want, have = desired.get("dns"), attrs.get("dns")
         if isinstance(want, dict) and isinstance(have, dict):
             attrs["dns"] = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
+        if desired.get("xml_patches"):
+            net = find(f"looking up network {live.name}", host.conn.networkLookupByUUIDString, live.identity)
+            if net is not None:
+                with doing(f"reading network {live.name}"):
+                    root = parse(net.XMLDesc(0))
+                attrs["xml_patches"] = patches.read_back(root, desired["xml_patches"])
         return attrs
 
     def adopt(self, host: Host, current: LiveObject, owner: Owner) -> LiveObject:

@@ -9,6 +9,9 @@ One module per document (network, pool, volume, domain; a domain's devices in
     from_xml(xml, **outside) -> dict          the attributes the document shows, plus `outside`: those libvirt
                                               keeps outside it (active, autostart, power, a volume's pool)
 
+The `xml_patches` escape hatch lives in `patches`: applied at the end of `to_xml`, read
+back by the types' `normalize`.
+
 Output order is fixed, so documents are deterministic (tests/provider/golden).
 Nothing here imports libvirt.
 """

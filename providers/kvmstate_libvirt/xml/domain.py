@@ -17,7 +17,7 @@ from kvmstate.units import format_size
 from .. import seed as seeds
 from ..schema import Domain, Volume
 from . import devices as devs
-from . import ownership, platform
+from . import ownership, patches, platform
 from .util import parse, render, size_bytes, sub
 
 SEED_ALIAS = "ua-kvmstate-seed"      # a user alias marks the cloud-init CD-ROM kvmstate attached
@@ -73,6 +73,7 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
     devs.graphics(devices, spec.graphics)
     devs.serial(devices, spec.serial)
     platform.build_devices(devices, spec)
+    patches.apply(root, spec.xml_patches or [])
     return render(root)
 
 

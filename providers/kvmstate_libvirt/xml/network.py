@@ -15,7 +15,7 @@ from typing import Any
 from kvmstate.provider import Owner, ProviderError
 
 from ..schema import Dhcp, DhcpHost, DhcpRange, DnsHost, Network
-from . import ownership
+from . import ownership, patches
 from .util import parse, render, sub
 
 
@@ -39,6 +39,7 @@ def to_xml(spec: Network, name: str, *, owner: Owner | None = None, uuid: str | 
         ip = sub(root, "ip", address=str(next(net.hosts())), prefix=str(net.prefixlen))
         if spec.dhcp:
             _dhcp(ip, spec.dhcp)
+    patches.apply(root, spec.xml_patches or [])
     return render(root)
 
 
@@ -136,8 +137,8 @@ def dns_host_xml(host: DnsHost) -> str:
 
 
 def with_settings(xml: str, spec: Network) -> str:
-    """A network's XML with its DHCP, DNS hosts, domain and MTU replaced by the desired ones; everything
-    else (UUID, bridge and its MAC, the ownership mark) kept."""
+    """A network's XML with its DHCP, DNS hosts, domain and MTU replaced by the desired ones and the XML patches
+    applied; everything else (UUID, bridge and its MAC, the ownership mark) kept."""
     root = ET.fromstring(xml)
     ip = _ipv4_element(root)
     if spec.dhcp is not None and ip is None:
@@ -151,6 +152,7 @@ def with_settings(xml: str, spec: Network) -> str:
         for old in root.findall(tag):
             root.remove(old)
     _settings(root, spec)
+    patches.apply(root, spec.xml_patches or [])
     return render(root)
 
 
