@@ -43,7 +43,7 @@ def _plan_connects_after() -> float | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "trace"
-        subprocess.run(["strace", "-f", "-ttt", "-e", "trace=execve,connect", "-o", str(trace), measure.KVMSTATE,
+        subprocess.run(["strace", "-f", "--seccomp-bpf", "-ttt", "-e", "trace=execve,connect", "-o", str(trace), measure.KVMSTATE,
                         "plan", EXAMPLE, "--state", str(Path(tmp) / "state.json")], capture_output=True)
         start = connect = None
         for line in trace.read_text().splitlines():
