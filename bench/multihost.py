@@ -28,13 +28,13 @@ def build(hosts: int, per_host: int, folder: Path, style: str = "for_each") -> t
     `style` "for_each" writes one resource per object with `for_each` over the hosts; "plain" writes every
     instance out (`kb-net0-h3: {host: h3, name: kb-net0, ...}`), without any expression."""
     topo = scale.topology_of(per_host)
-    uri, _, state_file = testdriver.build(topo, folder / "base")
+    uri, _, state_file = testdriver.build(topo, folder / "base", plain=True)
     names = [f"h{i}" for i in range(hosts)]
     config = folder / "config"
     config.mkdir(parents=True, exist_ok=True)
     lines = ["variables:", "  hosts:", "    default:"] + [f"      {h}: {json.dumps(uri)}" for h in names]
     lines += ["hosts:", "  all:", '    for_each: "${var.hosts}"', '    uri: "${each.value}"']
-    for line in topo.yaml().splitlines():
+    for line in topo.yaml(plain=True).splitlines():
         body = re.match(r"^  ([\w.-]+): \{(.*)\}$", line)
         if body is None:
             lines.append(line)        # a section header

@@ -41,9 +41,12 @@ class Topology:
     capacity = 16 * MiB
     memory = 32 * MiB
 
-    def yaml(self, domain_type: str = "qemu") -> str:
+    def yaml(self, domain_type: str = "qemu", plain: bool = False) -> str:
         """The kvmstate configuration of this topology. Every address differs from its libvirt name, networks
-        and domains are made with `for_each`, volumes with `count` (as users write them)."""
+        and domains are made with `for_each`, volumes with `count` (as users write them); `plain` writes one
+        line per object instead, named by its address (bench.multihost repeats those lines per host)."""
+        if plain:
+            return self._plain_yaml(domain_type)
         lines = ["variables:", "  subnets:", "    type: map(string)", "    default:"]
         lines += [f'      "{i}": {self.subnet(i)[0]}' for i in range(self.n)]
         lines += ["  disks:", "    type: map(number)", "    default:"]
@@ -57,6 +60,17 @@ class Topology:
                   f"    type: {domain_type}", f"    memory: {self.memory // MiB}MiB",
                   "    disks: [{volume: '${volume.disk[each.value]}'}]",
                   "    interfaces: [{network: '${network.lan[each.key]}'}]"]
+        return "\n".join(lines) + "\n"
+
+    def _plain_yaml(self, domain_type: str) -> str:
+        lines = ["networks:"]
+        lines += [f"  {self.net(i)}: {{mode: nat, bridge: {self.bridge(i)}, ipv4: {self.subnet(i)[0]}}}"
+                  for i in range(self.n)]
+        lines += ["pools:", f"  {self.pool}: {{path: {self.pool_path}}}", "volumes:"]
+        lines += [f"  {self.vol(i)}: {{pool: {self.pool}, capacity: {self.capacity // MiB}MiB}}" for i in range(self.n)]
+        lines.append("domains:")
+        lines += [f"  {self.dom(i)}: {{type: {domain_type}, memory: {self.memory // MiB}MiB, "
+                  f"disks: [{{volume: {self.vol(i)}}}], interfaces: [{{network: {self.net(i)}}}]}}" for i in range(self.n)]
         return "\n".join(lines) + "\n"
 
     @property
