@@ -107,23 +107,29 @@ def test_outputs_recorded_at_apply_and_printed_masked(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "--show-sensitive" in refused.stderr
 
 
-def test_moved_renames_the_state_entry_and_the_next_plan_is_empty(tmp_path: Path) -> None:
-    """A moved block: apply renames the entry (no object is touched); the object stays ours at its new address."""
+def applied_then_edited(tmp_path: Path, before: str, after: str):
+    """(provider, registry, store, state, configuration) after applying `before` and loading `after`, as a user
+    who edits the file between two applies."""
     provider = FakeProvider()
     registry = Registry([provider])
     provider.configure({"default": "fake:///"}, {})
     store = StateStore(tmp_path / "state.json")
     state = State()
-    first = tmp_path / "v1"
-    first.mkdir()
-    (first / "main.hcl").write_text('pool "old" {\n  path = "/srv/a"\n}\npool "gone" {\n  path = "/srv/g"\n}\n')
-    config = load(first, registry)
-    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
-    second = tmp_path / "v2"
-    second.mkdir()
-    (second / "main.hcl").write_text('pool "new" {\n  name = "old"\n  path = "/srv/a"\n}\n'
-                                     'moved {\n  from = pool.old\n  to = pool.new\n}\nremoved {\n  from = pool.gone\n}\n')
-    config = load(second, registry)
+    for folder, text in (("v1", before), ("v2", after)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "main.hcl").write_text(text)
+        config = load(tmp_path / folder, registry)
+        if folder == "v1":
+            assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
+    return provider, registry, store, state, config
+
+
+def test_moved_renames_the_state_entry_and_the_next_plan_is_empty(tmp_path: Path) -> None:
+    """A moved block: apply renames the entry (no object is touched); the object stays ours at its new address."""
+    provider, registry, store, state, config = applied_then_edited(
+        tmp_path, 'pool "old" {\n  path = "/srv/a"\n}\npool "gone" {\n  path = "/srv/g"\n}\n',
+        'pool "new" {\n  name = "old"\n  path = "/srv/a"\n}\n'
+        'moved {\n  from = pool.old\n  to = pool.new\n}\nremoved {\n  from = pool.gone\n}\n')
     plan = make_plan(config, state, registry)
     assert [(m.from_, m.to) for m in plan.moved] == [("pool.old", "pool.new")] and plan.removed == ["pool.gone"]
     assert all(c.action.value == "no-op" for c in plan.resource_changes) and plan.has_changes
@@ -139,21 +145,9 @@ def test_moved_renames_the_state_entry_and_the_next_plan_is_empty(tmp_path: Path
 def test_moved_rewrites_the_ownership_mark_of_objects_that_carry_one(tmp_path: Path) -> None:
     """A network carries its address in its mark: after a move, apply writes the new address into it, so that
     `state recover` later finds the object where the configuration declares it."""
-    provider = FakeProvider()
-    registry = Registry([provider])
-    provider.configure({"default": "fake:///"}, {})
-    store = StateStore(tmp_path / "state.json")
-    state = State()
-    first = tmp_path / "v1"
-    first.mkdir()
-    (first / "main.hcl").write_text('network "old" {\n  name = "lab-net"\n  mode = "isolated"\n}\n')
-    config = load(first, registry)
-    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
-    second = tmp_path / "v2"
-    second.mkdir()
-    (second / "main.hcl").write_text('network "lab" {\n  name = "lab-net"\n  mode = "isolated"\n}\n'
-                                     'moved {\n  from = network.old\n  to = network.lab\n}\n')
-    config = load(second, registry)
+    provider, registry, store, state, config = applied_then_edited(
+        tmp_path, 'network "old" {\n  name = "lab-net"\n  mode = "isolated"\n}\n',
+        'network "lab" {\n  name = "lab-net"\n  mode = "isolated"\n}\nmoved {\n  from = network.old\n  to = network.lab\n}\n')
     plan = make_plan(config, state, registry)
     assert [(m.from_, m.to) for m in plan.moved] == [("network.old", "network.lab")]
     assert [(d.address, d.kind) for d in plan.drift] == [("network.lab", "remark")]
