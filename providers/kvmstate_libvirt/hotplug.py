@@ -1,4 +1,5 @@
-"""Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached.
+"""Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached,
+vCPU and emulator pinning.
 
 Each change goes to the running guest and to its persistent definition at once
 (`AFFECT_LIVE | AFFECT_CONFIG`), or to the definition alone when the domain is
@@ -15,7 +16,7 @@ import libvirt
 from kvmstate.provider import ProviderError
 
 from .errors import doing, message
-from .schema import Domain, Volume
+from .schema import Domain, Volume, cpuset
 from .xml import devices as devs
 
 
@@ -27,6 +28,8 @@ def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Vo
             dom.setMemoryFlags(-(-spec.memory // 1024), flags)
     if "vcpu" in changed:
         _set_vcpus(dom, name, spec.vcpu, flags)
+    if "cputune" in changed:
+        _pin(dom, name, spec, flags)
     if "disks" in changed or "interfaces" in changed:
         with doing(f"reading domain {name}"):
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
@@ -52,6 +55,26 @@ def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> Non
     raise ProviderError(f"domain {name} runs with {live} vCPUs and its guest did not give {live - vcpus} back "
                         f"({detail}); its definition now has {vcpus}. Shut the guest down (virsh shutdown {name}) "
                         f"and apply again to start it with {vcpus}, or set vcpu = {live} to keep them")
+
+
+def _pin(dom: libvirt.virDomain, name: str, spec: Domain, flags: int) -> None:
+    """Pin each vCPU of `cputune.vcpu_pins` and the emulator; a vCPU or the emulator no longer pinned may run on
+    every host CPU again. Offline vCPUs are pinned in the definition only."""
+    tune = spec.cputune
+    if tune is None:
+        return
+    count = dom.connect().getCPUMap()[0]
+    online = dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) if flags & libvirt.VIR_DOMAIN_AFFECT_LIVE else 0
+    pins = tune.vcpu_pins or []
+    for vcpu in range(spec.max_vcpu):
+        cpus = cpuset(pins[vcpu]) if vcpu < len(pins) else set(range(count))
+        mask = tuple(cpu in cpus for cpu in range(count))
+        where = flags if vcpu < online else libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        with doing(f"pinning vCPU {vcpu} of domain {name}"):
+            dom.pinVcpuFlags(vcpu, mask, where)
+    cpus = cpuset(tune.emulator_pin) if tune.emulator_pin else set(range(count))
+    with doing(f"pinning the emulator threads of domain {name}"):
+        dom.pinEmulator(tuple(cpu in cpus for cpu in range(count)), flags)
 
 
 def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,

@@ -457,6 +457,125 @@ class Filesystem(_Model):
         return value
 
 
+CPUSET_PATTERN = r"^\^?\d{1,4}(-\d{1,4})?(,\^?\d{1,4}(-\d{1,4})?)*$"
+
+
+def cpuset(text: str) -> set[int]:
+    """The host CPUs (or NUMA nodes) of a libvirt set such as "0-3,^2,6"; a range runs low to high."""
+    found: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.lstrip("^").partition("-")
+        if int(high or low) < int(low):
+            raise ValueError(f"{text!r}: the range {part} runs backwards")
+        items = set(range(int(low), int(high or low) + 1))
+        found = found - items if part.startswith("^") else found | items
+    if not found:
+        raise ValueError(f"{text!r} names no CPU")
+    return found
+
+
+def cpuset_text(found: set[int]) -> str:
+    """libvirt's form of a CPU set: runs as "0-3", others alone, in order ({0, 1, 2, 5} -> "0-2,5")."""
+    runs: list[list[int]] = []
+    for cpu in sorted(found):
+        if runs and cpu == runs[-1][1] + 1:
+            runs[-1][1] = cpu
+        else:
+            runs.append([cpu, cpu])
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs)
+
+
+class Input(_Model):
+    type: Literal["tablet", "keyboard", "mouse"] = _f(..., "restart", description="Input device; a tablet gives "
+                                                                                   "absolute pointing in VNC/SPICE.")
+    bus: Literal["usb", "virtio"] = _f("usb", "restart", description="Bus (the PS/2 mouse and keyboard libvirt "
+                                                                     "adds on its own are not listed).")
+
+
+class Hostdev(_Model):
+    """A host device passed through to the guest: a PCI device by address, or a USB device by vendor and product
+    or by bus and device number."""
+
+    pci: str | None = _f(None, "restart", pattern=r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$",
+                         description="PCI address domain:bus:slot.function, e.g. 0000:01:00.0 (lspci -D).")
+    vendor: str | None = _f(None, "restart", pattern=r"^0x[0-9a-fA-F]{4}$",
+                            description="USB vendor id, e.g. 0x046d (lsusb); with `product`.")
+    product: str | None = _f(None, "restart", pattern=r"^0x[0-9a-fA-F]{4}$", description="USB product id.")
+    usb_bus: int | None = _f(None, "restart", ge=0, le=999, description="USB bus number (lsusb); with `usb_device`.")
+    usb_device: int | None = _f(None, "restart", ge=0, le=999, description="USB device number on `usb_bus`.")
+
+    @field_validator("pci", "vendor", "product")
+    @classmethod
+    def _lower(cls, value: str | None):
+        return value.lower() if value is not None else value
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        forms = {"pci": self.pci is not None, "vendor/product": self.vendor is not None or self.product is not None,
+                 "usb_bus/usb_device": self.usb_bus is not None or self.usb_device is not None}
+        if sum(forms.values()) != 1:
+            raise ValueError("a host device needs exactly one of `pci`, `vendor` and `product`, or `usb_bus` and "
+                             "`usb_device`" + (f"; it has {', '.join(k for k, v in forms.items() if v)}"
+                                               if any(forms.values()) else ""))
+        if forms["vendor/product"] and (self.vendor is None or self.product is None):
+            raise ValueError("a USB device by id needs both `vendor` and `product`")
+        if forms["usb_bus/usb_device"] and (self.usb_bus is None or self.usb_device is None):
+            raise ValueError("a USB device by address needs both `usb_bus` and `usb_device`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "pci" if self.pci is not None else "usb"
+
+
+class MemoryBacking(_Model):
+    hugepages: bool | None = _f(None, "restart", description="Back the guest's memory with the host's hugepages.")
+    hugepage_size: Size | None = _f(None, "restart", description="Hugepage size, e.g. 2MiB or 1GiB; the host's "
+                                                                 "default size when unset (needs `hugepages`).")
+    shared: bool | None = _f(None, "restart", description="Shared memory access (memfd without hugepages); "
+                                                          "virtiofs `filesystems` turn it on.")
+    locked: bool | None = _f(None, "restart", description="Lock the guest's memory in host RAM (never swapped).")
+
+    @model_validator(mode="after")
+    def _size(self):
+        if self.hugepage_size is not None and not self.hugepages:
+            raise ValueError("`hugepage_size` needs `hugepages = true`")
+        if self.hugepage_size is not None and (self.hugepage_size % 4096 or self.hugepage_size & (self.hugepage_size - 1)):
+            raise ValueError(f"a hugepage size is a power of two such as 2MiB or 1GiB, not {format_size(self.hugepage_size)}")
+        return self
+
+
+class Cputune(_Model):
+    vcpu_pins: list[str] | None = _f(None, "live", description="Host CPUs each vCPU may run on, by vCPU number "
+                                                               "(list position): a CPU set such as \"0-3,^2\".")
+    emulator_pin: str | None = _f(None, "live", pattern=CPUSET_PATTERN,
+                                  description="Host CPUs QEMU's own threads may run on.")
+
+    @field_validator("vcpu_pins")
+    @classmethod
+    def _sets(cls, value: list[str] | None):
+        for i, text in enumerate(value or []):
+            if not re.fullmatch(CPUSET_PATTERN, text):
+                raise ValueError(f"vcpu_pins[{i}]: {text!r} is not a CPU set such as \"0\", \"0-3\" or \"0,2,^1\"")
+        return [cpuset_text(cpuset(text)) for text in value] if value is not None else None
+
+    @field_validator("emulator_pin")
+    @classmethod
+    def _set(cls, value: str | None):
+        return cpuset_text(cpuset(value)) if value is not None else None
+
+
+class Numatune(_Model):
+    mode: Literal["strict", "preferred", "interleave", "restrictive"] = _f(
+        "strict", "restart", description="How strictly the guest's memory stays on `nodeset`.")
+    nodeset: str = _f(..., "restart", pattern=CPUSET_PATTERN, description="Host NUMA nodes the memory comes from.")
+
+    @field_validator("nodeset")
+    @classmethod
+    def _set(cls, value: str):
+        return cpuset_text(cpuset(value))
+
+
 LIFECYCLE = Literal["destroy", "restart", "preserve", "rename-restart"]
 CRASH = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"]
 
@@ -502,6 +621,21 @@ class Domain(_Model):
     on_poweroff: LIFECYCLE | None = _f(None, "restart", description="What a guest power-off does; libvirt: destroy.")
     on_reboot: LIFECYCLE | None = _f(None, "restart", description="What a guest reboot does; libvirt: restart.")
     on_crash: CRASH | None = _f(None, "restart", description="What a guest crash does; libvirt: destroy.")
+    sound: Literal["ich9", "ich6", "ac97", "es1370", "sb16", "usb"] | None = _f(
+        None, "restart", description="A sound card of this model.")
+    inputs: list[Input] | None = _f(None, "restart", description="Tablets, keyboards and mice on the USB or virtio "
+                                                                  "bus (beside libvirt's PS/2 pair).")
+    usb_controller: Literal["qemu-xhci", "nec-xhci", "ich9-ehci1", "piix3-uhci", "none"] | None = _f(
+        None, "restart", description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
+                                     "libvirt's choice when unset.")
+    usb_redirects: int | None = _f(None, "restart", ge=0, le=8, description="USB redirection channels through "
+                                                                           "SPICE (spicevmc), for USB devices of "
+                                                                           "the viewer's machine.")
+    hostdevs: list[Hostdev] | None = _f(None, "restart", description="Host PCI and USB devices passed through; "
+                                                                      "checked against the host's devices at plan.")
+    memory_backing: MemoryBacking | None = _f(None, "restart", description="Hugepages, shared or locked memory.")
+    cputune: Cputune | None = _f(None, "live", description="vCPU and emulator pinning to host CPUs.")
+    numatune: Numatune | None = _f(None, "restart", description="Host NUMA nodes the guest's memory comes from.")
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")
     power: Literal["running", "stopped"] = _f("running", "live", description="Desired power state.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by virsh desc.")
@@ -562,6 +696,27 @@ class Domain(_Model):
             dup = sorted({t for t in tags if tags.count(t) > 1})
             if dup:
                 raise ValueError(f"two filesystems have the mount tag {dup[0]}")
+        return self
+
+    @model_validator(mode="after")
+    def _devices(self):
+        """What the USB, memory and pinning settings need from the rest of the domain."""
+        needs_usb = [i.type for i in self.inputs or [] if i.bus == "usb"] + (["usb_redirects"] if self.usb_redirects else []) \
+            + [f"USB host device {h.vendor or h.usb_bus}" for h in self.hostdevs or [] if h.kind == "usb"] \
+            + (["a USB sound card"] if self.sound == "usb" else [])
+        if self.usb_controller == "none" and needs_usb:
+            raise ValueError(f"usb_controller is none, but {needs_usb[0]} needs a USB bus")
+        if self.usb_redirects and self.graphics.type != "spice":
+            raise ValueError("`usb_redirects` go through SPICE: set graphics type spice")
+        if self.filesystems and self.memory_backing is not None and self.memory_backing.shared is False:
+            raise ValueError("virtiofs `filesystems` need shared memory: remove memory_backing.shared = false")
+        if self.cputune is not None and len(self.cputune.vcpu_pins or []) > self.max_vcpu:
+            raise ValueError(f"cputune.vcpu_pins pins {len(self.cputune.vcpu_pins)} vCPUs; the domain has at most "
+                             f"{self.max_vcpu} (max_vcpu)")
+        pci = [h.pci for h in self.hostdevs or [] if h.pci]
+        dup = sorted({a for a in pci if pci.count(a) > 1})
+        if dup:
+            raise ValueError(f"the PCI device {dup[0]} is passed through twice")
         return self
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, hotplug
+from .. import addresses, capabilities, features, host_devices, hotplug, placement
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -73,9 +73,11 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), host devices, CPUs, NUMA nodes and hugepages, before any
+        change."""
         spec = Domain.model_validate(request.attributes)
-        return capabilities.check(host, spec) + features.check(host, spec)
+        return capabilities.check(host, spec) + features.check(host, spec) + host_devices.check(host, spec) \
+            + placement.check(host, spec)
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
