@@ -47,7 +47,7 @@ def node_devices(host: Host) -> list[NodeDevice]:
         flags = libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_DEV
         with doing(f"listing the devices of host {host.name}"):
             found = [_parse(ET.fromstring(dev.XMLDesc(0))) for dev in host.conn.listAllDevices(flags)]
-        host.cache["node_devices"] = [dev for dev in found if dev is not None]
+        host.cache["node_devices"] = sorted((dev for dev in found if dev is not None), key=lambda d: d.address)
     return host.cache["node_devices"]
 
 

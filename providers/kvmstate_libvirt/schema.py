@@ -534,7 +534,6 @@ class MemoryBacking(_Model):
                                                                  "default size when unset (needs `hugepages`).")
     shared: bool | None = _f(None, "restart", description="Shared memory access (memfd without hugepages); "
                                                           "virtiofs `filesystems` turn it on.")
-    locked: bool | None = _f(None, "restart", description="Lock the guest's memory in host RAM (never swapped).")
 
     @model_validator(mode="after")
     def _size(self):
@@ -633,7 +632,7 @@ class Domain(_Model):
                                                                            "the viewer's machine.")
     hostdevs: list[Hostdev] | None = _f(None, "restart", description="Host PCI and USB devices passed through; "
                                                                       "checked against the host's devices at plan.")
-    memory_backing: MemoryBacking | None = _f(None, "restart", description="Hugepages, shared or locked memory.")
+    memory_backing: MemoryBacking | None = _f(None, "restart", description="Hugepages or shared memory.")
     cputune: Cputune | None = _f(None, "live", description="vCPU and emulator pinning to host CPUs.")
     numatune: Numatune | None = _f(None, "restart", description="Host NUMA nodes the guest's memory comes from.")
     autostart: bool = _f(False, "live", description="Start the domain when libvirtd starts.")

@@ -1,4 +1,4 @@
-"""A domain's memory and CPU placement: `<memoryBacking>` (hugepages, shared access, locked), `<cputune>`
+"""A domain's memory and CPU placement: `<memoryBacking>` (hugepages, shared access), `<cputune>`
 (vCPU and emulator pinning) and `<numatune>`.
 
 Shared memory is the one home of what virtiofs needs: `filesystems` turn it on
@@ -26,15 +26,13 @@ def memory_backing(root: ET.Element, spec: Domain) -> None:
     backing = spec.memory_backing
     hugepages = backing is not None and bool(backing.hugepages)
     shared = shared_memory(spec)
-    if not (hugepages or shared or (backing is not None and backing.locked)):
+    if not (hugepages or shared):
         return
     el = sub(root, "memoryBacking")
     if hugepages:
         pages = sub(el, "hugepages")
         if backing.hugepage_size is not None:
             sub(pages, "page", size=str(backing.hugepage_size // 1024), unit="KiB")
-    if backing is not None and backing.locked:
-        sub(el, "locked")
     if shared and not hugepages:
         sub(el, "source", type="memfd")       # shared memory without hugepages
     if shared:
@@ -58,8 +56,7 @@ def parse(root: ET.Element) -> dict[str, Any]:
     """Memory backing (always: every part is on or off), pinning and NUMA placement, when the domain has them."""
     el = root.find("memoryBacking")
     has = (lambda path: el is not None and el.find(path) is not None)
-    backing: dict[str, Any] = {"hugepages": has("hugepages"), "locked": has("locked"),
-                               "shared": has("access[@mode='shared']")}
+    backing: dict[str, Any] = {"hugepages": has("hugepages"), "shared": has("access[@mode='shared']")}
     page = el.find("hugepages/page") if el is not None else None
     if page is not None and (page.get("size") or "").isdigit():
         backing["hugepage_size"] = format_size(int(page.get("size")) * UNITS[(page.get("unit") or "KiB").lower()])
