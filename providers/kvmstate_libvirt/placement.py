@@ -29,12 +29,13 @@ def numa_nodes(host: Host) -> set[int]:
 
 
 def free_hugepages(host: Host) -> dict[int, int]:
-    """Reserved hugepages of each size (bytes) over all NUMA nodes; the base 4 KiB pages are left out."""
+    """Reserved hugepages of each size (bytes) over all NUMA nodes; each node's smallest size, its base pages,
+    is left out."""
     reserved: dict[int, int] = {}
-    for pages in capabilities.host_caps(host).findall("host/topology/cells/cell/pages"):
-        size = int(pages.get("size", "4")) * 1024
-        if size > 4096:
-            reserved[size] = reserved.get(size, 0) + int(pages.text or "0")
+    for cell in capabilities.host_caps(host).findall("host/topology/cells/cell"):
+        sizes = sorted((int(p.get("size", "4")) * 1024, int(p.text or "0")) for p in cell.findall("pages"))
+        for size, count in sizes[1:]:
+            reserved[size] = reserved.get(size, 0) + count
     return reserved
 
 

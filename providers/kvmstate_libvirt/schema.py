@@ -620,13 +620,13 @@ class Domain(_Model):
     on_poweroff: LIFECYCLE | None = _f(None, "restart", description="What a guest power-off does; libvirt: destroy.")
     on_reboot: LIFECYCLE | None = _f(None, "restart", description="What a guest reboot does; libvirt: restart.")
     on_crash: CRASH | None = _f(None, "restart", description="What a guest crash does; libvirt: destroy.")
+    usb_controller: Literal["qemu-xhci", "nec-xhci", "ich9-ehci1", "piix3-uhci", "none"] | None = _f(
+        None, "restart", description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
+                                     "libvirt's choice when unset.")
     sound: Literal["ich9", "ich6", "ac97", "es1370", "sb16", "usb"] | None = _f(
         None, "restart", description="A sound card of this model.")
     inputs: list[Input] | None = _f(None, "restart", description="Tablets, keyboards and mice on the USB or virtio "
                                                                   "bus (beside libvirt's PS/2 pair).")
-    usb_controller: Literal["qemu-xhci", "nec-xhci", "ich9-ehci1", "piix3-uhci", "none"] | None = _f(
-        None, "restart", description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
-                                     "libvirt's choice when unset.")
     usb_redirects: int | None = _f(None, "restart", ge=0, le=8, description="USB redirection channels through "
                                                                            "SPICE (spicevmc), for USB devices of "
                                                                            "the viewer's machine.")
@@ -697,26 +697,39 @@ class Domain(_Model):
                 raise ValueError(f"two filesystems have the mount tag {dup[0]}")
         return self
 
-    @model_validator(mode="after")
-    def _devices(self):
-        """What the USB, memory and pinning settings need from the rest of the domain."""
-        needs_usb = [i.type for i in self.inputs or [] if i.bus == "usb"] + (["usb_redirects"] if self.usb_redirects else []) \
-            + [f"USB host device {h.vendor or h.usb_bus}" for h in self.hostdevs or [] if h.kind == "usb"] \
-            + (["a USB sound card"] if self.sound == "usb" else [])
-        if self.usb_controller == "none" and needs_usb:
-            raise ValueError(f"usb_controller is none, but {needs_usb[0]} needs a USB bus")
-        if self.usb_redirects and self.graphics.type != "spice":
-            raise ValueError("`usb_redirects` go through SPICE: set graphics type spice")
-        if self.filesystems and self.memory_backing is not None and self.memory_backing.shared is False:
-            raise ValueError("virtiofs `filesystems` need shared memory: remove memory_backing.shared = false")
-        if self.cputune is not None and len(self.cputune.vcpu_pins or []) > self.max_vcpu:
-            raise ValueError(f"cputune.vcpu_pins pins {len(self.cputune.vcpu_pins)} vCPUs; the domain has at most "
-                             f"{self.max_vcpu} (max_vcpu)")
-        pci = [h.pci for h in self.hostdevs or [] if h.pci]
-        dup = sorted({a for a in pci if pci.count(a) > 1})
-        if dup:
-            raise ValueError(f"the PCI device {dup[0]} is passed through twice")
-        return self
+    @field_validator("sound", "inputs", "usb_redirects", "hostdevs")
+    @classmethod
+    def _usb_bus(cls, value: Any, info: ValidationInfo):
+        """What needs a USB bus, and SPICE for redirection; each error lands on the attribute that asks."""
+        usb = {"sound": value == "usb", "usb_redirects": bool(value),
+               "inputs": any(i.bus == "usb" for i in value or []) if info.field_name == "inputs" else False,
+               "hostdevs": any(h.kind == "usb" for h in value or []) if info.field_name == "hostdevs" else False}
+        if usb[info.field_name] and info.data.get("usb_controller") == "none":
+            raise ValueError(f"usb_controller is none, but these {info.field_name} need a USB bus")
+        graphics = info.data.get("graphics")
+        if info.field_name == "usb_redirects" and value and graphics is not None and graphics.type != "spice":
+            raise ValueError("USB redirection goes through SPICE: set graphics type spice")
+        if info.field_name == "hostdevs":
+            pci = [h.pci for h in value or [] if h.pci]
+            dup = sorted({a for a in pci if pci.count(a) > 1})
+            if dup:
+                raise ValueError(f"the PCI device {dup[0]} is passed through twice")
+        return value
+
+    @field_validator("memory_backing")
+    @classmethod
+    def _virtiofs_shares(cls, value: MemoryBacking | None, info: ValidationInfo):
+        if value is not None and value.shared is False and info.data.get("filesystems"):
+            raise ValueError("virtiofs `filesystems` need shared memory: remove shared = false")
+        return value
+
+    @field_validator("cputune")
+    @classmethod
+    def _pins(cls, value: Cputune | None, info: ValidationInfo):
+        most = info.data.get("max_vcpu") or info.data.get("vcpu") or 1
+        if value is not None and len(value.vcpu_pins or []) > most:
+            raise ValueError(f"vcpu_pins pins {len(value.vcpu_pins)} vCPUs; the domain has at most {most} (max_vcpu)")
+        return value
 
     @model_validator(mode="after")
     def _unique(self):
