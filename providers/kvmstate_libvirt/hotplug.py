@@ -58,23 +58,23 @@ def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> Non
 
 
 def _pin(dom: libvirt.virDomain, name: str, spec: Domain, flags: int) -> None:
-    """Pin each vCPU of `cputune.vcpu_pins` and the emulator; a vCPU or the emulator no longer pinned may run on
-    every host CPU again. Offline vCPUs are pinned in the definition only."""
+    """Pin each vCPU of `cputune.vcpu_pins` (one past the list's end may run on every host CPU again) and the
+    emulator, when set. Offline vCPUs are pinned in the definition only."""
     tune = spec.cputune
     if tune is None:
         return
     count = dom.connect().getCPUMap()[0]
     online = dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) if flags & libvirt.VIR_DOMAIN_AFFECT_LIVE else 0
-    pins = tune.vcpu_pins or []
-    for vcpu in range(spec.max_vcpu):
+    pins = tune.vcpu_pins
+    for vcpu in range(spec.max_vcpu if pins is not None else 0):
         cpus = cpuset(pins[vcpu]) if vcpu < len(pins) else set(range(count))
-        mask = tuple(cpu in cpus for cpu in range(count))
         where = flags if vcpu < online else libvirt.VIR_DOMAIN_AFFECT_CONFIG
         with doing(f"pinning vCPU {vcpu} of domain {name}"):
-            dom.pinVcpuFlags(vcpu, mask, where)
-    cpus = cpuset(tune.emulator_pin) if tune.emulator_pin else set(range(count))
-    with doing(f"pinning the emulator threads of domain {name}"):
-        dom.pinEmulator(tuple(cpu in cpus for cpu in range(count)), flags)
+            dom.pinVcpuFlags(vcpu, tuple(cpu in cpus for cpu in range(count)), where)
+    if tune.emulator_pin is not None:
+        cpus = cpuset(tune.emulator_pin)
+        with doing(f"pinning the emulator threads of domain {name}"):
+            dom.pinEmulator(tuple(cpu in cpus for cpu in range(count)), flags)
 
 
 def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,
