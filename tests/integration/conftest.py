@@ -31,6 +31,24 @@ class Cli:
         return result
 
 
+PIDFILE = Path("/run/libvirt/libvirtd.pid")
+
+
+def daemon_up() -> bool:
+    return subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True).returncode == 0
+
+
+def restart_libvirtd():
+    """Start the private libvirtd again (after it was killed) and connect to it."""
+    import libvirt
+    subprocess.run(["libvirtd", "-d", "-p", str(PIDFILE)], check=True)
+    deadline = time.monotonic() + 60
+    while not daemon_up():
+        assert time.monotonic() < deadline, "libvirtd did not come back"
+        time.sleep(0.2)
+    return libvirt.open("qemu:///system")
+
+
 @pytest.fixture(scope="session")
 def guest() -> Path:
     """The cached test guest (.cache/guest), built from Debian packages by `make test` before it enters the

@@ -3,19 +3,24 @@ memory backing, vCPU pinning and NUMA placement applied, planned again (empty), 
 the documentation promises, and destroyed; host devices, CPUs, NUMA nodes and hugepages the host lacks refused
 at plan time at their file and line.
 
-Hugepages cannot back a guest here (the private daemon has no hugetlbfs mount, and reserving pages would change
-the shared machine): their XML is checked in tests/provider/golden/domain-tuning.xml.
+Hugepages: the test mounts hugetlbfs in the private daemon's mount namespace, names it in the daemon's private
+qemu.conf, restarts the daemon, and reserves 2 MiB pages for the guest (vm.nr_hugepages is the machine's: it is
+raised by what the guest needs and set back afterwards).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import libvirt
 import pytest
 
-from .conftest import Cli
+from .conftest import PIDFILE, Cli, daemon_up, restart_libvirtd
 
 pytestmark = pytest.mark.libvirtd
 
@@ -234,3 +239,64 @@ domain "gpu" {{
         assert "main.hcl line 18" in err and f"has PCI device {address}" in err and "intel_iommu=on" in err
     else:           # a host with an IOMMU: the plan passes; the device is not touched (no apply)
         assert f'pci = "{address}"' in dev("plan").stdout
+
+
+NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
+GUEST_PAGES = 64                # the guest's 128 MiB in 2 MiB pages
+
+
+def hugepages_free() -> int:
+    return next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("HugePages_Free"))
+
+
+@pytest.fixture
+def hugepages(tmp_path: Path):
+    """2 MiB hugepages the private libvirtd can use: hugetlbfs mounted in its namespace and named in its qemu.conf
+    (read when it starts, so it is restarted), and pages reserved for one guest, released afterwards."""
+    assert os.environ.get("KVMSTATE_PRIVATE_LIBVIRTD") == "1", "mounts and restarts only the private daemon"
+    mount = tmp_path / "hugepages"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "none", str(mount)], check=True)
+    with open("/etc/libvirt/qemu.conf", "a") as conf:
+        conf.write(f'\nhugetlbfs_mount = "{mount}"\n')
+    os.kill(int(PIDFILE.read_text()), signal.SIGTERM)
+    while daemon_up():
+        time.sleep(0.1)
+    restart_libvirtd().close()
+    before = int(NR_HUGEPAGES.read_text())
+    NR_HUGEPAGES.write_text(str(before + GUEST_PAGES))
+    try:
+        assert int(NR_HUGEPAGES.read_text()) >= before + GUEST_PAGES, "the kernel could not reserve the pages"
+        yield
+    finally:
+        NR_HUGEPAGES.write_text(str(before))
+
+
+def huge_guest(on: bool) -> str:
+    backing = 'hugepages     = true\n    hugepage_size = "2MiB"' if on else "hugepages = false"
+    return f"""
+domain "cache" {{
+  name = "dev-cache"
+{GUEST.replace('"160MiB"', '"128MiB"')}
+  memory_backing {{
+    {backing}
+  }}
+}}
+"""
+
+
+def test_hugepages_back_the_guest_and_leave_by_restart(hugepages, dev, conn) -> None:
+    free = hugepages_free()
+    dev.write(huge_guest(True))
+    dev("apply", "--auto-approve")
+    page = live(conn, "dev-cache").find("memoryBacking/hugepages/page")
+    assert (page.get("size"), page.get("unit")) == ("2048", "KiB")
+    assert free - hugepages_free() == GUEST_PAGES          # QEMU's memory is in the reserved pages
+    no_changes(dev)
+
+    dev.write(huge_guest(False))
+    assert "# requires restart" in dev("plan").stdout
+    dev("apply", "--auto-approve", "--shutdown-timeout", "2")
+    assert conn.lookupByName("dev-cache").isActive()
+    assert live(conn, "dev-cache").find("memoryBacking") is None and hugepages_free() == free
+    no_changes(dev)
