@@ -575,6 +575,10 @@ class Numatune(_Model):
         return cpuset_text(cpuset(value))
 
 
+_NEEDS_USB = {"sound": lambda model: model == "usb", "usb_redirects": bool,
+              "inputs": lambda inputs: any(i.bus == "usb" for i in inputs),
+              "hostdevs": lambda devs: any(d.kind == "usb" for d in devs)}     # which values need a USB bus
+
 LIFECYCLE = Literal["destroy", "restart", "preserve", "rename-restart"]
 CRASH = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"]
 
@@ -701,19 +705,15 @@ class Domain(_Model):
     @classmethod
     def _usb_bus(cls, value: Any, info: ValidationInfo):
         """What needs a USB bus, and SPICE for redirection; each error lands on the attribute that asks."""
-        usb = {"sound": value == "usb", "usb_redirects": bool(value),
-               "inputs": any(i.bus == "usb" for i in value or []) if info.field_name == "inputs" else False,
-               "hostdevs": any(h.kind == "usb" for h in value or []) if info.field_name == "hostdevs" else False}
-        if usb[info.field_name] and info.data.get("usb_controller") == "none":
-            raise ValueError(f"usb_controller is none, but these {info.field_name} need a USB bus")
+        if value and _NEEDS_USB[info.field_name](value) and info.data.get("usb_controller") == "none":
+            raise ValueError(f"usb_controller is none, but this `{info.field_name}` value needs a USB bus")
         graphics = info.data.get("graphics")
         if info.field_name == "usb_redirects" and value and graphics is not None and graphics.type != "spice":
             raise ValueError("USB redirection goes through SPICE: set graphics type spice")
-        if info.field_name == "hostdevs":
-            pci = [h.pci for h in value or [] if h.pci]
-            dup = sorted({a for a in pci if pci.count(a) > 1})
-            if dup:
-                raise ValueError(f"the PCI device {dup[0]} is passed through twice")
+        pci = [h.pci for h in value or [] if h.pci] if info.field_name == "hostdevs" else []
+        dup = sorted({a for a in pci if pci.count(a) > 1})
+        if dup:
+            raise ValueError(f"the PCI device {dup[0]} is passed through twice")
         return value
 
     @field_validator("memory_backing")
