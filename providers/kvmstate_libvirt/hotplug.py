@@ -1,5 +1,5 @@
 """Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached,
-vCPU and emulator pinning.
+vCPU and emulator pinning, SPICE USB redirection channels added or removed.
 
 Each change goes to the running guest and to its persistent definition at once
 (`AFFECT_LIVE | AFFECT_CONFIG`), or to the definition alone when the domain is
@@ -18,6 +18,7 @@ from kvmstate.provider import ProviderError
 from .errors import doing, message
 from .schema import Domain, Volume, cpuset
 from .xml import devices as devs
+from .xml import peripherals
 
 
 def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Volume], changed: set[str]) -> None:
@@ -30,13 +31,15 @@ def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Vo
         _set_vcpus(dom, name, spec.vcpu, flags)
     if "cputune" in changed:
         _pin(dom, name, spec, flags)
-    if "disks" in changed or "interfaces" in changed:
+    if {"disks", "interfaces", "usb_redirects"} & changed:
         with doing(f"reading domain {name}"):
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         if "disks" in changed:
             _sync_disks(dom, name, root, spec, volumes, flags)
         if "interfaces" in changed:
             _sync_interfaces(dom, name, root, spec, flags)
+        if "usb_redirects" in changed:
+            _sync_redirects(dom, name, root, spec.usb_redirects or 0, flags)
 
 
 def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> None:
@@ -103,6 +106,16 @@ def _sync_interfaces(dom: libvirt.virDomain, name: str, root: ET.Element, spec: 
         el = devs.interface(iface, iface.mac)
         with doing(f"attaching an interface on {iface.kind} {getattr(iface, iface.kind)} to domain {name}"):
             dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
+
+
+def _sync_redirects(dom: libvirt.virDomain, name: str, root: ET.Element, count: int, flags: int) -> None:
+    """Add or remove SPICE USB redirection channels until there are `count` (USB: no guest cooperation needed)."""
+    have = peripherals.redirects(root.find("devices"))
+    for el in have[count:]:
+        _detach(dom, name, el, "a USB redirection channel", flags)
+    for _ in range(count - len(have)):
+        with doing(f"attaching a USB redirection channel to domain {name}"):
+            dom.attachDeviceFlags(ET.tostring(peripherals.redirect(), encoding="unicode"), flags)
 
 
 def _detach(dom: libvirt.virDomain, name: str, el: ET.Element, what: str, flags: int) -> None:

@@ -631,9 +631,9 @@ class Domain(_Model):
         None, "restart", description="A sound card of this model.")
     inputs: list[Input] | None = _f(None, "restart", description="Tablets, keyboards and mice on the USB or virtio "
                                                                   "bus (beside libvirt's PS/2 pair).")
-    usb_redirects: int | None = _f(None, "restart", ge=0, le=8, description="USB redirection channels through "
-                                                                           "SPICE (spicevmc), for USB devices of "
-                                                                           "the viewer's machine.")
+    usb_redirects: int | None = _f(None, "live", ge=0, le=8, description="USB redirection channels through "
+                                                                        "SPICE (spicevmc), for USB devices of "
+                                                                        "the viewer's machine; changed live.")
     hostdevs: list[Hostdev] | None = _f(None, "restart", description="Host PCI and USB devices passed through; "
                                                                       "checked against the host's devices at plan.")
     memory_backing: MemoryBacking | None = _f(None, "restart", description="Hugepages or shared memory.")

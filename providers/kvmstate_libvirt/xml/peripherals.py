@@ -23,9 +23,14 @@ def build(devices: ET.Element, spec: Domain) -> None:
     if spec.sound is not None:
         sub(devices, "sound", model=spec.sound)
     for _ in range(spec.usb_redirects or 0):
-        sub(devices, "redirdev", bus="usb", type="spicevmc")
+        devices.append(redirect())
     for dev in spec.hostdevs or []:
         devices.append(hostdev(dev))
+
+
+def redirect() -> ET.Element:
+    """One USB redirection channel through SPICE (also attached on its own to a running guest)."""
+    return ET.Element("redirdev", bus="usb", type="spicevmc")
 
 
 def hostdev(spec: Hostdev) -> ET.Element:
@@ -51,7 +56,7 @@ def parse(root: ET.Element) -> dict[str, Any]:
     out: dict[str, Any] = {
         "inputs": [{"type": i.get("type"), "bus": i.get("bus", "usb")} for i in devices.findall("input")
                    if i.get("bus") in ("usb", "virtio")],
-        "usb_redirects": len([r for r in devices.findall("redirdev") if r.get("type") == "spicevmc"]),
+        "usb_redirects": len(redirects(devices)),
         "hostdevs": [parse_hostdev(h) for h in devices.findall("hostdev") if h.get("mode") == "subsystem"],
     }
     usb = [c for c in devices.findall("controller") if c.get("type") == "usb" and c.get("index", "0") == "0"]
@@ -61,6 +66,10 @@ def parse(root: ET.Element) -> dict[str, Any]:
     if sound is not None:
         out["sound"] = sound.get("model")
     return out
+
+
+def redirects(devices: ET.Element) -> list[ET.Element]:
+    return [r for r in devices.findall("redirdev") if r.get("type") == "spicevmc"]
 
 
 def parse_hostdev(el: ET.Element) -> dict[str, Any]:
