@@ -28,7 +28,7 @@ def numa_nodes(host: Host) -> set[int]:
     return {int(c.get("id")) for c in capabilities.host_caps(host).findall("host/topology/cells/cell")}
 
 
-def free_hugepages(host: Host) -> dict[int, int]:
+def reserved_hugepages(host: Host) -> dict[int, int]:
     """Reserved hugepages of each size (bytes) over all NUMA nodes; each node's smallest size, its base pages,
     is left out."""
     reserved: dict[int, int] = {}
@@ -41,6 +41,9 @@ def free_hugepages(host: Host) -> dict[int, int]:
 
 def check(host: Host, spec: Domain) -> list[Problem]:
     """Pinning to CPUs the host has, NUMA nodes it has, hugepages it has reserved."""
+    backing = spec.memory_backing
+    if spec.cputune is None and spec.numatune is None and not (backing is not None and backing.hugepages):
+        return []
     problems = []
     cpus = host_cpus(host)
     tune = spec.cputune
@@ -57,9 +60,8 @@ def check(host: Host, spec: Domain) -> list[Problem]:
         if missing:
             problems.append(Problem("numatune.nodeset", f"host {host.name} has no NUMA node {missing[0]}; its "
                                                         f"nodes are {_set(nodes)}."))
-    backing = spec.memory_backing
     if backing is not None and backing.hugepages and nodes:
-        reserved = free_hugepages(host)
+        reserved = reserved_hugepages(host)
         size = backing.hugepage_size
         have = reserved.get(size, 0) if size else sum(reserved.values())
         if not have:
@@ -72,7 +74,7 @@ def check(host: Host, spec: Domain) -> list[Problem]:
 
 
 def doctor_check(host: Host) -> HostCheck:
-    reserved = {s: n for s, n in free_hugepages(host).items() if n}
+    reserved = {s: n for s, n in reserved_hugepages(host).items() if n}
     if reserved:
         return HostCheck("hugepages", True, "reserved: " + ", ".join(f"{n} of {format_size(s)}"
                                                                    for s, n in sorted(reserved.items())))
