@@ -74,6 +74,10 @@ class LibvirtProvider:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
         return operations(live.type).adopt(self.connections.get(live.host), live, owner)
 
+    def revert(self, live: LiveObject) -> None:
+        """Put a snapshot's domain back to the snapshot (`--revert`)."""
+        operations(live.type).revert(self.connections.get(live.host), live)
+
     def doctor(self, uri: str) -> list[HostCheck]:
         """What a host needs for kvmstate's domains, checked as virt-host-validate does."""
         from .doctor import diagnose

@@ -575,3 +575,16 @@ class Domain(_Model):
         if dupv:
             raise ValueError(f"volume {sorted(dupv)[0]} is attached twice")
         return self
+
+
+class Snapshot(_Model):
+    """A snapshot of a domain: its disks (and, when it runs, its memory) at one moment, to revert to."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="snapshot")
+
+    domain: str = _f(..., "replace", ref="domain", description="The domain the snapshot is of.")
+    kind: Literal["internal"] = _f(
+        "internal", "replace", description="internal: kept inside the domain's qcow2 disks (all of them must be "
+                                           "qcow2). External snapshots are not supported yet (docs/configuration.md).")
+    description: str | None = _f(None, "live", max_length=4096, description="Free text shown by "
+                                 "virsh snapshot-info; changed in place (the snapshot's metadata is redefined).")
