@@ -53,6 +53,9 @@ class XmlPatch(_Model):
                          description="Text of the matching elements, or value of the attribute; missing elements "
                                      "along a simple path are created.")
     remove: bool | None = _f(None, "restart", description="Delete the matching elements or attributes.")
+    add: str | None = _f(None, "restart", max_length=65536,
+                         description="An element as an XML snippet, e.g. <watchdog model='i6300esb'/>, appended under "
+                                     "every matching element (missing ones along a simple path are created).")
 
     @field_validator("xpath")
     @classmethod
@@ -62,10 +65,20 @@ class XmlPatch(_Model):
         patches.check(value, value[1:].split("/")[0])
         return value
 
+    @field_validator("add")
+    @classmethod
+    def _snippet(cls, value: str | None):
+        if value is not None:
+            patches.snippet(value)
+        return value
+
     @model_validator(mode="after")
     def _one(self):
-        if (self.set is None) == (not self.remove):
-            raise ValueError("an XML patch needs exactly one of `set` and `remove = true`")
+        if [self.set is not None, bool(self.remove), self.add is not None].count(True) != 1:
+            raise ValueError("an XML patch needs exactly one of `set`, `remove = true` and `add`")
+        if self.add is not None and patches.split(self.xpath)[2] is not None:
+            raise ValueError(f"`add` puts an element under the elements {self.xpath!r} selects, so the path "
+                             "cannot end in an attribute (/@name)")
         return self
 
 

@@ -20,7 +20,7 @@ from ..declarations import DOMAIN
 from ..errors import doing, find
 from ..schema import Domain, Volume
 from ..xml import domain as document
-from ..xml import ownership, patches
+from ..xml import ownership, patches, validate
 from ..xml.util import parse
 from .base import ResourceOperations, changed, names
 
@@ -73,9 +73,15 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), and XML patches libvirt's schema refuses, before any change."""
         spec = Domain.model_validate(request.attributes)
-        return capabilities.check(host, spec) + features.check(host, spec)
+        problems = capabilities.check(host, spec) + features.check(host, spec)
+        if spec.xml_patches:
+            bare = spec.model_copy(update={"xml_patches": None})
+            problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
+                                                               owner=request.owner, seed_pool=_seed_pool(request, spec)),
+                                               spec.xml_patches)
+        return problems
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
