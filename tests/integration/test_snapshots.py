@@ -1,6 +1,7 @@
 """Snapshots on a real libvirtd: two internal snapshots of a shut-off domain booting the test guest, made
 through `for_each` under names that differ from their addresses; the second plan is empty; a description
 changes in place (live class: the same snapshot, redefined); `--revert` puts the domain's definition back;
+`import` adopts a snapshot the state forgot;
 an internal snapshot of a domain on a raw disk is refused at plan time at its place in the file; destroy
 leaves nothing."""
 
@@ -112,6 +113,12 @@ def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
     root = ET.fromstring(conn.lookupByName("snap-guest").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     assert root.find("title") is None
     assert conn.lookupByName("snap-guest").snapshotCurrent(0).getName() == "pre-upgrade"
+    assert exit_code(lab) == 0
+
+    # Import: a snapshot forgotten by the state is adopted again under its address (by its libvirt name).
+    lab("state", "rm", 'snapshot.points["baseline"]')
+    assert "not managed by kvmstate" in lab("plan", check=1).stderr       # a conflict until it is imported
+    lab("import", 'snapshot.points["baseline"]', "clean-install")
     assert exit_code(lab) == 0
 
     lab("destroy", "--auto-approve", "--shutdown-timeout", "2")
