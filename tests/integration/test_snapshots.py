@@ -1,7 +1,7 @@
 """Snapshots on a real libvirtd: two internal snapshots of a shut-off domain booting the test guest, made
 through `for_each` under names that differ from their addresses; the second plan is empty; a description
 changes in place (live class: the same snapshot, redefined); `--revert` puts the domain's definition back;
-`import` adopts a snapshot the state forgot;
+`import` adopts a snapshot the state forgot; a replaced domain's snapshots are replaced after it;
 an internal snapshot of a domain on a raw disk is refused at plan time at its place in the file; destroy
 leaves nothing."""
 
@@ -31,7 +31,7 @@ volume "disk" {{
 }}
 
 domain "vm" {{
-  name    = "snap-guest"
+  name    = "{domain}"
   type    = "qemu"
   machine = "pc"
   memory  = "128MiB"
@@ -61,8 +61,8 @@ def lab(tmp_path: Path, guest: Path, conn):
     folder.mkdir()
     cli = Cli(folder)
 
-    def write(description: str = "taken", fmt: str = "qcow2") -> None:
-        (folder / "main.hcl").write_text(MAIN.format(pool=tmp_path / "pool", guest=guest, format=fmt))
+    def write(description: str = "taken", fmt: str = "qcow2", domain: str = "snap-guest") -> None:
+        (folder / "main.hcl").write_text(MAIN.format(pool=tmp_path / "pool", guest=guest, format=fmt, domain=domain))
         (folder / "snapshots.hcl").write_text(SNAPSHOTS.format(description=description))
 
     cli.write = write
@@ -72,8 +72,8 @@ def lab(tmp_path: Path, guest: Path, conn):
     assert "snap-pool" not in [p.name() for p in conn.listAllStoragePools()]
 
 
-def snapshots(conn) -> dict[str, ET.Element]:
-    dom = conn.lookupByName("snap-guest")
+def snapshots(conn, domain: str = "snap-guest") -> dict[str, ET.Element]:
+    dom = conn.lookupByName(domain)
     return {s.getName(): ET.fromstring(s.getXMLDesc(0)) for s in dom.listAllSnapshots(0)}
 
 
@@ -119,6 +119,14 @@ def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
     lab("state", "rm", 'snapshot.points["baseline"]')
     assert "not managed by kvmstate" in lab("plan", check=1).stderr       # a conflict until it is imported
     lab("import", 'snapshot.points["baseline"]', "clean-install")
+    assert exit_code(lab) == 0
+
+    # A replaced domain (renamed) takes its snapshots along: they are replaced after it, on the new one.
+    lab.write(description="kept", domain="snap-renamed")
+    plan = lab("plan").stdout
+    assert plan.count("must be replaced") == 3, plan
+    lab("apply", "--auto-approve")
+    assert sorted(snapshots(conn, "snap-renamed")) == ["clean-install", "pre-upgrade"]
     assert exit_code(lab) == 0
 
     lab("destroy", "--auto-approve", "--shutdown-timeout", "2")

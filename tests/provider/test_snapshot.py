@@ -83,3 +83,11 @@ def test_check_refuses_raw_disks_and_running_uefi_domains(provider, web):
     stopped = request("snapshot", "before", desired("snapshot", domain="web"),
                       {"domain.web": domain(firmware="uefi", power="stopped"), **VOLUMES})
     assert provider.check(stopped, None) == []
+
+
+def test_a_domain_with_snapshots_can_be_deleted(provider, conn, web):
+    """A replaced domain goes before its snapshots are replaced: its snapshots' metadata goes with it."""
+    provider.create(snapshot("before")[1])
+    (dom,) = provider.read("h1", ["domain"])
+    provider.delete("domain", "h1", "web", dom.identity)
+    assert conn.listAllDomains() == [] and provider.read("h1", ["snapshot"]) == []

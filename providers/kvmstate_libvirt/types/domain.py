@@ -164,7 +164,9 @@ class Domains(ResourceOperations):
         _stop(dom, name, host.shutdown_timeout)
         if not persistent:
             return                  # a transient domain is gone once stopped
-        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        # A replaced domain's snapshots are replaced after it: their metadata goes with the old definition.
+        kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept
         with doing(f"undefining domain {name}"):
             try:
                 dom.undefineFlags(flags)
@@ -172,7 +174,7 @@ class Domains(ResourceOperations):
                 if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
                     raise
                 # Drivers without NVRAM support (the test driver) reject the flag.
-                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                dom.undefineFlags(kept)
 
     def _result(self, host: Host, dom: libvirt.virDomain, spec: Domain,
                 stale: dict[str, float] | None = None) -> LiveObject:
