@@ -12,7 +12,7 @@ from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.model import Action, Plan
-from kvmstate.plan.targeting import parse_addresses
+from kvmstate.plan.targeting import is_requested, parse_addresses
 from kvmstate.provider import Registry
 
 
@@ -21,8 +21,7 @@ def plan_reverts(plan: Plan, config: Configuration, registry: Registry, diags: D
     requested = parse_addresses(plan.options.revert, "--revert", set(config.resources), diags)
     reverted: dict[str, str] = {}
     for address in requested:
-        for key in sorted(a for a in config.resources if a == address or (address.key is None and
-                                                                          a.resource == address)):
+        for key in sorted(a for a in config.resources if is_requested(a, [address])):
             _plan_one(plan, config, registry, key, reverted, diags)
 
 

@@ -26,7 +26,8 @@ def operations(type_name: str) -> ResourceOperations:
 
 
 class LibvirtProvider:
-    """Networks, storage pools, volumes, cloud-init seeds and domains on any number of libvirt hosts."""
+    """Networks, storage pools, volumes, cloud-init seeds, domains and their snapshots on any number of libvirt
+    hosts."""
 
     name = "libvirt"
 

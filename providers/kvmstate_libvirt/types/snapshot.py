@@ -70,9 +70,7 @@ class Snapshots(ResourceOperations):
     def update(self, host: Host, request: Request, current: LiveObject, paths: list[str], restart: bool) -> LiveObject:
         """Only the description changes in place: the snapshot's metadata is redefined, its data untouched."""
         spec = Snapshot.model_validate(request.attributes)
-        dom, snap = self._lookup(host, current.name, current.identity)
-        if snap is None:
-            raise ProviderError(f"snapshot {current.name} of domain {spec.domain} is gone")
+        dom, snap = self._existing(host, current)
         if "description" in changed(paths):
             flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | \
                 (libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT if snap.isCurrent() else 0)
@@ -89,13 +87,20 @@ class Snapshots(ResourceOperations):
     def revert(self, host: Host, live: LiveObject) -> None:
         """Revert the domain to the snapshot: its definition, disks and (for a snapshot of a running domain)
         memory and power state; a snapshot of a shut-off domain leaves it shut off."""
-        dom, snap = self._lookup(host, live.name, live.identity)
-        if snap is None:
-            raise ProviderError(f"snapshot {live.name} of domain {live.attributes.get('domain')} is gone")
+        dom, snap = self._existing(host, live)
         with doing(f"reverting domain {dom.name()} to snapshot {live.name}"):
             dom.revertToSnapshot(snap, 0)
 
-    def _lookup(self, host: Host, name: str, identity: str):
+    def _existing(self, host: Host, live: LiveObject) -> tuple[libvirt.virDomain, libvirt.virDomainSnapshot]:
+        """The domain and the snapshot the plan read; an error when it went away since."""
+        dom, snap = self._lookup(host, live.name, live.identity)
+        if snap is None:
+            raise ProviderError(f"snapshot {live.name} of domain {live.attributes.get('domain')} was deleted "
+                                "since the plan was made; plan again")
+        return dom, snap
+
+    def _lookup(self, host: Host, name: str, identity: str
+                ) -> tuple[libvirt.virDomain | None, libvirt.virDomainSnapshot | None]:
         """The domain and the snapshot an identity names; None for the snapshot when either is gone."""
         dom = find(f"looking up the domain of snapshot {name}", host.conn.lookupByUUIDString, identity.split("/")[0])
         if dom is None:
