@@ -115,6 +115,15 @@ def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
     assert conn.lookupByName("snap-guest").snapshotCurrent(0).getName() == "pre-upgrade"
     assert exit_code(lab) == 0
 
+    # The same through a saved plan: `plan --revert --out`, then `apply FILE`.
+    conn.lookupByName("snap-guest").setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "again", None, None,
+                                                libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    lab("plan", "--revert", 'snapshot.points["baseline"]', "--out", "revert.plan")
+    lab("apply", "revert.plan")
+    root = ET.fromstring(conn.lookupByName("snap-guest").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    assert root.find("title") is None
+    assert conn.lookupByName("snap-guest").snapshotCurrent(0).getName() == "clean-install"
+
     # Import: a snapshot forgotten by the state is adopted again under its address (by its libvirt name).
     lab("state", "rm", 'snapshot.points["baseline"]')
     assert "not managed by kvmstate" in lab("plan", check=1).stderr       # a conflict until it is imported
