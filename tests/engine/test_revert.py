@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from kvmstate.apply.applier import apply_plan
@@ -23,7 +24,8 @@ from kvmstate.state import State, StateStore
 
 from tests.engine.fake_provider import FakeProvider
 
-BASIC = Path(__file__).resolve().parents[2] / "examples" / "basic-hcl"
+ROOT = Path(__file__).resolve().parents[2]
+BASIC = ROOT / "examples" / "basic-hcl"
 SNAPSHOTS = """
 snapshot "points" {
   for_each    = { before_upgrade = "pre-upgrade", clean = "clean-install" }
@@ -65,6 +67,7 @@ def test_revert_is_an_action_shown_in_text_json_and_markdown_and_applied(lab) ->
     assert 'domain.basic-vm will be reverted to snapshot pre-upgrade (snapshot.points["before_upgrade"])' in text
     assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy, 1 to revert." in text
     data = json.loads(the_plan.model_dump_json())
+    jsonschema.validate(data, json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
     assert data["options"]["revert"] == ['snapshot.points["before_upgrade"]']
     assert data["summary"]["revert"] == 1
     (entry,) = [c for c in data["resource_changes"] if c["action"] == "revert"]
