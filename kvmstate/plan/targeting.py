@@ -1,6 +1,7 @@
 """`--target` and `--replace`: which addresses a plan covers, and which it must replace.
 
-A target covers a resource (all its instances when given without a key) and,
+A target covers a resource (all its instances when given without a key), or
+every resource of a module call (`module.lab`: all its instances; `module.lab["a"]`: one), and,
 like Terraform, everything it depends on, so the targeted resource can be made;
 when destroying, everything that depends on it, so nothing is left pointing at
 a deleted object.
@@ -10,18 +11,23 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kvmstate.addrs import Address
+from kvmstate.addrs import Address, ModuleAddress, covers, parse_target
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.state import State
 
 
-def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diags: Diagnostics) -> list[Address]:
-    """The addresses given to an option, each one declared (or recorded); unknown ones are reported."""
-    out = []
+Target = Address | ModuleAddress
+
+
+def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diags: Diagnostics,
+                    modules: bool = True) -> list[Target]:
+    """The addresses given to an option (module addresses too, with `modules`), each one declared (or
+    recorded); unknown ones are reported."""
+    out: list[Target] = []
     for text in texts:
         try:
-            address = Address.parse(text)
+            address = parse_target(text) if modules else Address.parse(text)
         except ValueError as exc:
             diags.error("Invalid address", f"{option} {text}: {exc}.")
             continue
@@ -33,11 +39,10 @@ def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diag
     return out
 
 
-def _matches(address: Address, wanted: Address) -> bool:
-    return address == wanted or (wanted.key is None and address.resource == wanted)
+_matches = covers
 
 
-def covered(targets: list[Address], addresses: Iterable[Address], config: Configuration, state: State,
+def covered(targets: list[Target], addresses: Iterable[Address], config: Configuration, state: State,
             destroy: bool = False) -> set[Address]:
     """The addresses the targets select, with their dependencies (from the configuration, else the state),
     or with `destroy` their dependents (from the state)."""
@@ -62,5 +67,5 @@ def covered(targets: list[Address], addresses: Iterable[Address], config: Config
     return seen
 
 
-def is_requested(address: Address, requested: list[Address]) -> bool:
+def is_requested(address: Address, requested: list[Target]) -> bool:
     return any(_matches(address, r) for r in requested)
