@@ -31,15 +31,12 @@ def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diag
         except ValueError as exc:
             diags.error("Invalid address", f"{option} {text}: {exc}.")
             continue
-        if not any(_matches(a, address) for a in known):
+        if not any(covers(address, a) for a in known):
             diags.error("Unknown address", f"{option} {text}: no resource with this address is in the "
                         f"configuration or the state. Known: {', '.join(str(a) for a in sorted(known)) or 'none'}.")
             continue
         out.append(address)
     return out
-
-
-_matches = covers
 
 
 def covered(targets: list[Target], addresses: Iterable[Address], config: Configuration, state: State,
@@ -51,7 +48,7 @@ def covered(targets: list[Target], addresses: Iterable[Address], config: Configu
     for r in state.resources:
         for dep in r.dependencies:
             dependents.setdefault(Address.parse(dep), []).append(Address.parse(r.address))
-    pending = [a for a in addresses if any(_matches(a, t) for t in targets)]
+    pending = [a for a in addresses if any(covers(t, a) for t in targets)]
     seen: set[Address] = set()
     while pending:
         address = pending.pop()
@@ -68,4 +65,4 @@ def covered(targets: list[Target], addresses: Iterable[Address], config: Configu
 
 
 def is_requested(address: Address, requested: list[Target]) -> bool:
-    return any(_matches(address, r) for r in requested)
+    return any(covers(r, address) for r in requested)
