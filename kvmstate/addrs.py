@@ -134,10 +134,13 @@ class Address:
         return cls(m.group(1), m.group(2), _key_value(m.group(3)), path)
 
 
-def parse_target(text: str) -> "Address | ModuleAddress":
-    """A resource address, or a module address (`module.lab`) when the text names only module calls."""
+def parse_target(text: str, within: ModulePath = ()) -> "Address | ModuleAddress":
+    """A resource address, or a module address (`module.lab`) when the text names only module calls; written
+    inside the module instance `within` (a `depends_on` in a module), seen from the root."""
     path, rest = _parse_steps(text)
-    return ModuleAddress(path) if path and not rest else Address.parse(text)
+    if path and not rest:
+        return ModuleAddress(within + path)
+    return Address.parse(text).within(within)
 
 
 def covers(target: "Address | ModuleAddress", address: Address) -> bool:

@@ -420,11 +420,30 @@ def _module(expr: Ref, steps: list, scope: Scope) -> Any:
     name = steps[0]
     value = _resource(expr, steps, scope)
     if isinstance(value, ModuleValue) and steps and isinstance(steps[0], str) and steps[0] not in value:
-        known = ", ".join(sorted(value)) or "none"
-        raise EvalError("Reference to undeclared module output", f"module.{name} has no output {steps[0]!r} "
-                        f"(its outputs: {known}); declare it in the module's folder with "
-                        f'output "{steps[0]}" {{ value = ... }}.', expr.pos)
+        raise _no_output(name, steps[0], value, expr.pos)
     return value
+
+
+def undeclared_output(ref: Ref, scope: Scope) -> EvalError | None:
+    """The error of a reference to a module output the module does not declare, found without evaluating (for
+    outputs, which are evaluated only after apply); None when there is none to find."""
+    found = scope.resources.get((MODULE, ref.steps[0])) if ref.steps and isinstance(ref.steps[0], str) else None
+    if found is None or not found.instances:
+        return None
+    rest = list(ref.steps[1:])
+    if rest and found.mode is not None and not isinstance(rest[0], str):
+        rest.pop(0)
+    instance = next(iter(found.instances.values()))
+    if rest and isinstance(rest[0], str) and rest[0] != SPLAT and rest[0] not in instance:
+        return _no_output(ref.steps[0], rest[0], instance, ref.pos)
+    return None
+
+
+def _no_output(name: str, output: str, value: dict, pos: Position) -> EvalError:
+    known = ", ".join(sorted(value)) or "none"
+    return EvalError("Reference to undeclared module output", f"module.{name} has no output {output!r} (its "
+                     f'outputs: {known}); declare it in the module\'s folder with output "{output}" {{ value = ... }}.',
+                     pos)
 
 
 def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any:

@@ -77,19 +77,11 @@ class Configuration:
         """What a resource references, reads in expressions, or names in `depends_on`, its own or its module
         calls' (every instance of a repeated resource, every resource of a module named there)."""
         res = self.resources[address]
-        named = [*(depends_target(a, res.address) for a in res.meta.depends_on), *res.after]
+        named = [*(parse_target(a, res.address.module) for a in res.meta.depends_on), *res.after]
         deps = set(res.refs.values()) | res.reads
         if named:
             deps |= {a for a in self.resources if any(covers(t, a) for t in named)}
         return sorted(deps - {address})
-
-
-def depends_target(text: str, address: Address) -> Address | ModuleAddress:
-    """A `depends_on` entry of the resource at `address`, seen from the root (it is written in its module)."""
-    target = parse_target(text)
-    if isinstance(target, ModuleAddress):
-        return ModuleAddress(address.module + target.path)
-    return target.within(address.module)
 
 
 def find_files(path: Path) -> list[Path]:
@@ -362,7 +354,7 @@ def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
     """References name declared resources, and never the resource that makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
-            target = depends_target(dep, res.address)
+            target = parse_target(dep, res.address.module)
             if target in (res.address, res.address.resource):
                 _self_reference(res, ("depends_on", i), diags)
             elif not any(covers(target, a) for a in resources):

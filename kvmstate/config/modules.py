@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from kvmstate.addrs import MODULE_NAME, Address, ModuleStep, parse_target
+from kvmstate.addrs import MODULE_NAME, Address, ModuleStep, module_text, parse_target
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import variables
 from kvmstate.config.evaluate import MODULE, EvalError, ModuleValue, Scope, evaluate
@@ -69,7 +69,7 @@ class Calls:
     def instantiate(self, raw: RawResource, instance: Address, body: dict, scope: Scope
                     ) -> tuple[ModuleValue, "dict[Address, Resource]"] | None:
         """One instance of the call `raw`, its arguments evaluated in `body`: its outputs and resources."""
-        folder = self._folder(raw)
+        folder = self._folder(raw, scope)
         if folder is None or not folder.ok:
             return None
         before = len([d for d in self.diags if d.severity == "error"])
@@ -92,7 +92,7 @@ class Calls:
         blocks = [r for r in folder.raws if r.type in self.types or r.type == BLOCK]
         local_raws = [r for r in folder.raws if r.type == "local"]
         resources = self.validate(blocks, inner, local_raws, replace(self, stack=self.stack + (folder.path,)))
-        after = tuple(_qualified(d, scope) for d in _depends_on(raw))
+        after = tuple(parse_target(d, scope.module) for d in _depends_on(raw))
         for res in resources.values():
             res.after = res.after + after
         outputs, reads = self._outputs(folder, inner, where)
@@ -103,9 +103,9 @@ class Calls:
     def _errors(self) -> int:
         return len([d for d in self.diags if d.severity == "error"])
 
-    def _folder(self, raw: RawResource) -> Folder | None:
+    def _folder(self, raw: RawResource, scope: Scope) -> Folder | None:
         """The folder a call names, read once; None (reported) when it is not a local folder or calls itself."""
-        where = f"module.{raw.name}"
+        where = module_text(scope.module + (ModuleStep(raw.name),))
         source = raw.body.get("source") if isinstance(raw.body, dict) else None
         pos = raw.position_of(("source",))
         if not _NAME.match(raw.name):
@@ -182,11 +182,3 @@ def _depends_on(raw: RawResource) -> list[str]:
         elif isinstance(item, str):
             out.append(item)
     return out
-
-
-def _qualified(text: str, scope: Scope) -> Any:
-    """A `depends_on` address written in the calling module, as seen from the root."""
-    target = parse_target(text)
-    if isinstance(target, Address):
-        return target.within(scope.module)
-    return type(target)(scope.module + target.path)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kvmstate.addrs import Address
-from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope
+from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope, undeclared_output
 from kvmstate.config.evaluate import evaluate as evaluate_expr
 from kvmstate.config.expressions import refs_in
 from kvmstate.config.source import RawResource
@@ -67,7 +67,11 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
                                 "sensitive; mark the output `sensitive = true`.", ref.pos, where, "value")
                 continue
-            if (root in scope.resource_types or root in ("local", "module")) and (root, first) in resources \
+            if root == MODULE and (root, first) in resources:
+                if (err := undeclared_output(ref, scope)) is not None:
+                    diags.error(err.summary, err.detail, err.pos, where, "value")
+                continue
+            if (root in scope.resource_types or root == "local") and (root, first) in resources \
                     or root == "path" \
                     or (root, first) == ("kvmstate", "workspace"):
                 continue
