@@ -182,3 +182,23 @@ def _depends_on(raw: RawResource) -> list[str]:
         elif isinstance(item, str):
             out.append(item)
     return out
+
+
+def schema_section() -> dict:
+    """The `modules:` section of the YAML file format's JSON Schema."""
+    return {"type": ["object", "null"],
+            "description": "Module calls (HCL: `module \"NAME\" { source = \"./FOLDER\" ... }`): a local folder of "
+                           "configuration loaded once per instance; its outputs are read as module.NAME.OUTPUT.",
+            "propertyNames": {"pattern": f"^{MODULE_NAME}$"},
+            "additionalProperties": {
+                "type": "object", "required": ["source"],
+                "properties": {
+                    "source": {"type": "string", "pattern": r"^\.\.?/",
+                               "description": "The module's folder, relative to this file: ./NAME or ../NAME."},
+                    "count": {"description": "Make this many instances, module.NAME[0] and on."},
+                    "for_each": {"description": "One instance per key of a map (or item of a list of strings), "
+                                                "module.NAME[\"key\"]."},
+                    "depends_on": {"type": "array", "items": {"type": "string"},
+                                   "description": "Addresses every resource of the module comes after."}},
+                "additionalProperties": {"description": "An argument: the value of the module's variable of "
+                                                        "that name."}}}

@@ -151,3 +151,15 @@ def test_bad_calls_name_file_line_and_field(tmp_path: Path, files, summary, file
         assert diag.position.line == line, diag
     if attribute is not None:
         assert diag.attribute == attribute, diag
+
+
+def test_host_passed_through_a_variable(tmp_path: Path) -> None:
+    root = write(tmp_path, {"main.hcl": 'host "kvm1" {\n  uri = "test:///default"\n}\n' + POOL.replace(
+        '}\n', '  host = "kvm1"\n}\n') + 'module "m" {\n  source = "./disk"\n  name = "a"\n  host = "kvm1"\n}\n',
+        "disk/main.hcl": DISK.replace('variable "size"', 'variable "host" {}\n\nvariable "size"').replace(
+            '  capacity = var.size\n', '  capacity = var.size\n  host     = var.host\n')})
+    config = load(root, registry())
+    assert config.resources[Address.parse("module.m.volume.this")].host == "kvm1"
+    main = (root / "main.hcl").read_text()
+    (root / "main.hcl").write_text(main.replace('name = "a"\n  host = "kvm1"', 'name = "a"\n  host = "kvm2"'))
+    assert [d.address for d in errors(root) if "kvm2" in d.detail] == ["module.m.volume.this"]
