@@ -125,6 +125,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                           frozenset(registry.types), diags, (base.resolve(),))
     resources = _validate([r for r in raws if r.type in registry.types or r.type == modules.BLOCK], registry, scope,
                           diags, local_raws, calls)
+    files = files + [f for folder in calls.folders for f in find_files(folder)]     # saved plans hash them too
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
     hosts_.check_placement(resources, hosts, diags)

@@ -72,7 +72,7 @@ class Calls:
         folder = self._folder(raw, scope)
         if folder is None or not folder.ok:
             return None
-        before = len([d for d in self.diags if d.severity == "error"])
+        before = self._errors()
         where = str(instance)
         args = {k: v for k, v in body.items() if k not in CALL_KEYS}
         for key in sorted(set(args) - set(folder.declared)):

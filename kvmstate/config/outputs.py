@@ -102,6 +102,8 @@ def evaluate(outputs: dict[str, Output], scope: Scope, instances: dict[Address, 
     for key, mode in modes.items():
         resources[key] = ResourceValues(mode)
     for address, values in instances.items():
+        if address.module:
+            continue            # the root reads a module's resources through its outputs only
         key = (address.type, address.name)
         mode = modes.get(key, None if address.key is None else "count" if isinstance(address.key, int) else "for_each")
         resources.setdefault(key, ResourceValues(mode)).instances[address.key] = InstanceValue(address, values)
