@@ -163,3 +163,23 @@ def test_host_passed_through_a_variable(tmp_path: Path) -> None:
     main = (root / "main.hcl").read_text()
     (root / "main.hcl").write_text(main.replace('name = "a"\n  host = "kvm1"', 'name = "a"\n  host = "kvm2"'))
     assert [d.address for d in errors(root) if "kvm2" in d.detail] == ["module.m.volume.this"]
+
+
+def test_state_surgery_and_graph_take_module_addresses(tmp_path: Path) -> None:
+    from kvmstate.apply.applier import apply_plan
+    from kvmstate.plan.planner import make_plan
+    from kvmstate.render.dot import render_dot
+    from kvmstate.state import State, StateStore, ops
+
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    reg = Registry([provider])
+    config = load(Path(__file__).parents[1] / "scenarios" / "modules_for_each" / "after", reg)
+    state = State()
+    assert apply_plan(make_plan(config, state, reg), config, state, StateStore(tmp_path / "s.json"), reg).ok
+    assert 'module.vm["db"].volume.root' in state.get("domain.monitor").dependencies
+    ops.move(state, 'module.vm["db"].volume.root', "module.keep.volume.root")
+    assert "module.keep.volume.root" in state.get("domain.monitor").dependencies
+    ops.remove(state, "module.spare[0].domain.this")
+    assert state.get("module.spare[0].domain.this") is None and state.get("module.spare[0].volume.root") is not None
+    assert '"module.vm[\\"web\\"].domain.this" -> "module.vm[\\"web\\"].volume.root"' in render_dot(config.graph)

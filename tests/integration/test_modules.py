@@ -144,6 +144,7 @@ def test_module_instances_move_in_plan_empty_and_destroy(cli, conn, tmp_path: Pa
         assert not conn.lookupByName(f"ksmod-{key}").isActive()
     listed = cli("state", "list").stdout.split()
     assert 'module.guests["red"].domain.this' in listed and "module.solo.volume.disk" in listed
+    assert '"ksmod-red"' in cli("state", "show", 'module.guests["red"].domain.this').stdout
     assert json.loads(cli("output", "disks", "--json").stdout) == ["ksmod-blue-disk", "ksmod-red-disk"]
 
     # A module argument changed: the volume inside grows in place (capacity is `live`), nothing else changes.
