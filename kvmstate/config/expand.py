@@ -9,8 +9,8 @@ resources on it. Local values (`locals`) are nodes of the same order: each is
 evaluated once, before what reads it, and remembers the instances it read, so a
 resource reading `local.x` depends on them too; a cycle through locals is
 reported like one through resources. Module calls (kvmstate.config.modules) are nodes too: `make` loads
-each instance and returns its outputs, which `module.NAME.OUTPUT` reads. `make` validates each evaluated body and returns the instance's
-values as references see them (or None when the body is invalid).
+each instance and returns its outputs, which `module.NAME.OUTPUT` reads. `make` validates each evaluated
+body and returns the instance's values as references see them (or None when the body is invalid).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         raw = by_address[_node(cycle[0])]
         nxt = _node(cycle[1])
         ref = next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)
-        what = "a local value" if raw.type == LOCAL else "a resource"
+        what = {LOCAL: "a local value", MODULE: "a module call"}.get(raw.type, "a resource")
         if len(cycle) == 2:
             diags.error("Self-reference", f"{cycle[0]} refers to itself: {what} cannot read its own value. "
                         "Refer to something else, or write the value out.", ref.pos, cycle[0])
