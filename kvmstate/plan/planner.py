@@ -36,7 +36,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
     targets = parse_addresses(hosts.expand_targets(options.targets, desired, state, diags), "--target", known,
                               diags)
-    replace = parse_addresses(options.replace, "--replace", set(desired), diags)
+    replace = parse_addresses(options.replace, "--replace", set(desired), diags, modules=False)
     for resource in desired.values():
         check_ignore_paths(resource, diags)
     diags.raise_if_errors()
