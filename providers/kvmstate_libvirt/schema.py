@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -20,6 +20,7 @@ from .xml import patches
 
 MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 BRIDGE_PATTERN = r"^[A-Za-z0-9_.-]{1,15}$"
+DUID_PATTERN = r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){1,129}$"
 HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 
 
@@ -110,6 +111,8 @@ class DhcpHost(_Model):
 class Dhcp(_Model):
     """DHCP on a network: `start`-`end` is the first range, `ranges` more, `hosts` fixed addresses."""
 
+    _range: ClassVar[type[DhcpRange]] = DhcpRange       # the range model of the family (Dhcp6 has its own)
+
     start: ipaddress.IPv4Address | None = _f(None, "live", description="First address of the first range.")
     end: ipaddress.IPv4Address | None = _f(None, "live", description="Last address of the first range.")
     ranges: list[DhcpRange] = _f([], "live", description="More ranges after the first (HCL: `range { }` blocks).")
@@ -126,16 +129,49 @@ class Dhcp(_Model):
             self.start, self.end = first.start, first.end
         if self.start is not None and self.start > self.end:
             raise ValueError(f"the DHCP range starts at {self.start}, after its end {self.end}")
-        for key in ("mac", "ip", "name"):
-            values = [getattr(h, key) for h in self.hosts if getattr(h, key) is not None]
+        for key in ("mac", "id", "ip", "name"):
+            values = [getattr(h, key, None) for h in self.hosts if getattr(h, key, None) is not None]
             dup = sorted({str(v) for v in values if values.count(v) > 1})
             if dup:
                 raise ValueError(f"two DHCP hosts have the {key} {dup[0]}")
         return self
 
     def all_ranges(self) -> list[DhcpRange]:
-        first = [DhcpRange(start=self.start, end=self.end)] if self.start is not None else []
+        first = [self._range(start=self.start, end=self.end)] if self.start is not None else []
         return first + list(self.ranges)
+
+
+class Dhcp6Range(DhcpRange):
+    start: ipaddress.IPv6Address = Field(description="First address handed out.")
+    end: ipaddress.IPv6Address = Field(description="Last address handed out.")
+
+
+class Dhcp6Host(_Model):
+    """A DHCPv6 static host: libvirt matches IPv6 clients by DUID or host name, never by MAC."""
+
+    id: str | None = _f(None, "live", pattern=DUID_PATTERN, max_length=390,
+                        description="The client's DUID, hex bytes separated by colons (e.g. 0:3:0:1:52:54:0:0:0:10).")
+    name: str | None = _f(None, "live", pattern=HOSTNAME_PATTERN, max_length=253,
+                          description="The client's host name; with `id`, the name given to it.")
+    ip: ipaddress.IPv6Address = _f(..., "live", description="The address always handed to that client.")
+
+    @model_validator(mode="after")
+    def _known(self):
+        if self.id is None and self.name is None:
+            raise ValueError(f"the DHCPv6 host {self.ip} needs `id` (the client's DUID) or `name`: "
+                             "IPv6 clients are not matched by MAC")
+        return self
+
+
+class Dhcp6(Dhcp):
+    """DHCPv6 on a network: the same shape as `dhcp`, with IPv6 addresses and hosts by DUID or name."""
+
+    _range: ClassVar[type[DhcpRange]] = Dhcp6Range
+    start: ipaddress.IPv6Address | None = _f(None, "live", description="First address of the first range.")
+    end: ipaddress.IPv6Address | None = _f(None, "live", description="Last address of the first range.")
+    ranges: list[Dhcp6Range] = _f([], "live", description="More ranges after the first (HCL: `range { }` blocks).")
+    hosts: list[Dhcp6Host] = _f([], "live", description="Static hosts: a fixed address per DUID or host name "
+                                                        "(HCL: `host { }` blocks).")
 
 
 class DnsHost(_Model):
@@ -151,9 +187,37 @@ class DnsHost(_Model):
         return value
 
 
+class DnsSrv(_Model):
+    """An SRV record: `_SERVICE._PROTOCOL.DOMAIN` points at `target`:`port`."""
+
+    service: str = _f(..., "live", pattern=r"^[A-Za-z0-9-]{1,15}$", description="Service name, e.g. ldap (no underscore).")
+    protocol: Literal["tcp", "udp"] = _f(..., "live", description="Transport protocol.")
+    domain: str | None = _f(None, "live", pattern=HOSTNAME_PATTERN, max_length=253,
+                            description="Domain of the record; dnsmasq's own domain when unset.")
+    target: str | None = _f(None, "live", pattern=HOSTNAME_PATTERN, max_length=253,
+                            description="Host offering the service; unset: the service is not offered.")
+    port: int | None = _f(None, "live", ge=1, le=65535, description="Port of the service on `target`.")
+    priority: int | None = _f(None, "live", ge=0, le=65535, description="Lower is tried first.")
+    weight: int | None = _f(None, "live", ge=0, le=65535, description="Share among targets of equal priority.")
+
+    @model_validator(mode="after")
+    def _target(self):
+        if (self.port is not None or self.priority is not None or self.weight is not None) and self.target is None:
+            raise ValueError(f"the SRV record {self.service}/{self.protocol} has a port, priority or weight "
+                             "but no `target`")
+        return self
+
+
+class DnsTxt(_Model):
+    name: str = _f(..., "live", pattern=HOSTNAME_PATTERN, max_length=253, description="Name of the record.")
+    value: str = _f(..., "live", min_length=1, max_length=255, description="Text of the record.")
+
+
 class Dns(_Model):
     hosts: list[DnsHost] = _f([], "live", description="Extra host entries served by the network's DNS "
                                                       "(HCL: `host { }` blocks).")
+    srv: list[DnsSrv] = _f([], "live", description="SRV records (HCL: `srv { }` blocks).")
+    txt: list[DnsTxt] = _f([], "live", description="TXT records (HCL: `txt { }` blocks).")
 
     @field_validator("hosts")
     @classmethod
@@ -177,9 +241,15 @@ class Network(_Model):
                                         "With mode bridge, the existing host bridge (required).")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
     dhcp: Dhcp | None = _f(None, "live", description="DHCP ranges and static hosts inside `ipv4`; no DHCP when unset.")
+    ipv6: str | None = _f(None, "replace", description="IPv6 network in CIDR form, beside or instead of `ipv4`; "
+                                                       "the host takes its first address.")
+    dhcp6: Dhcp6 | None = _f(None, "live", description="DHCPv6 ranges and static hosts inside `ipv6`; no DHCPv6 "
+                                                       "when unset.")
     domain: str | None = _f(None, "restart", pattern=HOSTNAME_PATTERN, max_length=253,
                             description="DNS domain of the network: guests' names resolve as NAME.DOMAIN.")
-    dns: Dns | None = _f(None, "live", description="DNS host entries served by the network.")
+    dns: Dns | None = _f(None, "live", description="DNS host entries, SRV and TXT records served by the network.")
+    isolate_ports: bool | None = _f(None, "restart", description="Guests on the network reach the host and the "
+                                                                 "outside but not each other (libvirt's port isolation).")
     mtu: int | None = _f(None, "restart", ge=68, le=65535, description="MTU of the bridge and the guests' "
                                                                       "interfaces; libvirt's default (1500) when unset.")
     active: bool = _f(True, "live", description="Whether the network is started; one stopped outside kvmstate is started again.")
@@ -204,6 +274,19 @@ class Network(_Model):
             raise ValueError(f"{value} is too small for a host address and clients; use a prefix of /30 or shorter")
         return str(net)
 
+    @field_validator("ipv6")
+    @classmethod
+    def _cidr6(cls, value: str | None):
+        if value is None:
+            return value
+        try:
+            net = ipaddress.IPv6Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv6 network in CIDR form such as fd00:150::/64 ({exc})") from None
+        if net.prefixlen > 126:
+            raise ValueError(f"{value} is too small for a host address and clients; use a prefix of /126 or shorter")
+        return str(net)
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.mode in ("nat", "route") and self.ipv4 is None:
@@ -211,24 +294,36 @@ class Network(_Model):
         if self.mode == "bridge":
             if self.bridge is None:
                 raise ValueError("a bridge network needs `bridge`, the name of an existing host bridge")
-            extra = [k for k in ("ipv4", "dhcp", "domain", "dns", "mtu") if getattr(self, k) is not None]
+            extra = [k for k in ("ipv4", "dhcp", "ipv6", "dhcp6", "domain", "dns", "mtu", "isolate_ports")
+                     if getattr(self, k) is not None]
             if extra:
                 raise ValueError(f"a bridge network only joins the host bridge; {', '.join(extra)} belong to "
                                  "the network the bridge is on")
         if self.dhcp is not None:
             if self.ipv4 is None:
                 raise ValueError("`dhcp` needs `ipv4`")
-            net = ipaddress.IPv4Network(self.ipv4)
-            gateway = next(net.hosts())
-            addrs = [a for r in self.dhcp.all_ranges() for a in (r.start, r.end)] + [h.ip for h in self.dhcp.hosts]
-            for addr in addrs:
-                if addr not in net or addr in (net.network_address, net.broadcast_address, gateway):
-                    raise ValueError(f"DHCP address {addr} must be a client address inside {net} (not {gateway}, the host's)")
-            ranges = sorted(self.dhcp.all_ranges(), key=lambda r: r.start)
-            for a, b in zip(ranges, ranges[1:]):
-                if b.start <= a.end:
-                    raise ValueError(f"the DHCP ranges {a.start}-{a.end} and {b.start}-{b.end} overlap")
+            _dhcp_inside(self.dhcp, ipaddress.IPv4Network(self.ipv4), "DHCP")
+        if self.dhcp6 is not None:
+            if self.ipv6 is None:
+                raise ValueError("`dhcp6` needs `ipv6`")
+            net = ipaddress.IPv6Network(self.ipv6)
+            if net.prefixlen < 64:
+                raise ValueError(f"`dhcp6` needs a prefix of /64 or longer in `ipv6` (dnsmasq refuses {net})")
+            _dhcp_inside(self.dhcp6, net, "DHCPv6")
         return self
+
+
+def _dhcp_inside(dhcp: Dhcp, net: ipaddress.IPv4Network | ipaddress.IPv6Network, label: str) -> None:
+    """Every address of `dhcp` is a client address of `net`, and no two ranges overlap."""
+    gateway = next(net.hosts())
+    addrs = [a for r in dhcp.all_ranges() for a in (r.start, r.end)] + [h.ip for h in dhcp.hosts]
+    for addr in addrs:
+        if addr not in net or addr in (net.network_address, net.broadcast_address, gateway):
+            raise ValueError(f"{label} address {addr} must be a client address inside {net} (not {gateway}, the host's)")
+    ranges = sorted(dhcp.all_ranges(), key=lambda r: r.start)
+    for a, b in zip(ranges, ranges[1:]):
+        if b.start <= a.end:
+            raise ValueError(f"the {label} ranges {a.start}-{a.end} and {b.start}-{b.end} overlap")
 
 
 class Pool(_Model):

@@ -174,3 +174,72 @@ def test_domain_and_mtu_restart_the_network_keeping_its_identity(provider, conn)
 def test_bad_network_settings_are_refused(attrs, message):
     with pytest.raises(ValueError, match=message):
         desired("network", **attrs)
+
+
+DUAL = {"ipv4": "10.5.0.0/24", "ipv6": "fd00:5::/64", "dhcp": {"start": "10.5.0.100", "end": "10.5.0.150"},
+        "dhcp6": {"start": "fd00:5::100", "end": "fd00:5::1ff",
+                  "hosts": [{"id": "0:3:0:1:52:54:0:0:0:10", "ip": "fd00:5::10", "name": "web"}]},
+        "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "target": "web", "port": 389}],
+                "txt": [{"name": "lab", "value": "hello"}]}}
+
+
+def test_dual_stack_network_reads_back(provider, conn):
+    want = desired("network", **DUAL, isolate_ports=True)
+    provider.create(request("network", "lab", want))
+    (live,) = provider.read("h1", ["network"])
+    assert compared(provider, live, want) == want
+    ips = ET.fromstring(conn.networkLookupByName("lab").XMLDesc()).findall("ip")
+    assert [(ip.get("family"), ip.get("address")) for ip in ips] == [(None, "10.5.0.1"), ("ipv6", "fd00:5::1")]
+
+
+def test_dhcp6_and_dns_records_change_in_place(provider, conn, monkeypatch):
+    created = provider.create(request("network", "lab", desired("network", **DUAL)))
+    calls = []
+    real = libvirt.virNetwork.update
+    monkeypatch.setattr(libvirt.virNetwork, "update", lambda self, *a: calls.append(a[:3]) or real(self, *a))
+    monkeypatch.setattr(libvirt.virNetwork, "destroy", lambda self: pytest.fail("the network was stopped"))
+    new = desired("network", **{**DUAL, "dhcp6": {"start": "fd00:5::200", "end": "fd00:5::2ff",
+                                                  "hosts": [{"name": "db", "ip": "fd00:5::11"}]},
+                                "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "target": "web", "port": 636}],
+                                        "txt": []}})
+
+    updated = provider.update(request("network", "lab", new), created, ["dhcp6", "dns.srv", "dns.txt"], restart=False)
+
+    assert compared(provider, updated, new) == new
+    host, rng = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE
+    srv, txt = libvirt.VIR_NETWORK_SECTION_DNS_SRV, libvirt.VIR_NETWORK_SECTION_DNS_TXT
+    delete, add = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+    assert calls == [(delete, host, 1), (add, host, 1), (delete, rng, 1), (add, rng, 1),   # the second <ip>
+                     (delete, srv, -1), (add, srv, -1), (delete, txt, -1)]
+
+
+def test_port_isolation_restarts_the_network_keeping_its_identity(provider, conn):
+    created = provider.create(request("network", "lab", desired("network", **DUAL)))
+    new = desired("network", **DUAL, isolate_ports=True)
+    updated = provider.update(request("network", "lab", new), created, ["isolate_ports"], restart=True)
+    assert updated.identity == created.identity and compared(provider, updated, new) == new
+    assert ET.fromstring(conn.networkLookupByName("lab").XMLDesc()).find("port").get("isolated") == "yes"
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"ipv6": "fd00:5::1/64"}, "not an IPv6 network"),                                  # host bits set
+    ({"ipv6": "10.0.0.0/24"}, "not an IPv6 network"),
+    ({"ipv6": "fd00:5::/127"}, "too small"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00::/48", "dhcp6": {"start": "fd00::10", "end": "fd00::20"}}, "/64 or longer"),
+    ({"ipv4": "10.0.0.0/24", "dhcp6": {"start": "fd00::10", "end": "fd00::20"}}, "`dhcp6` needs `ipv6`"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "fd00:6::10", "end": "fd00:6::20"}},
+     "inside fd00:5::/64"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "fd00:5::1", "end": "fd00:5::20"}}, "the host's"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "10.0.0.10", "end": "10.0.0.20"}}, "IPv6"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"hosts": [{"ip": "fd00:5::10"}]}}, "DUID"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64",
+      "dhcp6": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "fd00:5::10"}]}}, "mac"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"hosts": [{"name": "a", "ip": "fd00:5::10"},
+                                                                        {"name": "a", "ip": "fd00:5::11"}]}}, "the name"),
+    ({"mode": "bridge", "bridge": "br0", "ipv6": "fd00:5::/64"}, "only joins the host bridge"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "port": 389}]}}, "no `target`"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "_ldap", "protocol": "tcp"}]}}, "pattern"),
+])
+def test_bad_ipv6_and_dns_settings_are_refused(attrs, message):
+    with pytest.raises(ValueError, match=message):
+        desired("network", **attrs)
