@@ -299,22 +299,26 @@ class Network(_Model):
             if extra:
                 raise ValueError(f"a bridge network only joins the host bridge; {', '.join(extra)} belong to "
                                  "the network the bridge is on")
-        if self.dhcp is not None:
-            if self.ipv4 is None:
-                raise ValueError("`dhcp` needs `ipv4`")
-            _dhcp_inside(self.dhcp, ipaddress.IPv4Network(self.ipv4), "DHCP")
-        if self.dhcp6 is not None:
-            if self.ipv6 is None:
-                raise ValueError("`dhcp6` needs `ipv6`")
-            net = ipaddress.IPv6Network(self.ipv6)
-            if net.prefixlen < 64:
-                raise ValueError(f"`dhcp6` needs a prefix of /64 or longer in `ipv6` (dnsmasq refuses {net})")
-            _dhcp_inside(self.dhcp6, net, "DHCPv6")
+        for family, key in (("ipv4", "dhcp"), ("ipv6", "dhcp6")):
+            if getattr(self, key) is not None and getattr(self, family) is None:
+                raise ValueError(f"`{key}` needs `{family}`")
         return self
 
+    @field_validator("dhcp", "dhcp6")
+    @classmethod
+    def _inside(cls, value: Dhcp | None, info: ValidationInfo):
+        """Checked on the field (after its network's field), so an error names the `dhcp`/`dhcp6` block."""
+        family = "ipv6" if info.field_name == "dhcp6" else "ipv4"
+        if value is not None and info.data.get(family) is not None:
+            _dhcp_inside(value, ipaddress.ip_network(info.data[family]))
+        return value
 
-def _dhcp_inside(dhcp: Dhcp, net: ipaddress.IPv4Network | ipaddress.IPv6Network, label: str) -> None:
+
+def _dhcp_inside(dhcp: Dhcp, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
     """Every address of `dhcp` is a client address of `net`, and no two ranges overlap."""
+    label = "DHCP" if net.version == 4 else "DHCPv6"
+    if net.version == 6 and net.prefixlen < 64:
+        raise ValueError(f"DHCPv6 needs a prefix of /64 or longer in `ipv6` (dnsmasq refuses {net})")
     gateway = next(net.hosts())
     addrs = [a for r in dhcp.all_ranges() for a in (r.start, r.end)] + [h.ip for h in dhcp.hosts]
     for addr in addrs:
