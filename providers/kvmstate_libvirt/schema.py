@@ -261,36 +261,29 @@ class Network(_Model):
     def _xpaths(cls, value: list[XmlPatch] | None):
         return _patches(value, "network")
 
-    @field_validator("ipv4")
+    @field_validator("ipv4", "ipv6")
     @classmethod
-    def _cidr(cls, value: str | None):
+    def _cidr(cls, value: str | None, info: ValidationInfo):
         if value is None:
             return value
+        kind, network, example, longest = (("IPv6", ipaddress.IPv6Network, "fd00:150::/64", 126)
+                                           if info.field_name == "ipv6" else
+                                           ("IPv4", ipaddress.IPv4Network, "192.168.150.0/24", 30))
         try:
-            net = ipaddress.IPv4Network(value, strict=True)
+            net = network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not an IPv4 network in CIDR form such as 192.168.150.0/24 ({exc})") from None
-        if net.prefixlen > 30:
-            raise ValueError(f"{value} is too small for a host address and clients; use a prefix of /30 or shorter")
-        return str(net)
-
-    @field_validator("ipv6")
-    @classmethod
-    def _cidr6(cls, value: str | None):
-        if value is None:
-            return value
-        try:
-            net = ipaddress.IPv6Network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not an IPv6 network in CIDR form such as fd00:150::/64 ({exc})") from None
-        if net.prefixlen > 126:
-            raise ValueError(f"{value} is too small for a host address and clients; use a prefix of /126 or shorter")
+            raise ValueError(f"{value!r} is not an {kind} network in CIDR form such as {example} ({exc})") from None
+        if net.prefixlen > longest:
+            raise ValueError(f"{value} is too small for a host address and clients; use a prefix of /{longest} "
+                             "or shorter")
         return str(net)
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.mode in ("nat", "route") and self.ipv4 is None:
-            raise ValueError(f"a {self.mode} network needs `ipv4`")
+        if self.mode == "nat" and self.ipv4 is None:
+            raise ValueError("a nat network needs `ipv4` (libvirt NATs IPv4 only; route IPv6 with mode `route`)")
+        if self.mode == "route" and self.ipv4 is None and self.ipv6 is None:
+            raise ValueError("a route network needs `ipv4` or `ipv6`")
         if self.mode == "bridge":
             if self.bridge is None:
                 raise ValueError("a bridge network needs `bridge`, the name of an existing host bridge")

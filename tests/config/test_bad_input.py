@@ -34,8 +34,15 @@ CASES = [
     ("bridge.yaml", GOOD_NET + "    bridge: a-very-long-bridge-name\n", "Invalid value", 5, 5, '"bridge"'),
     ("traversal.yaml", "pools:\n  p:\n    path: /srv/../etc\n", "Invalid value", 3, 5, "without '..'"),
     ("relative.yaml", "pools:\n  p:\n    path: images\n", "Invalid value", 3, 5, "absolute path"),
-    ("dhcp.yaml", GOOD_NET + "    dhcp: {start: 10.0.0.2, end: 10.0.0.9}\n", "Invalid value", 2, 3,
+    ("dhcp.yaml", GOOD_NET + "    dhcp: {start: 10.0.0.2, end: 10.0.0.9}\n", "Invalid value", 5, 5,
      "inside 192.168.150.0/24"),
+    ("ipv6.yaml", GOOD_NET + "    ipv6: fd00:150::1/64\n", "Invalid value", 5, 5, "not an IPv6 network"),
+    ("ipv6-prefix.hcl", 'network "lab" {\n  ipv4 = "10.0.0.0/24"\n  ipv6 = "fd00::/48"\n  dhcp6 {\n'
+     '    start = "fd00::10"\n    end = "fd00::20"\n  }\n}\n', "Invalid value", 4, 3, "/64 or longer"),
+    ("dhcp6.yaml", GOOD_NET + "    ipv6: fd00:150::/64\n    dhcp6: {start: 'fd00:151::2', end: 'fd00:151::9'}\n",
+     "Invalid value", 6, 5, "inside fd00:150::/64"),
+    ("dhcp6-mac.yaml", GOOD_NET + "    ipv6: fd00:150::/64\n    dhcp6:\n      hosts:\n"
+     "        - {mac: '52:54:00:00:00:01', ip: 'fd00:150::10'}\n", "Unknown attribute", 8, 12, "id, name, ip"),
     ("cidr.yaml", "networks:\n  lab:\n    ipv4: 192.168.150.1/24\n", "Invalid value", 3, 5, "CIDR"),
     ("missing.yaml", "pools:\n  p:\n    autostart: true\n", "Missing required attribute", 2, 3, '"path"'),
     ("ref.yaml", "volumes:\n  v:\n    pool: nowhere\n    capacity: 1GiB\n", "Reference to undeclared resource", 3, 5,
