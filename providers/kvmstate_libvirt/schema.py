@@ -234,12 +234,23 @@ class Network(_Model):
 
     model_config = ConfigDict(extra="forbid", defer_build=True, title="network")
 
-    mode: Literal["nat", "route", "isolated", "open", "bridge"] = _f(
-        "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge.")
+    mode: Literal["nat", "route", "isolated", "open", "bridge", "macvtap", "hostdev"] = _f(
+        "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge; "
+                                      "`macvtap`: host interfaces shared through macvtap; `hostdev`: SR-IOV "
+                                      "virtual functions of a host interface.")
     bridge: str | None = _f(None, "replace", pattern=BRIDGE_PATTERN,
                             description="Bridge device name, at most 15 characters; libvirt picks one when unset. "
                                         "With mode bridge, the existing host bridge (required).")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
+    host_interfaces: list[str] | None = _f(None, "replace", min_length=1,
+                                           description="With mode macvtap: the host network interfaces guests "
+                                                       "are attached to (a pool; libvirt picks one per guest).")
+    macvtap_mode: Literal["bridge", "private", "vepa", "passthrough"] | None = _f(
+        None, "replace", description="With mode macvtap: how guests on one host interface reach each other "
+                                     "(libvirt's forward mode); `bridge` when unset.")
+    pf: str | None = _f(None, "replace", pattern=BRIDGE_PATTERN,
+                        description="With mode hostdev: the SR-IOV physical function whose virtual functions "
+                                    "guests are given.")
     dhcp: Dhcp | None = _f(None, "live", description="DHCP ranges and static hosts inside `ipv4`; no DHCP when unset.")
     ipv6: str | None = _f(None, "replace", description="IPv6 network in CIDR form, beside or instead of `ipv4`; "
                                                        "the host takes its first address.")
@@ -278,12 +289,24 @@ class Network(_Model):
                              "or shorter")
         return str(net)
 
+    @field_validator("host_interfaces")
+    @classmethod
+    def _devices(cls, value: list[str] | None):
+        for name in value or []:
+            if not re.fullmatch(BRIDGE_PATTERN, name):
+                raise ValueError(f"{name!r} is not a host interface name (at most 15 letters, digits, '_', '.', '-')")
+        dup = sorted({name for name in value or [] if value.count(name) > 1})
+        if dup:
+            raise ValueError(f"the host interface {dup[0]} is listed twice")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.mode == "nat" and self.ipv4 is None:
             raise ValueError("a nat network needs `ipv4` (libvirt NATs IPv4 only; route IPv6 with mode `route`)")
         if self.mode == "route" and self.ipv4 is None and self.ipv6 is None:
             raise ValueError("a route network needs `ipv4` or `ipv6`")
+        _device_mode(self)
         if self.mode == "bridge":
             if self.bridge is None:
                 raise ValueError("a bridge network needs `bridge`, the name of an existing host bridge")
@@ -305,6 +328,26 @@ class Network(_Model):
         if value is not None and info.data.get(family) is not None:
             _dhcp_inside(value, ipaddress.ip_network(info.data[family]))
         return value
+
+
+DEVICE_MODES = {"macvtap": ("host_interfaces", "macvtap_mode"), "hostdev": ("pf",)}
+ADDRESSED = ("bridge", "ipv4", "dhcp", "ipv6", "dhcp6", "domain", "dns", "mtu", "isolate_ports")
+
+
+def _device_mode(net: Network) -> None:
+    """A macvtap or hostdev network hands guests host devices: it has its own attributes and no bridge or addresses."""
+    for mode, keys in DEVICE_MODES.items():
+        if net.mode != mode:
+            stray = [k for k in keys if getattr(net, k) is not None]
+            if stray:
+                raise ValueError(f"{', '.join(f'`{k}`' for k in stray)} only go with mode {mode}, not {net.mode}")
+        elif getattr(net, keys[0]) is None:
+            raise ValueError(f"a {mode} network needs `{keys[0]}`")
+    if net.mode in DEVICE_MODES:
+        extra = [k for k in ADDRESSED if getattr(net, k) is not None]
+        if extra:
+            raise ValueError(f"a {net.mode} network puts guests on host devices; {', '.join(extra)} belong to "
+                             "the networks those devices are on")
 
 
 def _dhcp_inside(dhcp: Dhcp, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:

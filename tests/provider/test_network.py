@@ -247,3 +247,51 @@ def test_port_isolation_restarts_the_network_keeping_its_identity(provider, conn
 def test_bad_ipv6_and_dns_settings_are_refused(attrs, message):
     with pytest.raises(ValueError, match=message):
         desired("network", **attrs)
+
+
+@pytest.fixture
+def host_nic(conn):
+    """A host interface eth1 on the test driver's host (its node file has none)."""
+    conn.interfaceDefineXML("<interface type='ethernet' name='eth1'><start mode='onboot'/>"
+                            "<mac address='aa:bb:cc:dd:ee:ff'/></interface>")
+
+
+@pytest.mark.parametrize("attrs", [{"mode": "macvtap", "host_interfaces": ["eth1"]},
+                                   {"mode": "macvtap", "host_interfaces": ["eth1"], "macvtap_mode": "passthrough"},
+                                   {"mode": "hostdev", "pf": "eth1"}])
+def test_device_networks_read_back_and_pass_the_check(provider, conn, host_nic, attrs):
+    want = desired("network", **attrs)
+    assert provider.check(request("network", "direct", want), None) == []
+    provider.create(request("network", "direct", want))
+    (live,) = provider.read("h1", ["network"])
+    assert compared(provider, live, want) == want
+
+
+def test_missing_host_interfaces_are_named_with_those_available(provider, host_nic):
+    want = desired("network", mode="macvtap", host_interfaces=["eth1", "eth9"])
+    (problem,) = provider.check(request("network", "direct", want), None)
+    assert problem.path == "host_interfaces[1]" and "no network interface eth9; it has eth1" in problem.message
+    (problem,) = provider.check(request("network", "sriov", desired("network", mode="hostdev", pf="ens9")), None)
+    assert problem.path == "pf" and "ens9" in problem.message
+
+
+def test_virtual_functions_are_read_from_the_pci_node_device():
+    from kvmstate_libvirt.host_interfaces import max_virtual_functions
+    pci = ("<device><name>pci_0000_03_00_0</name><capability type='pci'><domain>0</domain>"
+           "<capability type='virt_functions' maxCount='{}'/></capability></device>")
+    assert max_virtual_functions(pci.format(7)) == 7
+    assert max_virtual_functions("<device><capability type='pci'><domain>0</domain></capability></device>") == 0
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"mode": "macvtap"}, "needs `host_interfaces`"),
+    ({"mode": "hostdev"}, "needs `pf`"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0", "eth0"]}, "listed twice"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0"], "ipv4": "10.0.0.0/24"}, "host devices; ipv4"),
+    ({"mode": "hostdev", "pf": "eth0", "bridge": "br0"}, "host devices; bridge"),
+    ({"ipv4": "10.0.0.0/24", "macvtap_mode": "vepa"}, "only go with mode macvtap"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0"], "pf": "eth1"}, "only go with mode hostdev"),
+])
+def test_bad_device_networks_are_refused(attrs, message):
+    with pytest.raises(ValueError, match=message):
+        desired("network", **attrs)

@@ -12,8 +12,9 @@ from typing import Any
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Owner, Request
+from kvmstate.provider import LiveObject, Owner, Problem, Request
 
+from .. import host_interfaces
 from ..connection import Host
 from ..declarations import NETWORK
 from ..errors import doing, find
@@ -47,6 +48,10 @@ class Networks(ResourceOperations):
             nets, active, autostart = listed(host.conn.listAllNetworks, libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE,
                                              libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
         return [self.live(host, net, net.name() in active, net.name() in autostart) for net in nets]
+
+    def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
+        """The host interfaces a macvtap or hostdev network names exist (libvirt would start it regardless)."""
+        return host_interfaces.check(host, Network.model_validate(request.attributes))
 
     def create(self, host: Host, request: Request) -> LiveObject:
         spec = Network.model_validate(request.attributes)

@@ -1,6 +1,7 @@
 """The `<network>` document.
 
-Vocabulary: mode (nat/route/open/isolated/bridge), bridge, mtu, isolate_ports,
+Vocabulary: mode (nat/route/open/isolated/bridge/macvtap/hostdev), bridge,
+host_interfaces and macvtap_mode (macvtap), pf (hostdev), mtu, isolate_ports,
 domain, dns (see network_dns), ipv4 and ipv6 (CIDR; the host takes the first
 address), dhcp and dhcp6 {start, end, ranges, hosts}, one `<ip>` element each;
 active and autostart are kept outside it. The `*_xml` helpers give the single
@@ -30,7 +31,9 @@ def to_xml(spec: Network, name: str, *, owner: Owner | None = None, uuid: str | 
         sub(root, "uuid", uuid)
     if owner:
         ownership.add_owner(sub(root, "metadata"), owner)
-    if spec.mode != "isolated":
+    if spec.mode in ("macvtap", "hostdev"):
+        _device_forward(root, spec)
+    elif spec.mode != "isolated":
         sub(root, "forward", mode=spec.mode)
     if spec.mode == "bridge":
         sub(root, "bridge", name=spec.bridge)
@@ -47,6 +50,16 @@ def to_xml(spec: Network, name: str, *, owner: Owner | None = None, uuid: str | 
                 _dhcp(ip, getattr(spec, dhcp_key))
     patches.apply(root, spec.xml_patches or [])
     return render(root)
+
+
+def _device_forward(root: ET.Element, spec: Network) -> None:
+    """`<forward>` with a pool of host interfaces (macvtap) or an SR-IOV physical function (hostdev)."""
+    if spec.mode == "hostdev":
+        sub(sub(root, "forward", mode="hostdev", managed="yes"), "pf", dev=spec.pf)
+        return
+    forward = sub(root, "forward", mode=spec.macvtap_mode or "bridge")
+    for dev in spec.host_interfaces:
+        sub(forward, "interface", dev=dev)
 
 
 def _settings(root: ET.Element, spec: Network) -> None:
@@ -79,6 +92,7 @@ def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[st
     root = parse(xml)
     forward = root.find("forward")
     attrs: dict[str, Any] = {"mode": forward.get("mode", "nat") if forward is not None else "isolated"}
+    attrs.update(_from_device_forward(root))
     bridge = root.find("bridge")
     if bridge is not None and bridge.get("name"):
         attrs["bridge"] = bridge.get("name")
@@ -106,6 +120,18 @@ def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[st
     attrs["active"] = active
     attrs["autostart"] = autostart
     return attrs
+
+
+def _from_device_forward(root: ET.Element) -> dict[str, Any]:
+    """mode, host_interfaces and macvtap_mode of a macvtap network, or mode and pf of a hostdev one; {} for others."""
+    forward = root.find("forward")
+    mode = forward.get("mode") if forward is not None else None
+    if mode == "hostdev" and forward.find("pf") is not None:
+        return {"mode": "hostdev", "pf": forward.find("pf").get("dev")}
+    devices = [el.get("dev") for el in forward.findall("interface")] if forward is not None else []
+    if mode in ("private", "vepa", "passthrough") or (mode == "bridge" and devices and root.find("bridge") is None):
+        return {"mode": "macvtap", "macvtap_mode": mode, "host_interfaces": devices}
+    return {}
 
 
 def parse_dhcp_host(el: ET.Element) -> dict[str, Any]:
