@@ -213,7 +213,24 @@ class DnsTxt(_Model):
     value: str = _f(..., "live", min_length=1, max_length=255, description="Text of the record.")
 
 
+class DnsForwarder(_Model):
+    """Where the network's dnsmasq sends queries it cannot answer: all of them, or those for `domain`."""
+
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None = _f(None, "restart",
+                                                                   description="The DNS server to ask.")
+    domain: str | None = _f(None, "restart", pattern=HOSTNAME_PATTERN, max_length=253,
+                            description="Only queries for this domain; without `addr`, they are answered locally.")
+
+    @model_validator(mode="after")
+    def _either(self):
+        if self.addr is None and self.domain is None:
+            raise ValueError("a DNS forwarder needs `addr`, `domain` or both")
+        return self
+
+
 class Dns(_Model):
+    forwarders: list[DnsForwarder] = _f([], "restart", description="Upstream DNS servers, instead of the host's "
+                                                                   "resolv.conf (HCL: `forwarder { }` blocks).")
     hosts: list[DnsHost] = _f([], "live", description="Extra host entries served by the network's DNS "
                                                       "(HCL: `host { }` blocks).")
     srv: list[DnsSrv] = _f([], "live", description="SRV records (HCL: `srv { }` blocks).")

@@ -1,6 +1,7 @@
 """IPv6, DNS records and port isolation on a real libvirtd: two dual-stack NAT networks made with `for_each`
 are applied, dnsmasq is configured for DHCPv6, SRV and TXT records, the second plan is empty, a DHCPv6 range and
-host and an SRV record change live (same network, no restart), port isolation by a restart, a new IPv6 prefix
+host and an SRV record change live (same network, no restart), port isolation and a DNS forwarder by a restart,
+a new IPv6 prefix
 forces a replacement, and destroy leaves nothing.
 """
 
@@ -40,6 +41,7 @@ network "lab" {
     EXTRA_HOST
   }
   dns {
+    FORWARDER
     srv {
       service  = "ldap"
       protocol = "tcp"
@@ -54,16 +56,20 @@ network "lab" {
   ISOLATION
 }
 """
+FORWARDER = """forwarder {
+      domain = "corp.test"
+      addr   = "192.168.${each.value}.53"
+    }"""
 DB_HOST = """host {
       name = "db"
       ip   = "V611"
     }"""
 
 
-def write(folder: Path, *, first="100", last="1ff", db_host=False, ldap_port=389, isolation="",
+def write(folder: Path, *, first="100", last="1ff", db_host=False, ldap_port=389, isolation="", forwarder=False,
           v6="fd00:${each.value}::") -> None:
     """The lab's file; `v6` is the IPv6 prefix the addresses start with."""
-    text = (CONFIG.replace("EXTRA_HOST", DB_HOST if db_host else "").replace("FIRST", first).replace("LAST", last)
+    text = (CONFIG.replace("EXTRA_HOST", DB_HOST if db_host else "").replace("FORWARDER", FORWARDER if forwarder else "").replace("FIRST", first).replace("LAST", last)
             .replace("DUID", DUID).replace("LDAP_PORT", str(ldap_port))
             .replace("ISOLATION", isolation).replace("V6", v6))
     (folder / "main.hcl").write_text(text)
@@ -127,19 +133,21 @@ def test_dual_stack_network_applies_changes_live_and_is_destroyed(lab, conn) -> 
     assert "db,[fd00:158::11]" in dnsmasq("v6-blue", "hostsfile")
     no_changes(lab)
 
-    # Restart class: port isolation; the same network, started again.
-    write(lab.folder, first="200", last="2ff", db_host=True, ldap_port=636, isolation="isolate_ports = true")
+    # Restart class: port isolation and a DNS forwarder; the same network, started again.
+    write(lab.folder, first="200", last="2ff", db_host=True, ldap_port=636, isolation="isolate_ports = true",
+          forwarder=True)
     plan = lab("plan").stdout
     assert "# requires restart" in plan and "forces" not in plan, plan
     lab("apply", "--auto-approve")
     net = conn.networkLookupByName("v6-blue")
     assert net.UUIDString() == uuid and net.isActive()
     assert ET.fromstring(net.XMLDesc(0)).find("port").get("isolated") == "yes"
+    assert "server=/corp.test/192.168.158.53" in dnsmasq("v6-blue")
     no_changes(lab)
 
     # A new IPv6 prefix replaces the network.
     write(lab.folder, first="200", last="2ff", db_host=True, ldap_port=636, isolation="isolate_ports = true",
-          v6="fd00:${each.value}:1::")
+          forwarder=True, v6="fd00:${each.value}:1::")
     assert "forces replacement" in lab("plan").stdout
     lab("apply", "--auto-approve")
     assert conn.networkLookupByName("v6-blue").UUIDString() != uuid

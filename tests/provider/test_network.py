@@ -217,10 +217,12 @@ def test_dhcp6_and_dns_records_change_in_place(provider, conn, monkeypatch):
                      (delete, srv, -1), (add, srv, -1), (delete, txt, -1)]
 
 
-def test_port_isolation_restarts_the_network_keeping_its_identity(provider, conn):
+def test_port_isolation_and_forwarders_restart_the_network_keeping_its_identity(provider, conn):
     created = provider.create(request("network", "lab", desired("network", **DUAL)))
-    new = desired("network", **DUAL, isolate_ports=True)
-    updated = provider.update(request("network", "lab", new), created, ["isolate_ports"], restart=True)
+    new = desired("network", **{**DUAL, "dns": {**DUAL["dns"], "forwarders": [{"addr": "10.5.0.53"}]}},
+                  isolate_ports=True)
+    updated = provider.update(request("network", "lab", new), created, ["isolate_ports", "dns.forwarders"],
+                              restart=True)
     assert updated.identity == created.identity and compared(provider, updated, new) == new
     assert ET.fromstring(conn.networkLookupByName("lab").XMLDesc()).find("port").get("isolated") == "yes"
 
@@ -243,6 +245,7 @@ def test_port_isolation_restarts_the_network_keeping_its_identity(provider, conn
     ({"mode": "bridge", "bridge": "br0", "ipv6": "fd00:5::/64"}, "only joins the host bridge"),
     ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "port": 389}]}}, "no `target`"),
     ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "_ldap", "protocol": "tcp"}]}}, "pattern"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"forwarders": [{}]}}, "`addr`, `domain` or both"),
 ])
 def test_bad_ipv6_and_dns_settings_are_refused(attrs, message):
     with pytest.raises(ValueError, match=message):

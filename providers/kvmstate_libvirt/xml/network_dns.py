@@ -1,4 +1,4 @@
-"""The `<dns>` element of a `<network>`: host entries, SRV and TXT records.
+"""The `<dns>` element of a `<network>`: forwarders, host entries, SRV and TXT records.
 
 `dns_element` builds it, `from_dns` reads it in the model's vocabulary, and the
 `*_xml` helpers give the single elements libvirt's network update takes.
@@ -9,17 +9,19 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ..schema import Dns, DnsHost, DnsSrv, DnsTxt
+from ..schema import Dns, DnsForwarder, DnsHost, DnsSrv, DnsTxt
 from .util import sub
 
 SRV_NUMBERS = ("port", "priority", "weight")
 
 
 def dns_element(dns: Dns | None) -> ET.Element | None:
-    """`<dns>` with TXT records, hosts and SRV records in libvirt's order; None when there is nothing to serve."""
-    if dns is None or not (dns.hosts or dns.srv or dns.txt):
+    """`<dns>` with forwarders, TXT records, hosts and SRV records in libvirt's order; None when there is
+    nothing to serve."""
+    if dns is None or not (dns.forwarders or dns.hosts or dns.srv or dns.txt):
         return None
     el = ET.Element("dns")
+    el.extend(forwarder_element(forwarder) for forwarder in dns.forwarders)
     el.extend(txt_element(txt) for txt in dns.txt)
     el.extend(host_element(host) for host in dns.hosts)
     el.extend(srv_element(srv) for srv in dns.srv)
@@ -29,8 +31,14 @@ def dns_element(dns: Dns | None) -> ET.Element | None:
 def from_dns(root: ET.Element) -> dict[str, Any] | None:
     """The `dns` attribute of a network's document, or None when it serves no entries."""
     out = {key: [read(el) for el in root.findall(path)]
-           for key, path, read in (("hosts", "dns/host", _host), ("srv", "dns/srv", _srv), ("txt", "dns/txt", _txt))}
+           for key, path, read in (("forwarders", "dns/forwarder", _forwarder), ("hosts", "dns/host", _host),
+                                   ("srv", "dns/srv", _srv), ("txt", "dns/txt", _txt))}
     return out if any(out.values()) else None
+
+
+def forwarder_element(forwarder: DnsForwarder) -> ET.Element:
+    attrs = {"domain": forwarder.domain, "addr": str(forwarder.addr) if forwarder.addr else None}
+    return ET.Element("forwarder", {key: value for key, value in attrs.items() if value})
 
 
 def host_element(host: DnsHost) -> ET.Element:
@@ -59,6 +67,10 @@ def srv_xml(srv: DnsSrv) -> str:
 
 def txt_xml(txt: DnsTxt) -> str:
     return ET.tostring(txt_element(txt), encoding="unicode")
+
+
+def _forwarder(el: ET.Element) -> dict[str, Any]:
+    return {key: el.get(key) for key in ("addr", "domain") if el.get(key)}
 
 
 def _host(el: ET.Element) -> dict[str, Any]:
