@@ -14,7 +14,7 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, hotplug
+from .. import addresses, capabilities, features, hotplug, storage
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -73,9 +73,10 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks name by path, before any change."""
         spec = Domain.model_validate(request.attributes)
-        return capabilities.check(host, spec) + features.check(host, spec)
+        return (capabilities.check(host, spec) + features.check(host, spec)
+                + storage.disk_problems(host, spec, _volumes(request, spec)))
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
@@ -222,6 +223,8 @@ def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     found = {}
     for kind, devices in (("disks", spec.disks), ("cdroms", spec.cdroms)):
         for i, device in enumerate(devices):
+            if device.volume is None:
+                continue            # a disk attached by path
             dep = request.referenced(f"{kind}[{i}].volume")
             found[dep.name] = Volume.model_validate(dep.attributes)
     return found
