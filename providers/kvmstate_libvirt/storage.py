@@ -104,7 +104,7 @@ def disk_problems(host: Host, spec: Domain, volumes: dict[str, Volume]) -> list[
         fmt = volumes[disk.volume].format if disk.volume in volumes else "raw"
         if disk.shareable and fmt != "raw" and not disk.readonly:
             problems.append(Problem(f"disks[{i}].shareable", f"a shareable disk must be raw (QEMU cannot share a "
-                                                              f"{fmt} image between guests); use a raw volume"))
+                                                              f"{fmt} image between guests); use a raw volume."))
         path = disk.host_path
         if path is None or _in_a_pool(host, path):
             continue
@@ -114,7 +114,7 @@ def disk_problems(host: Host, spec: Domain, volumes: dict[str, Volume]) -> list[
                 what = "file" if disk.file else "block device"
                 problems.append(Problem(f"disks[{i}].{'file' if disk.file else 'block'}",
                                         f"host {host.name} has no {what} {path}; create it first, or attach a "
-                                        "volume kvmstate manages with `volume`"))
+                                        "volume kvmstate manages with `volume`."))
     return problems
 
 
