@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from kvmstate.units import Size, format_size
 
@@ -287,21 +288,20 @@ class Pool(_Model):
                           "group), netfs (an NFS export), iscsi (an iSCSI target's LUNs), disk (a whole disk).")
     path: str | None = _f(None, "replace", description="Absolute path of the pool's directory (dir: created when "
                           "missing; netfs: the mount point); for logical /dev/VG, iscsi /dev/disk/by-path and "
-                          "disk /dev when unset.")
+                          "disk /dev when unset.", validate_default=True)
     source: PoolSource | None = _f(None, "replace", description="Where the storage comes from (every type but dir).")
     active: bool = _f(True, "live", description="Whether the pool is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the pool when libvirtd starts.")
 
     @field_validator("path")
     @classmethod
-    def _absolute(cls, value: str | None):
+    def _absolute(cls, value: str | None, info: ValidationInfo):
+        if value is None and info.data.get("type") in ("dir", "netfs"):
+            raise PydanticCustomError("missing", "a {kind} pool needs `path`", {"kind": info.data["type"]})
         return None if value is None else _absolute_path(value)
 
     @model_validator(mode="after")
     def _source_fits_type(self):
-        if self.type in ("dir", "netfs") and self.path is None:
-            raise ValueError(f"a {self.type} pool needs `path`, its "
-                             f"{'directory' if self.type == 'dir' else 'mount point'}")
         required, optional = POOL_SOURCE_KEYS[self.type]
         given = set(self.source.model_dump(exclude_none=True)) if self.source is not None else set()
         if required - given:

@@ -30,12 +30,12 @@ def test_each_pool_type_is_defined_and_read_back_as_desired(provider, conn, kind
 
 @pytest.mark.parametrize("attrs, message", [
     ({"type": "netfs", "path": "/mnt/x", "source": {"host": "nas"}}, "needs `source` with dir, host; missing: dir"),
-    ({"type": "netfs", "source": {"host": "nas", "dir": "/e"}}, "a netfs pool needs `path`, its mount point"),
     ({"type": "iscsi", "source": {"host": "san", "iqn": "iqn.2024-01.x:y", "dir": "/e"}}, "not dir"),
     ({"type": "logical", "source": {"format": "nfs"}}, "takes devices, name, not format"),
     ({"type": "disk", "source": {"devices": ["/dev/sda", "/dev/sdb"]}}, "exactly one block device"),
     ({"type": "disk", "source": {"devices": ["/dev/sda"], "format": "nfs"}}, "one of dos, gpt, not nfs"),
     ({"type": "dir"}, "a dir pool needs `path`"),
+    ({"type": "netfs", "source": {"host": "nas", "dir": "/e"}}, "a netfs pool needs `path`"),
 ])
 def test_a_source_that_does_not_fit_the_pool_type_is_refused(attrs, message):
     with pytest.raises(pydantic.ValidationError, match=message):
