@@ -238,3 +238,14 @@ domain "gone" {{
     if not storage.has_device_mapper():
         assert "has no device-mapper" in out and f"main.hcl line {at['pool']}," in out, out
     assert not [p for p in conn.listAllStoragePools() if p.name().startswith(PREFIX)]   # nothing was changed
+
+
+def test_doctor_says_what_each_pool_type_needs(tmp_path) -> None:
+    out = Cli(tmp_path)("doctor").stdout
+    assert "ok   logical pools: logical pools can be used" in out        # lvm2: scripts/host-setup
+    for kind, fix in (("netfs", "nfs-common"), ("iscsi", "open-iscsi"), ("disk", "parted")):
+        line = next(line for line in out.splitlines() if f" {kind} pools:" in line)
+        program = storage.NEEDS[kind].programs[0]
+        assert line.startswith("ok") == (storage.missing_programs(kind) == []), line
+        assert (fix in out) == (storage.missing_programs(kind) != []), program
+    assert ("device-mapper" in out) == (not storage.has_device_mapper())

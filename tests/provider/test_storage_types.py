@@ -108,3 +108,11 @@ def test_a_shareable_disk_must_be_raw(provider):
 def test_doctor_lists_each_pool_type(provider):
     names = [c.name for c in storage.doctor_checks(provider.connections.get("h1"))]
     assert names[:4] == ["logical pools", "netfs pools", "iscsi pools", "disk pools"]
+
+
+def test_a_pool_type_whose_programs_the_host_lacks_is_refused(provider, monkeypatch):
+    monkeypatch.setattr(storage, "is_local", lambda host: True)
+    monkeypatch.setattr(storage.shutil, "which", lambda program, path=None: None if program == "iscsiadm" else "/x")
+    (problem,) = provider.check(request("pool", "san", desired("pool", **POOLS["iscsi"])), None)
+    assert problem.path == "type" and "iscsiadm not found" in problem.message and "open-iscsi" in problem.message
+    assert provider.check(request("pool", "nfs", desired("pool", **POOLS["netfs"])), None) == []
