@@ -430,6 +430,8 @@ class Disk(_Model):
     readonly: bool | None = _f(None, "restart", description="Attach the disk read-only.")
     shareable: bool | None = _f(None, "restart", description="Let several domains attach the disk at once "
                                                               "(raw images only; the guests must coordinate).")
+    iothread: int | None = _f(None, "restart", ge=1, description="The domain's I/O thread (1 to `iothreads`) that "
+                                                                 "serves this virtio disk.")
 
     @field_validator("file", "block")
     @classmethod
@@ -575,6 +577,8 @@ class Domain(_Model):
     cpu: Cpu | None = _f(None, "restart", description="CPU mode, model and topology; libvirt's default when unset.")
     disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
     cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
+    iothreads: int | None = _f(None, "restart", ge=1, le=64, description="I/O threads for the disks' `iothread`; "
+                                                                        "none when unset (QEMU's main loop).")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
     graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
     serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
@@ -671,6 +675,10 @@ class Domain(_Model):
         dupv = {v for v in vols if vols.count(v) > 1}
         if dupv:
             raise ValueError(f"volume {sorted(dupv)[0]} is attached twice")
+        for i, disk in enumerate(self.disks):
+            if disk.iothread is not None and (disk.bus != "virtio" or disk.iothread > (self.iothreads or 0)):
+                raise ValueError(f"disks[{i}].iothread {disk.iothread} needs a virtio disk and `iothreads` of at "
+                                 f"least {disk.iothread} on the domain")
         paths = [d.host_path for d in self.disks if d.host_path]
         dupp = {p for p in paths if paths.count(p) > 1}
         if dupp:

@@ -1,5 +1,5 @@
-"""A logical pool built on a loop device, volumes cloned and converted, and domains with shareable disks and
-disks attached by file path, on a real libvirtd: applied, planned again (empty), changed with the update class
+"""A logical pool built on a loop device, volumes cloned and converted, and domains with shareable disks,
+disks attached by file path and I/O threads, on a real libvirtd: applied, planned again (empty), changed with the update class
 the documentation promises, and destroyed without a trace (virsh, vgs, pvs).
 
 This machine's kernel has no device-mapper, so LVM cannot activate logical volumes here: the logical pool's
@@ -54,7 +54,8 @@ def lab(tmp_path: Path, guest: Path, conn, loop):
     cli = Cli(work)
     dev, vg = loop
 
-    def write(autostart: bool = False, copy_a: str = "", shared_file: bool = False, spare: str = "base") -> None:
+    def write(autostart: bool = False, copy_a: str = "", shared_file: bool = False, spare: str = "base",
+              iothreads: int = 1) -> None:
         (work / "main.hcl").write_text(f'''
 pool "images" {{
   name      = "{PREFIX}-images"
@@ -116,8 +117,10 @@ domain "vm" {{
   kernel     = "{guest / 'vmlinuz'}"
   initrd     = "{guest / 'initrd.img'}"
   cmdline    = "console=ttyS0"
+  iothreads  = {iothreads}
   disk {{
-    volume = volume.copy[each.key]
+    volume   = volume.copy[each.key]
+    iothread = {iothreads}
   }}
   disk {{
     volume    = volume.shared
@@ -171,7 +174,9 @@ def test_logical_pool_clones_and_disks_by_path_live_through_a_whole_cycle(lab, c
     # Both running domains have the shareable raw volume and their own file disk, by path.
     for key in ("a", "b"):
         assert conn.lookupByName(f"{PREFIX}-vm-{key}").isActive()
-        shared, scratch = disks(conn, f"{PREFIX}-vm-{key}")[1:3]
+        assert ET.fromstring(conn.lookupByName(f"{PREFIX}-vm-{key}").XMLDesc(0)).findtext("iothreads") == "1"
+        copy, shared, scratch = disks(conn, f"{PREFIX}-vm-{key}")[:3]
+        assert copy.find("driver").get("iothread") == "1"
         assert shared.find("shareable") is not None and shared.find("source").get("volume") == f"{PREFIX}-shared"
         assert scratch.get("type") == "file" and scratch.find("source").get("file") == f"{tmp_path}/scratch-{key}.img"
     no_changes(lab)
@@ -184,13 +189,15 @@ def test_logical_pool_clones_and_disks_by_path_live_through_a_whole_cycle(lab, c
     assert pool.autostart() and int(vol_xml(conn, f"{PREFIX}-copy-a").findtext("capacity")) == 32 * 1024 * 1024
     no_changes(lab)
 
-    # Restart: a file disk made shareable; replace: a clone of another original.
-    lab.write(autostart=True, copy_a="32MiB", shared_file=True, spare="base2")
+    # Restart: a file disk made shareable, a second I/O thread serving the first disk; replace: a clone of
+    # another original.
+    lab.write(autostart=True, copy_a="32MiB", shared_file=True, spare="base2", iothreads=2)
     plan = lab("plan").stdout
     assert "# requires restart" in plan and "# forces replacement" in plan
     assert plan.count("forces replacement") == 1 and f"{PREFIX}-spare" in plan
     lab("apply", "--auto-approve")
     assert disks(conn, f"{PREFIX}-vm-a")[2].find("shareable") is not None
+    assert disks(conn, f"{PREFIX}-vm-b")[0].find("driver").get("iothread") == "2"
     assert vol_xml(conn, f"{PREFIX}-spare").find("target/format").get("type") == "qcow2"
     no_changes(lab)
 

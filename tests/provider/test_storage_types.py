@@ -98,6 +98,16 @@ def test_a_disk_names_exactly_one_of_volume_file_and_block():
         schema.Domain.model_validate({"disks": [{"file": "/x.img"}, {"file": "/x.img"}]})
 
 
+@pytest.mark.parametrize("domain", [
+    {"disks": [{"volume": "v", "iothread": 1}]},
+    {"iothreads": 1, "disks": [{"volume": "v", "iothread": 2}]},
+    {"iothreads": 1, "disks": [{"volume": "v", "bus": "sata", "iothread": 1}]},
+])
+def test_a_disk_iothread_needs_a_virtio_disk_and_that_many_iothreads(domain):
+    with pytest.raises(pydantic.ValidationError, match=r"disks\[0\]\.iothread .* needs a virtio disk and `iothreads`"):
+        schema.Domain.model_validate(domain)
+
+
 def test_a_shareable_disk_must_be_raw(provider):
     vols = {"volume.root": desired("volume", pool="images", capacity="1GiB")}
     want = desired("domain", type="qemu", disks=[{"volume": "root", "shareable": True}])

@@ -58,9 +58,9 @@ def disk(spec: Disk | Cdrom, vol: Volume | None, dev: str, order: int | None) ->
     el = ET.Element("disk", {"type": kind, "device": "cdrom" if cdrom else "disk"})
     driver = sub(el, "driver", name="qemu", type="raw" if cdrom or vol is None else vol.format)
     if not cdrom:
-        for key in ("cache", "io", "discard"):
+        for key in ("cache", "io", "discard", "iothread"):
             if getattr(spec, key) is not None:
-                driver.set(key, getattr(spec, key))
+                driver.set(key, str(getattr(spec, key)))
     if vol is not None:
         sub(el, "source", pool=vol.pool, volume=spec.volume)
     else:
@@ -129,6 +129,8 @@ def parse_disk(el: ET.Element) -> dict[str, Any]:
         for key in ("cache", "io", "discard"):
             if driver is not None and driver.get(key):
                 out[key] = driver.get(key)
+        if driver is not None and driver.get("iothread", "").isdigit():
+            out["iothread"] = int(driver.get("iothread"))
         if el.findtext("serial"):
             out["serial"] = el.findtext("serial")
         out["readonly"] = el.find("readonly") is not None
