@@ -57,12 +57,6 @@ def lab(tmp_path: Path, guest: Path, conn, loop):
     def write(autostart: bool = False, copy_a: str = "", shared_file: bool = False, spare: str = "base",
               iothreads: int = 1) -> None:
         (work / "main.hcl").write_text(f'''
-pool "images" {{
-  name      = "{PREFIX}-images"
-  path      = "{tmp_path / 'images'}"
-  autostart = {str(autostart).lower()}
-}}
-
 pool "lvm" {{
   name      = "{PREFIX}-lvm"
   type      = "logical"
@@ -71,6 +65,12 @@ pool "lvm" {{
     devices = ["{dev}"]
     name    = "{vg}"
   }}
+}}
+
+pool "images" {{
+  name      = "{PREFIX}-images"
+  autostart = {str(autostart).lower()}
+  path      = "{tmp_path / 'images'}"
 }}
 
 volume "base" {{
