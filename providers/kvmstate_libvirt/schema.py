@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from kvmstate.units import Size, format_size
 
@@ -396,24 +397,93 @@ def _dhcp_inside(dhcp: Dhcp, net: ipaddress.IPv4Network | ipaddress.IPv6Network)
             raise ValueError(f"the {label} ranges {a.start}-{a.end} and {b.start}-{b.end} overlap")
 
 
+POOL_TYPES = Literal["dir", "logical", "netfs", "iscsi", "disk"]
+VOLUME_FORMATS = Literal["qcow2", "raw", "vmdk", "vdi", "qed", "vpc"]
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or any(part == ".." for part in value.split("/")):
+        raise ValueError(f"{value!r} must be an absolute path without '..'")
+    if any(c in value for c in "\0\n"):
+        raise ValueError("the path contains a control character")
+    return value.rstrip("/") or "/"
+
+
+class PoolSource(_Model):
+    """Where a pool's storage comes from; which keys a pool type takes is checked by `Pool`."""
+
+    host: str | None = _f(None, "replace", pattern=HOSTNAME_PATTERN + "|^[0-9.:]+$", max_length=253,
+                          description="netfs, iscsi: the server's host name or address.")
+    dir: str | None = _f(None, "replace", description="netfs: the exported directory on the server.")
+    format: Literal["nfs", "cifs", "glusterfs", "auto", "dos", "gpt"] | None = _f(
+        None, "replace", description="netfs: nfs (libvirt's default auto when unset), cifs or glusterfs; "
+                                     "disk: the partition table, dos or gpt.")
+    devices: list[str] | None = _f(None, "replace", min_length=1,
+                                   description="logical: the physical volumes a new volume group is built on; "
+                                               "disk: the one whole block device.")
+    name: str | None = _f(None, "replace", pattern=r"^[A-Za-z0-9+_.-]{1,127}$",
+                          description="logical: the volume group's name (the pool's name when unset).")
+    iqn: str | None = _f(None, "replace", pattern=r"^(iqn\.|eui\.|naa\.)[^\s]{1,220}$",
+                         description="iscsi: the target's IQN, e.g. iqn.2024-01.org.example:store.")
+
+    @field_validator("dir")
+    @classmethod
+    def _dir(cls, value: str | None):
+        return None if value is None else _absolute_path(value)
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, value: list[str] | None):
+        return None if value is None else [_absolute_path(v) for v in value]
+
+
+# What `source` takes for each pool type: required keys, then optional ones.
+POOL_SOURCE_KEYS: dict[str, tuple[set[str], set[str]]] = {
+    "dir": (set(), set()), "logical": (set(), {"devices", "name"}), "netfs": ({"host", "dir"}, {"format"}),
+    "iscsi": ({"host", "iqn"}, set()), "disk": ({"devices"}, {"format"})}
+SOURCE_FORMATS = {"netfs": {"nfs", "cifs", "glusterfs", "auto"}, "disk": {"dos", "gpt"}}
+
+
 class Pool(_Model):
     """A libvirt storage pool."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True, title="pool")
 
-    type: Literal["dir"] = _f("dir", "replace", description="Pool type.")
-    path: str = _f(..., "replace", description="Absolute path of the pool's directory; created when missing.")
+    type: POOL_TYPES = _f("dir", "replace", description="Pool type: dir (a directory), logical (an LVM volume "
+                          "group), netfs (an NFS export), iscsi (an iSCSI target's LUNs), disk (a whole disk).")
+    path: str | None = _f(None, "replace", description="Absolute path of the pool's directory (dir: created when "
+                          "missing; netfs: the mount point); for logical /dev/VG, iscsi /dev/disk/by-path and "
+                          "disk /dev when unset.", validate_default=True)
+    source: PoolSource | None = _f(None, "replace", description="Where the storage comes from (every type but dir).")
     active: bool = _f(True, "live", description="Whether the pool is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the pool when libvirtd starts.")
 
     @field_validator("path")
     @classmethod
-    def _absolute(cls, value: str):
-        if not value.startswith("/") or any(part == ".." for part in value.split("/")):
-            raise ValueError(f"{value!r} must be an absolute path without '..'")
-        if any(c in value for c in "\0\n"):
-            raise ValueError("the path contains a control character")
-        return value.rstrip("/") or "/"
+    def _absolute(cls, value: str | None, info: ValidationInfo):
+        if value is None and info.data.get("type") in ("dir", "netfs"):
+            raise PydanticCustomError("missing", "a {kind} pool needs `path`", {"kind": info.data["type"]})
+        return None if value is None else _absolute_path(value)
+
+    @model_validator(mode="after")
+    def _source_fits_type(self):
+        required, optional = POOL_SOURCE_KEYS[self.type]
+        given = set(self.source.model_dump(exclude_none=True)) if self.source is not None else set()
+        if required - given:
+            raise ValueError(f"a {self.type} pool needs `source` with {', '.join(sorted(required))}; "
+                             f"missing: {', '.join(sorted(required - given))}")
+        if given - required - optional:
+            raise ValueError(f"a {self.type} pool's `source` takes "
+                             f"{', '.join(sorted(required | optional)) or 'nothing'}, not "
+                             f"{', '.join(sorted(given - required - optional))}")
+        if "format" in given and self.source.format not in SOURCE_FORMATS[self.type]:
+            raise ValueError(f"a {self.type} pool's source format is one of "
+                             f"{', '.join(sorted(SOURCE_FORMATS[self.type]))}, not {self.source.format}")
+        if self.type == "disk" and len(self.source.devices) != 1:
+            raise ValueError("a disk pool's `source.devices` names exactly one block device")
+        if self.type == "dir" and self.source is not None:
+            self.source = None          # an empty source block says nothing
+        return self
 
 
 def _base_dir(info: ValidationInfo) -> Path | None:
@@ -430,7 +500,8 @@ class Volume(_Model):
     capacity: Size | None = _f(None, "live", description="Virtual size, for example 10GiB; growing resizes in place, "
                                "shrinking is refused. Required unless `source` (default: the image's virtual size) "
                                "or `backing_store` (default: the base's size) is set.")
-    format: Literal["qcow2", "raw"] = _f("qcow2", "replace", description="Image format; with `source`, the image's.")
+    format: VOLUME_FORMATS = _f("qcow2", "replace", description="Image format; with `source`, the image's. "
+                                "A logical pool holds raw volumes only.")
     source: str | None = _f(None, "replace", recorded=True,
                             description="A local image file (relative to the configuration file) or an http(s) URL "
                                         "whose content fills the volume when it is created, streamed through libvirt.")
@@ -438,6 +509,9 @@ class Volume(_Model):
                               description="`sha256:<hex>` of the `source` image, verified while it is uploaded.")
     backing_store: str | None = _f(None, "replace", ref="volume",
                                    description="A base volume: this one is a qcow2 copy-on-write overlay on it.")
+    clone_of: str | None = _f(None, "replace", ref="volume", recorded=True,
+                              description="A volume this one is a full copy of when it is created (converted to "
+                                          "`format`); unlike `backing_store`, independent of it afterwards.")
 
     @field_validator("source")
     @classmethod
@@ -453,12 +527,15 @@ class Volume(_Model):
     def _consistent(self):
         if self.checksum and not self.source:
             raise ValueError("`checksum` needs `source`: it is the checksum of the image uploaded into the volume")
-        if self.source and self.backing_store:
-            raise ValueError("a volume is filled from `source` or is an overlay on `backing_store`, not both")
+        filled = [key for key in ("source", "backing_store", "clone_of") if getattr(self, key) is not None]
+        if len(filled) > 1:
+            raise ValueError(f"a volume is filled from `source`, is an overlay on `backing_store` or is a copy of "
+                             f"`clone_of`: one of them, not {' and '.join(filled)}")
         if self.backing_store and self.format != "qcow2":
             raise ValueError("an overlay on `backing_store` must have format qcow2")
-        if self.capacity is None and not (self.source or self.backing_store):
-            raise ValueError("`capacity` is required for an empty volume (without `source` or `backing_store`)")
+        if self.capacity is None and not (self.source or self.backing_store or self.clone_of):
+            raise ValueError("`capacity` is required for an empty volume (without `source`, `backing_store` or "
+                             "`clone_of`)")
         return self
 
 
@@ -500,7 +577,11 @@ class Cloudinit(_Model):
 
 
 class Disk(_Model):
-    volume: str = _f(..., "restart", ref="volume", description="The volume attached as this disk.")
+    volume: str | None = _f(None, "restart", ref="volume", description="The volume attached as this disk.")
+    file: str | None = _f(None, "restart", description="Instead of `volume`: an image file on the host, by its "
+                                                      "absolute path (raw).")
+    block: str | None = _f(None, "restart", description="Instead of `volume`: a block device on the host, by its "
+                                                       "absolute path, e.g. /dev/vg0/data.")
     bus: Literal["virtio", "sata", "scsi"] = _f("virtio", "restart", description="Disk bus.")
     cache: Literal["default", "none", "writethrough", "writeback", "directsync", "unsafe"] | None = _f(
         None, "restart", description="Host page cache mode; QEMU's default (writeback) when unset.")
@@ -512,9 +593,27 @@ class Disk(_Model):
     serial: str | None = _f(None, "restart", pattern=r"^[A-Za-z0-9_.-]{1,20}$",
                             description="Serial number the guest sees (/dev/disk/by-id/virtio-SERIAL).")
     readonly: bool | None = _f(None, "restart", description="Attach the disk read-only.")
+    shareable: bool | None = _f(None, "restart", description="Let several domains attach the disk at once "
+                                                              "(raw images only; the guests must coordinate).")
+    iothread: int | None = _f(None, "restart", ge=1, description="The domain's I/O thread (1 to `iothreads`) that "
+                                                                 "serves this virtio disk.")
+
+    @field_validator("file", "block")
+    @classmethod
+    def _host_path(cls, value: str | None):
+        return None if value is None else _absolute_path(value)
+
+    @property
+    def host_path(self) -> str | None:
+        """The file or block device attached by path, or None for a volume."""
+        return self.file or self.block
 
     @model_validator(mode="after")
     def _native_io(self):
+        kinds = [k for k in ("volume", "file", "block") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a disk needs exactly one of `volume`, `file` or `block`"
+                             + (f"; it has {', '.join(kinds)}" if kinds else ""))
         if self.io == "native" and self.cache not in ("none", "directsync"):
             raise ValueError("io native needs cache none or directsync (QEMU refuses it otherwise)")
         return self
@@ -643,6 +742,8 @@ class Domain(_Model):
     cpu: Cpu | None = _f(None, "restart", description="CPU mode, model and topology; libvirt's default when unset.")
     disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
     cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
+    iothreads: int | None = _f(None, "restart", ge=1, le=64, description="I/O threads for the disks' `iothread`; "
+                                                                        "none when unset (QEMU's main loop).")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
     graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
     serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
@@ -735,10 +836,18 @@ class Domain(_Model):
         dup = {m for m in macs if macs.count(m) > 1}
         if dup:
             raise ValueError(f"MAC address {sorted(dup)[0]} is used by two interfaces")
-        vols = [d.volume for d in self.disks] + [c.volume for c in self.cdroms]
+        vols = [d.volume for d in self.disks if d.volume] + [c.volume for c in self.cdroms]
         dupv = {v for v in vols if vols.count(v) > 1}
         if dupv:
             raise ValueError(f"volume {sorted(dupv)[0]} is attached twice")
+        for i, disk in enumerate(self.disks):
+            if disk.iothread is not None and (disk.bus != "virtio" or disk.iothread > (self.iothreads or 0)):
+                raise ValueError(f"disks[{i}].iothread {disk.iothread} needs a virtio disk and `iothreads` of at "
+                                 f"least {disk.iothread} on the domain")
+        paths = [d.host_path for d in self.disks if d.host_path]
+        dupp = {p for p in paths if paths.count(p) > 1}
+        if dupp:
+            raise ValueError(f"{sorted(dupp)[0]} is attached twice")
         return self
 
 
