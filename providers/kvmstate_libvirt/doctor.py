@@ -13,7 +13,7 @@ import libvirt
 
 from kvmstate.provider import HostCheck
 
-from . import capabilities, features, host_devices, placement
+from . import capabilities, features, host_devices, placement, storage
 from .connection import Host
 from .errors import connect_hint, message
 
@@ -37,6 +37,7 @@ def diagnose(uri: str, name: str = "default") -> list[HostCheck]:
                                                              f"{version // 1000 % 1000}.{version % 1000})")]
         checks += _emulator(host, offered) + [_ovmf(host)] + features.doctor_checks(host) + [placement.doctor_check(host)]
         checks += [host_devices.doctor_check()] if local else []
+        checks += storage.doctor_checks(host)
     finally:
         conn.close()
     return checks

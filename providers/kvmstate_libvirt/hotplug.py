@@ -94,7 +94,7 @@ def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domai
         order += 1
         el = devs.disk(disk, devs.volume_of(name, volumes, disk.volume), devs.free_dev(disk.bus, used),
                        order if bootable else None)
-        with doing(f"attaching disk {disk.volume} to domain {name}"):
+        with doing(f"attaching disk {disk.volume or disk.host_path} to domain {name}"):
             dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
 
 

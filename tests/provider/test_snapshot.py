@@ -75,7 +75,11 @@ def test_check_refuses_raw_disks_and_running_uefi_domains(provider, web):
     raw = request("snapshot", "before", desired("snapshot", domain="web"),
                   {"domain.web": domain(disks=[{"volume": "root"}, {"volume": "data"}]), **VOLUMES})
     (problem,) = provider.check(raw, None)
-    assert problem.path == "kind" and "disk volume data is raw" in problem.message
+    assert problem.path == "kind" and "disk data is raw" in problem.message
+    by_path = request("snapshot", "before", desired("snapshot", domain="web"),
+                      {"domain.web": domain(disks=[{"volume": "root"}, {"file": "/srv/x.img"}]), **VOLUMES})
+    (problem,) = provider.check(by_path, None)
+    assert problem.path == "kind" and "disk /srv/x.img is raw" in problem.message
     uefi = request("snapshot", "before", desired("snapshot", domain="web"),
                    {"domain.web": domain(firmware="uefi"), **VOLUMES})
     (problem,) = provider.check(uefi, None)

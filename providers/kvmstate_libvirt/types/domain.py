@@ -14,7 +14,7 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, host_devices, hotplug, placement
+from .. import addresses, capabilities, features, host_devices, hotplug, placement, storage
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -73,11 +73,12 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), host devices, CPUs, NUMA nodes and hugepages, and XML patches
-        libvirt's schema refuses, before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks name by path, host devices, CPUs,
+        NUMA nodes and hugepages, and XML patches libvirt's schema refuses, before any change."""
         spec = Domain.model_validate(request.attributes)
-        problems = capabilities.check(host, spec) + features.check(host, spec) + host_devices.check(host, spec) \
-            + placement.check(host, spec)
+        problems = (capabilities.check(host, spec) + features.check(host, spec)
+                    + storage.disk_problems(host, spec, _volumes(request, spec))
+                    + host_devices.check(host, spec) + placement.check(host, spec))
         if spec.xml_patches:
             bare = spec.model_copy(update={"xml_patches": None})
             problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
@@ -232,6 +233,8 @@ def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     found = {}
     for kind, devices in (("disks", spec.disks), ("cdroms", spec.cdroms)):
         for i, device in enumerate(devices):
+            if device.volume is None:
+                continue            # a disk attached by path
             dep = request.referenced(f"{kind}[{i}].volume")
             found[dep.name] = Volume.model_validate(dep.attributes)
     return found

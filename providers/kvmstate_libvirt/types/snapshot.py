@@ -44,13 +44,16 @@ class Snapshots(ResourceOperations):
         firmware (QEMU saves its state into every writable image, and the firmware's variables are a raw file).
         Read from the configuration, before any change."""
         domain = request.referenced("domain")
-        volumes = [request.referenced(f"disks[{i}].volume", of=domain)
-                   for i in range(len(domain.attributes.get("disks", [])))]
-        raw = [vol.name for vol in volumes if vol.attributes.get("format") == "raw"]
+        disks = domain.attributes.get("disks", [])
+        by_path = [(disk.get("file") or disk.get("block"), "raw") for disk in disks if "volume" not in disk]
+        volumes = [request.referenced(f"disks[{i}].volume", of=domain) for i, disk in enumerate(disks)
+                   if "volume" in disk]
+        other = by_path + [(vol.name, vol.attributes.get("format", "qcow2")) for vol in volumes]
+        raw = [f"{name} is {fmt}" for name, fmt in other if fmt != "qcow2"]
         if raw:
             return [Problem("kind", f"snapshot {request.name}: an internal snapshot (kind = \"internal\", the "
                             "default) is kept inside the domain's disks, which must all be qcow2, but "
-                            f"{domain.name}'s disk volume {raw[0]} is raw. Give the volume format qcow2 (external "
+                            f"{domain.name}'s disk {raw[0]}. Attach a qcow2 volume instead (external "
                             "snapshots are not supported yet).")]
         if domain.attributes.get("firmware") == "uefi" and domain.attributes.get("power") == "running":
             return [Problem("kind", f"snapshot {request.name}: libvirt cannot take an internal snapshot of a "

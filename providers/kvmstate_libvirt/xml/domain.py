@@ -46,6 +46,8 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
     vcpu = sub(root, "vcpu", str(spec.max_vcpu), placement="static")
     if spec.vcpu != spec.max_vcpu:
         vcpu.set("current", str(spec.vcpu))
+    if spec.iothreads:
+        sub(root, "iothreads", str(spec.iothreads))
     tuning.placement(root, spec)
     _os(sub(root, "os"), spec)
     features = sub(root, "features")
@@ -154,6 +156,8 @@ def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str,
         if size:
             attrs[key] = format_size(size)
     attrs.setdefault("memory", attrs.get("max_memory"))
+    if root.findtext("iothreads"):
+        attrs["iothreads"] = int(root.findtext("iothreads"))
     os_el = root.find("os")
     machine = root.find("os/type")
     if machine is not None and machine.get("machine"):
