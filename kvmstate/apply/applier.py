@@ -66,6 +66,7 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
         refresh_state(plan, recorder)
         return outcome
     _record_drift(plan, recorder, registry)
+    _record_imports(plan, recorder, registry)
     changes = {c.address: c for c in plan.resource_changes}
     forward = {a: _prerequisites(a, changes) for a in config.graph.order()
                if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
@@ -182,6 +183,19 @@ def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:
         elif drift.kind not in ("deleted", "unfinished") and change is not None and change.action == Action.NOOP:
             live = plan._live[change.address]
             recorder.record(change, live.identity, computed=live.computed)
+
+
+def _record_imports(plan: Plan, recorder: Recorder, registry: Registry) -> None:
+    """Mark and record the objects `import` blocks adopt, before any action: an import that needs no change is
+    done here; one that does is then updated (or replaced) like any recorded object, from its live values."""
+    for change in plan.resource_changes:
+        if not change.importing or change.address not in plan._live:
+            continue
+        live = registry.provider_of[change.type].adopt(plan._live[change.address],
+                                                       Owner(recorder.state.lineage, change.address))
+        plan._live[change.address] = live
+        as_found = change if change.action == Action.NOOP else change.model_copy(update={"after": change.before})
+        recorder.record(as_found, live.identity, computed=live.computed)
 
 
 def refresh_state(plan: Plan, recorder: Recorder) -> None:

@@ -31,6 +31,9 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
+         generate_config_out: Optional[Path] = typer.Option(
+             None, "--generate-config-out", help="Write the configuration of the objects import blocks adopt "
+             "into this new file (HCL, or YAML for .yaml/.yml) in the configuration folder, then plan with it."),
          color: Optional[bool] = ColorOpt) -> None:
     """Show what apply would change, without changing anything.
 
@@ -41,6 +44,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
       kvmstate plan --format markdown --out plan.bin      # a PR comment, and the plan to apply on merge
 
       kvmstate plan --target domain.web --replace domain.web
+
+      kvmstate plan --generate-config-out=generated.hcl     # after writing import blocks
     """
     from kvmstate.cli.workspace import Workspace
     from kvmstate.diagnostics import DiagnosticError
@@ -57,6 +62,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         with ws.store.lock("plan"):
             ws.connect_ahead()
             config = ws.load_for(options)
+            if generate_config_out is not None:
+                config = _generated(ws, config, options, generate_config_out)
             the_plan = ws.plan(config, ws.read_state(), options)
             the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=planfile.config_hash(config))
     except (DiagnosticError, ProviderError) as exc:
@@ -73,6 +80,17 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         note.write(f"\nSaved the plan to {out}. Apply exactly this plan with: kvmstate apply {out}\n")
     if detailed_exitcode and (the_plan.has_changes or the_plan.refreshes):
         raise typer.Exit(2)
+
+
+def _generated(ws, config, options, out: Path):
+    """The configuration with the file --generate-config-out wrote (unchanged when there was nothing to write)."""
+    from kvmstate.plan.generate import generate
+    written = generate(config, ws.read_state(), ws.registry, out)
+    if not written:
+        sys.stderr.write("No import block needs configuration; nothing was written.\n")
+        return config
+    sys.stderr.write(f"Wrote the configuration of {', '.join(map(str, written))} to {out}; review it.\n\n")
+    return ws.load_for(options)
 
 
 @app.command()

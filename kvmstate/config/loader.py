@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
 from kvmstate.config import outputs as outputs_
+from kvmstate.config import imports as imports_
 from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
@@ -71,6 +72,7 @@ class Configuration:
     moved: list[refactor.Move] = field(default_factory=list)
     removed: list[refactor.Removal] = field(default_factory=list)
     hosts: dict[str, hosts_.HostDecl] = field(default_factory=dict)      # declared hosts (kvmstate.config.hosts)
+    imports: list[imports_.Import] = field(default_factory=list)         # `import` blocks, one per instance
 
     def dependencies(self, address: Address) -> list[Address]:
         """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
@@ -128,9 +130,11 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                                {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
     moved, removed = refactor.declare([r for r in raws if r.type in ("moved", "removed")],
                                       frozenset(registry.types), set(resources), diags)
+    imports = imports_.declare([r for r in raws if r.type == "import"], frozenset(registry.types), scope, diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts,
+                           imports)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()

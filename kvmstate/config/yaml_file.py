@@ -104,12 +104,12 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
 
 
 LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local", "moved": "moved",
-                     "removed": "removed", "backend": "backend"}      # backend: read by kvmstate.config.backend
-REFACTOR_SECTIONS = ("moved", "removed")
+                     "removed": "removed", "import": "import", "backend": "backend"}      # backend: read by kvmstate.config.backend
+REFACTOR_SECTIONS = ("moved", "removed", "import")     # lists of blocks
 
 
 def _refactor(key: str, section: Any, kpos: Position, positions: dict[Path, Position]) -> list[RawResource]:
-    """`moved:` and `removed:` are lists of blocks; each becomes a raw block named by its position."""
+    """`moved:`, `removed:` and `import:` are lists of blocks; each becomes a raw block named by its position."""
     out = []
     for i, item in enumerate(section if isinstance(section, list) else [section]):
         pos = positions.get((key, i), kpos)
