@@ -97,7 +97,8 @@ def without_local(model: type[BaseModel] | None, data: Any) -> Any:
 
 
 def as_written(model: type[BaseModel], data: Any, filled: bool = False) -> Any:
-    """Live attributes as a user writes them: without values equal to the field's default, without
+    """Live attributes as a user writes them: without values equal to the field's default (or false and empty
+    ones where the default is unset), without
     kvmstate's own settings, and (unless `filled`) without what libvirt fills in (`x-filled`)."""
     if isinstance(data, list):
         return [as_written(model, item, filled) for item in data]
@@ -113,8 +114,8 @@ def as_written(model: type[BaseModel], data: Any, filled: bool = False) -> Any:
             continue
         default = info.get_default(call_default_factory=True)
         plain = default.model_dump(mode="json", exclude_none=True) if isinstance(default, BaseModel) else default
-        if value == plain:
-            continue
+        if value == plain or plain is None and (value is False or value == [] or value == {}):
+            continue            # the default, or what an unset optional field reads back as (no device)
         child = children[key]
         out[key] = as_written(child, value, filled) if child is not None else value
     return out

@@ -477,7 +477,7 @@ class Domain(_Model):
     machine: str | None = _f(None, "restart", filled=True, description="Machine type such as q35 or pc; libvirt's default when unset.")
     firmware: Literal["bios", "uefi"] = _f("bios", "restart",
                                            description="bios (SeaBIOS) or uefi (OVMF, with a per-domain NVRAM).")
-    cpu: Cpu | None = _f(None, "restart", description="CPU mode, model and topology; libvirt's default when unset.")
+    cpu: Cpu | None = _f(None, "restart", filled=True, description="CPU mode, model and topology; libvirt's default when unset.")
     disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
     cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
