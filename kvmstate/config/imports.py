@@ -4,7 +4,7 @@
       to = domain.web                         - to: domain.web
       id = "web-vm"                             id: web-vm
     }                                         - for_each: ${var.vms}
-    import {                                    to: domain.vm[each.key]
+    import {                                    to: domain.vm["${each.key}"]
       for_each = var.vms                        id: ${each.value}
       to       = domain.vm[each.key]
       id       = each.value
@@ -94,6 +94,8 @@ def _one(raw: RawResource, body: dict, scope: Scope, types: frozenset[str], diag
         if isinstance(to, Ref) and len(to.steps) == 2 and isinstance(to.steps[1], Expr) \
                 and not isinstance(to.steps[1], Lit):
             to = Ref(to.pos, to.root, [to.steps[0], Lit(to.pos, evaluate(to.steps[1], scope))])
+        elif isinstance(to, Expr) and not isinstance(to, Ref):
+            to = evaluate(to, scope)            # YAML: domain.vm["${each.key}"]
         name = evaluate(body["id"], scope)
     except EvalError as exc:
         diags.error(exc.summary, exc.detail, exc.pos or pos)

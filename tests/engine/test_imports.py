@@ -170,3 +170,20 @@ def test_generation_refuses_instance_addresses(tmp_path: Path) -> None:
         generate(load(tmp_path, registry), State(), registry, tmp_path / "gen.hcl")
     assert errors(exc)[0].startswith('Cannot generate configuration at 1: domain.web["a"] is an instance')
     assert not (tmp_path / "gen.hcl").exists()
+
+
+def test_yaml_import_blocks_are_the_twins_of_hcl_ones(tmp_path: Path) -> None:
+    _, registry = made_with_virsh()
+    (tmp_path / "main.yaml").write_text(
+        "variables:\n  vms:\n    default: {web: web-vm, db: db-vm}\n"
+        "networks:\n  lab:\n    name: lab-net\n    mode: isolated\n"
+        "domains:\n  web:\n    for_each: ${var.vms}\n    name: ${each.value}\n    type: qemu\n    memory: 256MiB\n"
+        "    power: stopped\n    interfaces:\n      - network: lab-net\n"
+        "import:\n  - to: network.lab\n    id: lab-net\n"
+        "  - for_each: ${var.vms}\n    to: domain.web[\"${each.key}\"]\n    id: ${each.value}\n")
+    config = load(tmp_path, registry)
+    assert [(str(i.target), i.id, i.pos.line) for i in config.imports] == [
+        ("network.lab", "lab-net", 18), ('domain.web["web"]', "web-vm", 20), ('domain.web["db"]', "db-vm", 20)]
+    plan = make_plan(config, State(), registry)
+    assert sorted(c.address for c in plan.resource_changes if c.importing) == \
+        ['domain.web["db"]', 'domain.web["web"]', "network.lab"]
