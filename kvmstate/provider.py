@@ -174,7 +174,8 @@ class Provider(Protocol):
 
     def close(self) -> None: ...
 
-    # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
+    # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`;
+    # `facts(host) -> dict`, what a host offers (memory in bytes, cpus, ...), read by conditions as `host`.
 
 
 class Registry:
@@ -189,6 +190,14 @@ class Registry:
                 self.types[rtype.name] = rtype
                 self.provider_of[rtype.name] = provider
         self.by_plural = {t.plural: t for t in self.types.values()}
+
+    def facts(self, host: str) -> dict[str, Any]:
+        """What the providers say about a host (`host` in lifecycle conditions), with its name."""
+        found: dict[str, Any] = {}
+        for provider in self.providers:
+            if hasattr(provider, "facts"):
+                found.update(provider.facts(host))
+        return {**found, "name": host}
 
     @classmethod
     def discover(cls) -> "Registry":

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Callable, Mapping
 
 from kvmstate.apply import schedule
 from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
+from kvmstate.config.conditions import check_resource
 from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.diff import set_path
@@ -45,6 +47,7 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)     # address -> error message
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
+    postconditions: Diagnostics = field(default_factory=Diagnostics)     # those that failed after the apply
 
     @property
     def ok(self) -> bool:
@@ -100,7 +103,18 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
                          on_end, stop, lambda address: changes[address].host, per_host)
     finally:
         store.checkpoint()
+    _postconditions(config, recorder.state, registry, outcome)
     return outcome
+
+
+def _postconditions(config: Configuration, state: State, registry: Registry, outcome: Outcome) -> None:
+    """Check the postconditions of the applied resources, `self` being what the state now records."""
+    facts = cache(registry.facts)
+    for address in outcome.done:
+        resource, recorded = config.resources.get(Address.parse(address)), state.get(address)
+        if resource is not None and recorded is not None:
+            check_resource(resource, "postcondition", {**recorded.attributes, **(recorded.computed or {})}, facts,
+                           outcome.postconditions)
 
 
 def _prerequisites(address: str, changes: dict[str, ResourceChange]) -> set[str]:

@@ -235,6 +235,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
                          "Run `kvmstate plan` to see what is left.\n")
         raise typer.Exit(1)
     record_outputs(config, state, ws.store, the_plan.options)
+    outcome.postconditions.raise_if_errors()
     if the_plan.options.refresh_only:
         print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
         return

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, format_path, valid_name
 from kvmstate.config import outputs as outputs_
+from kvmstate.config import conditions as conditions_
 from kvmstate.config import imports as imports_
 from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
@@ -47,6 +48,8 @@ class Resource:
     meta: Meta = field(default_factory=Meta)
     name: str = ""                                               # the object's name in libvirt
     reads: set[Address] = field(default_factory=set)             # instances its expressions read
+    conditions: list[conditions_.Condition] = field(default_factory=list)   # lifecycle pre/postconditions
+    scope: Scope | None = None                                   # the instance's scope, for its conditions
 
     @property
     def object_name(self) -> str:
@@ -181,6 +184,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
               local_raws: list[RawResource]) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
     unique: dict[Address, RawResource] = {}
+    checks: dict[Address, list[conditions_.Condition]] = {}
     for raw in raws:
         address = Address(raw.type, raw.name)
         if not valid_name(raw.name):
@@ -192,9 +196,9 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address] = raw
+            unique[address], checks[address] = conditions_.take(raw, diags)
 
-    def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
+    def make(raw: RawResource, address: Address, body: dict, scope: Scope) -> dict | None:
         model = registry.types[raw.type].model
         spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
         refs: dict[tuple, Address] = {}
@@ -212,7 +216,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
                         "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
             return None
         res = Resource(address, spec, raw, host=meta.host or DEFAULT_HOST, refs=refs, meta=meta, name=name,
-                       reads=set(reads))
+                       reads=set(scope.used), conditions=checks[address.resource], scope=scope)
         resources[address] = res
         return {**res.attributes, "name": name}
 

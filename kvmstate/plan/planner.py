@@ -10,7 +10,10 @@ that happened outside kvmstate. It never changes anything.
 from __future__ import annotations
 
 from kvmstate.addrs import Address, format_path, parse_path
+from functools import cache
+
 from kvmstate.config import Configuration, refactor
+from kvmstate.config.conditions import check_resource
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
@@ -52,6 +55,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         addresses = [a for a in addresses if host_of[a] not in unreachable]
     reachable = [a for a in sorted(known) if host_of[a] not in unreachable]
     importing = {} if options.destroy else imports.resolve(config, state, registry, live, diags)
+    facts = cache(registry.facts)
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
@@ -114,6 +118,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
+        check_resource(resource, "precondition", resource.attributes, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     diags.raise_if_errors()

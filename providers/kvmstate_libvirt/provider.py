@@ -74,6 +74,11 @@ class LibvirtProvider:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
         return operations(live.type).adopt(self.connections.get(live.host), live, owner)
 
+    def facts(self, host: str) -> dict[str, Any]:
+        """The host's memory (total and free, bytes), logical CPUs and architecture."""
+        from .capabilities import facts
+        return facts(self.connections.get(host))
+
     def doctor(self, uri: str) -> list[HostCheck]:
         """What a host needs for kvmstate's domains, checked as virt-host-validate does."""
         from .doctor import diagnose
