@@ -141,7 +141,10 @@ def _block_parts(node: Tree) -> tuple[str, list[str], Tree]:
 def _label(node: Tree) -> str | None:
     if node.data != "string":
         return str(node.children[0])
-    expr = build(node, lambda n: Position("", 1))
+    try:
+        expr = build(node, lambda n: Position("", 1))
+    except ExpressionError:
+        return None             # a template directive in a label: reported as a label that is not a name
     return expr.value if isinstance(expr, Lit) else None
 
 

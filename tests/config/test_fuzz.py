@@ -29,8 +29,9 @@ HCL_SEED = (EXAMPLES / "basic-hcl" / "main.hcl").read_text()
 SEED = int(os.environ.get("KVMSTATE_FUZZ_SEED") or random.SystemRandom().randrange(2 ** 32))
 
 
-def fuzz(test):
-    return seed(SEED)(settings(max_examples=int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")),
+def fuzz(test, share: int = 1):
+    """`share`: a test that plans too runs 1/share of the examples (it costs several loads)."""
+    return seed(SEED)(settings(max_examples=max(1, int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")) // share),
                                deadline=timedelta(seconds=5), derandomize=False, database=None,
                                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                       HealthCheck.data_too_large])(test))
@@ -173,7 +174,7 @@ output "names" {
 '''
 
 
-@fuzz
+@lambda test: fuzz(test, share=3)
 @given(text=st.one_of(mutate(LANGUAGE_SEED, st.text(max_size=30)), mutate(LANGUAGE_SEED, HCL_HOSTILE)))
 def test_new_syntax_loads_and_plans_within_bounds(tmp_path_factory, text: str) -> None:
     """Mutations of the release's syntax load and plan (imports resolved, preconditions evaluated against the
