@@ -71,6 +71,15 @@ def take(raw: RawResource, diags: Diagnostics) -> tuple[RawResource, list[Condit
     return replace(raw, body={**raw.body, "lifecycle": rest}), out
 
 
+def failing(condition: Any, message: Any, scope: Scope, pos: Position, summary: str) -> Any:
+    """The evaluated message when `condition` is false; None when it is true. An EvalError (with `summary`)
+    when it gives anything else, or when either fails. Shared with variable validation rules."""
+    ok = evaluate(condition, scope)
+    if not isinstance(ok, bool):
+        raise EvalError(summary, f"The condition must give true or false, not {type_name(ok)} {shown(ok)}.", pos)
+    return None if ok else evaluate(message, scope)
+
+
 def check(conditions: list[Condition], kind: str, scope: Scope, this: dict[str, Any], host: dict[str, Any],
           address: str, diags: Diagnostics) -> None:
     """Report every condition of `kind` that does not hold for `self` = `this` on `host`."""
@@ -79,13 +88,9 @@ def check(conditions: list[Condition], kind: str, scope: Scope, this: dict[str, 
         if cond.kind != kind:
             continue
         try:
-            ok = evaluate(cond.condition, inner)
-            if not isinstance(ok, bool):
-                raise EvalError("Invalid condition", f"A {kind}'s condition must give true or false, not "
-                                f"{type_name(ok)} {shown(ok)}.", cond.pos)
-            if ok:
+            message = failing(cond.condition, cond.message, inner, cond.pos, "Invalid condition")
+            if message is None:
                 continue
-            message = evaluate(cond.message, inner)
         except EvalError as exc:
             diags.error(exc.summary, f"{address}: {exc.detail}", exc.pos or cond.pos, address, f"lifecycle.{kind}")
             continue

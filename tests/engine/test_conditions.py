@@ -99,7 +99,7 @@ def test_a_failed_postcondition_is_reported_after_the_apply_with_the_object_reco
 
 
 @pytest.mark.parametrize("condition, summary, detail", [
-    ("1", "Invalid condition", "must give true or false, not a number 1"),
+    ("1", "Invalid condition", "The condition must give true or false, not a number 1."),
     ('"yes"', "Invalid condition", "must give true or false, not a string"),
     ("host.nope > 1", "Unsupported attribute", "nope"),
     ("parsesize(self.name) > 0", "Invalid function call", "parsesize(): 'vm-a' is not a size"),

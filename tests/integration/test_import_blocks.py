@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, identities
 
 pytestmark = pytest.mark.libvirtd
 
@@ -44,10 +44,7 @@ def define(folder: Path, command: str, xml: str) -> None:
 
 
 def ours(conn) -> dict[str, str]:
-    """Every object of this test: kind and name -> UUID."""
-    found = {f"domain {d.name()}": d.UUIDString() for d in conn.listAllDomains()}
-    found |= {f"network {n.name()}": n.UUIDString() for n in conn.listAllNetworks()}
-    return {k: v for k, v in found.items() if k.split()[1].startswith("ib-")}
+    return identities(conn, "ib-")
 
 
 @pytest.fixture
