@@ -181,6 +181,10 @@ def test_yaml_import_blocks_are_the_twins_of_hcl_ones(tmp_path: Path) -> None:
         "    power: stopped\n    interfaces:\n      - network: lab-net\n"
         "import:\n  - to: network.lab\n    id: lab-net\n"
         "  - for_each: ${var.vms}\n    to: domain.web[\"${each.key}\"]\n    id: ${each.value}\n")
+    import jsonschema
+    from ruamel.yaml import YAML
+    from kvmstate.schemas import config_schema
+    jsonschema.validate(YAML(typ="safe").load((tmp_path / "main.yaml").read_text()), config_schema(registry))
     config = load(tmp_path, registry)
     assert [(str(i.target), i.id, i.pos.line) for i in config.imports] == [
         ("network.lab", "lab-net", 18), ('domain.web["web"]', "web-vm", 20), ('domain.web["db"]', "db-vm", 20)]
