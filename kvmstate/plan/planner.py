@@ -20,6 +20,7 @@ from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, d
 from kvmstate.plan import hosts, imports
 from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
+from kvmstate.plan.revert import plan_reverts
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
@@ -121,6 +122,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         check_resource(resource, "precondition", resource.attributes, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
+    if options.revert and not options.refresh_only:
+        plan_reverts(plan, config, registry, diags)
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)

@@ -80,7 +80,7 @@ def _head(plan: Plan) -> str:
         return "\n".join(lines)
     imports = f"{s.imports} to import, " if s.imports else ""
     lines.append(f"### kvmstate plan: {imports}{s.add} to add, {s.change} to change, {s.replace} to replace, "
-                 f"{s.destroy} to destroy\n")
+                 f"{s.destroy} to destroy{f', {s.revert} to revert' if s.revert else ''}\n")
     gone = [c for c in plan.resource_changes if c.action in (Action.DELETE, Action.REPLACE)]
     if gone:
         names = ", ".join(f"`{c.address}` ({'replaced' if c.action == Action.REPLACE else 'destroyed'})"
@@ -89,7 +89,8 @@ def _head(plan: Plan) -> str:
         lines.append(f"> **:warning: This plan deletes or replaces {len(gone)} resources: {names}{more}.**\n")
     lines.append("| Action | Resources |\n|---|---:|")
     lines.append(f"| :heavy_plus_sign: add | {s.add} |\n| :pencil2: change | {s.change} |\n"
-                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n")
+                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n" +
+                 (f"| :rewind: revert | {s.revert} |\n" if s.revert else ""))
     if plan.by_host:
         lines.append(markdown_table(plan))
     return "\n".join(lines)
@@ -97,6 +98,9 @@ def _head(plan: Plan) -> str:
 
 def _summary(c: ResourceChange) -> str:
     sign, verb = heading(c)
+    if c.action == Action.REVERT:
+        return (f"<code>{html.escape(sign)} {html.escape(c.reverts or '')}</code> {verb} {html.escape(c.type)} "
+                f"<code>{html.escape(c.name)}</code> ({html.escape(c.address)})")
     return f"<code>{html.escape(sign)} {html.escape(c.address)}</code> {verb}"
 
 

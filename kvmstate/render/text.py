@@ -17,6 +17,7 @@ _HEAD = {
     Action.RESTART: ("~", "yellow", "will be updated and restarted"),
     Action.REPLACE: ("-/+", "red", "must be replaced"),
     Action.DELETE: ("-", "red", "will be destroyed"),
+    Action.REVERT: ("<", "cyan", "will be reverted to"),
 }
 DRIFT = {
     "deleted": "was deleted outside kvmstate",
@@ -99,9 +100,11 @@ def summary_line(plan: Plan, done: bool = False) -> str:
     s = plan.summary
     if done:
         imported = f"{s.imports} imported, " if s.imports else ""
-        return f"Resources: {imported}{s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} destroyed."
+        return f"Resources: {imported}{s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} " \
+            f"destroyed" + (f", {s.revert} reverted." if s.revert else ".")
     imports = f"{s.imports} to import, " if s.imports else ""
-    return f"Plan: {imports}{s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy."
+    return f"Plan: {imports}{s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy" + \
+        (f", {s.revert} to revert." if s.revert else ".")
 
 
 def heading(change: ResourceChange) -> tuple[str, str]:
@@ -117,7 +120,8 @@ def heading(change: ResourceChange) -> tuple[str, str]:
 def _resource(change: ResourceChange, style: Style, on: str = "") -> list[str]:
     sign, verb = heading(change)
     colour = _HEAD.get(change.action, ("", "green"))[1]
-    lines = [f"  # {style(change.address, 'bold')}{on} {verb}"]
+    lines = [f"  # {style(change.reverts, 'bold')}{on} {verb} {change.type} {change.name} ({change.address})"
+             if change.action == Action.REVERT else f"  # {style(change.address, 'bold')}{on} {verb}"]
     if change.reason:
         lines.append(style(f"  # (because {change.reason})", "dim"))
     lines.extend(style(f"  # ({note})", "dim") for note in change.notes)

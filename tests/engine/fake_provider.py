@@ -97,6 +97,9 @@ class FakeProvider:
     def facts(self, host: str) -> dict[str, Any]:
         self.calls.append(("facts", host))
         return dict(self.host_facts)
+    def revert(self, live: LiveObject) -> None:
+        with self._action(("revert", f"{live.type}.{live.name}")):
+            pass
 
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))
