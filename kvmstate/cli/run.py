@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -17,6 +17,11 @@ from kvmstate.cli.app import (
     SkipUnreachableOpt, StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
+
+if TYPE_CHECKING:
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.config import Configuration
+    from kvmstate.plan.model import Options
 
 
 @app.command()
@@ -84,7 +89,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         raise typer.Exit(2)
 
 
-def _generated(ws, config, options, out: Path):
+def _generated(ws: Workspace, config: Configuration, options: Options, out: Path) -> Configuration:
     """The configuration with the file --generate-config-out wrote (unchanged when there was nothing to write)."""
     from kvmstate.plan.generate import generate
     written = generate(config, ws.read_state(), ws.registry, out)
