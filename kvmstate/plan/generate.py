@@ -105,14 +105,17 @@ def _hcl_value(v: Any) -> str:
 
 
 def _yaml(bodies: dict[Address, dict[str, Any]], registry: Registry) -> str:
+    """The resources under their plural sections, attributes in the model's order, laid out as `kvmstate fmt`
+    lays YAML out."""
     import io
 
     from ruamel.yaml import YAML
     doc: dict[str, dict] = {}
     for address, body in bodies.items():
         doc.setdefault(registry.types[address.type].plural, {})[address.name] = _escaped(body)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
+    yaml = YAML(typ="rt", pure=True)
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
     out = io.StringIO()
     yaml.dump(doc, out)
     return _HEADER + out.getvalue()
