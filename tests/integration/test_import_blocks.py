@@ -43,10 +43,6 @@ def define(folder: Path, command: str, xml: str) -> None:
     virsh(command, str(path))
 
 
-def ours(conn) -> dict[str, str]:
-    return identities(conn, "ib-")
-
-
 @pytest.fixture
 def made_with_virsh(tmp_path: Path, conn):
     xml = tmp_path / "xml"
@@ -54,7 +50,7 @@ def made_with_virsh(tmp_path: Path, conn):
     define(xml, "net-define", NETWORK)
     virsh("net-start", "ib-lab-net")
     define(xml, "define", DOMAIN.replace("NAME", "web-vm"))
-    before = ours(conn)
+    before = identities(conn, "ib-")
     assert set(before) == {"network ib-lab-net", "domain ib-web-vm"}
     yield before
     for name in [d.name() for d in conn.listAllDomains() if d.name().startswith("ib-")]:
@@ -87,7 +83,7 @@ def test_import_through_generated_configuration_then_empty_plan_then_destroy(tmp
     recorded = {r["address"]: (r["name"], r["identity"]) for r in state["resources"]}
     assert recorded == {"network.lab": ("ib-lab-net", made_with_virsh["network ib-lab-net"]),
                         "domain.web": ("ib-web-vm", made_with_virsh["domain ib-web-vm"])}
-    assert ours(conn) == made_with_virsh                                      # imported, never recreated
+    assert identities(conn, "ib-") == made_with_virsh                 # imported, never recreated
     assert 'address="domain.web"' in virsh("dumpxml", "ib-web-vm")            # kvmstate's ownership mark
     assert cli("plan", "--detailed-exitcode").returncode == 0                 # the second plan is empty
 
@@ -99,7 +95,7 @@ def test_import_through_generated_configuration_then_empty_plan_then_destroy(tmp
     assert virsh("dominfo", "ib-web-vm").count("Autostart:      enable") == 1
 
     cli("destroy", "--auto-approve", "--shutdown-timeout", "1")
-    assert ours(conn) == {}
+    assert identities(conn, "ib-") == {}
 
 
 def test_an_import_of_an_object_libvirt_does_not_have_names_the_block(tmp_path: Path, made_with_virsh) -> None:
