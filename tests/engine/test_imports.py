@@ -12,6 +12,7 @@ from kvmstate.diagnostics import DiagnosticError
 from kvmstate.plan.generate import generate
 from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Registry
+from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style
 from kvmstate.render.text import render_plan
 from kvmstate.state import State, StateStore
@@ -81,6 +82,9 @@ def test_import_blocks_plan_as_imports_apply_records_without_recreating(tmp_path
     assert "# network.lab will be imported\n" in text
     assert '# domain.web["web"] will be imported, then updated in place' in text
     assert "Plan: 3 to import, 0 to add, 2 to change, 0 to replace, 0 to destroy." in text
+    markdown = render_markdown(plan)
+    assert "### kvmstate plan: 3 to import, 0 to add, 2 to change" in markdown
+    assert "<code> network.lab</code> will be imported" in markdown.replace("&lt;=", "")
     assert apply_plan(plan, config, state, store, registry).ok
     assert not [c for c in provider.calls if c[0] in ("create", "delete")]
     assert {(r.address, r.name, r.identity) for r in store.read().resources} == {
