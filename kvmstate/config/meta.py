@@ -5,7 +5,7 @@
     name        the object's name in libvirt (default: the resource name; NAME-KEY for an instance)
     depends_on  addresses this resource must come after, beyond its references
     host        the named host it lives on (kvmstate.config.hosts); default: the host `default`
-    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy }
+    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy, precondition, postcondition }
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from kvmstate.addrs import NAME_PATTERN, parse_target
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
 
 
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    condition: Any = Field(description="An expression that gives true when all is well.")
+    error_message: Any = Field(description="The sentence shown when the condition is false.")
+
+
 class Lifecycle(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
@@ -26,6 +33,11 @@ class Lifecycle(BaseModel):
     ignore_changes: list[str] = Field(default_factory=list,
                                       description="Attribute paths whose differences are not planned.")
     create_before_destroy: bool = Field(False, description="On replacement, create the new object first.")
+    precondition: list[Condition] = Field(default_factory=list, description="Checked by every plan: `condition` "
+                                          "(reads self, host, var, ...) must be true, or the plan fails with "
+                                          "`error_message` (kvmstate.config.conditions).")
+    postcondition: list[Condition] = Field(default_factory=list, description="Checked after the resource is "
+                                           "applied, with `self` as applied.")
 
 
 class Meta(BaseModel):

@@ -5,7 +5,7 @@
     collections  length concat merge flatten keys values lookup contains distinct range zipmap setproduct
                  element slice sort reverse index coalesce coalescelist compact one alltrue anytrue sum
                  chunklist toset tolist tomap tostring tonumber tobool
-    numbers      min max ceil floor abs signum pow parseint log
+    numbers      min max ceil floor abs signum pow parseint log parsesize
     encoding     jsonencode jsondecode yamlencode base64encode base64decode sha256 sha1 md5 uuidv5
     network      cidrhost cidrsubnet cidrsubnets cidrnetmask
     files        file fileexists templatefile
