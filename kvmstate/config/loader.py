@@ -27,7 +27,7 @@ from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta
+from kvmstate.config.meta import KEYS, Meta, depends_on_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
@@ -233,7 +233,8 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         _take_refs(model, spec_body, (), refs)
         try:
             spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
-            meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
+            meta = Meta.model_validate({k: depends_on_written(raw.body["depends_on"]) if k == "depends_on" else v
+                                        for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():
                 _report(err, raw, Meta if err["loc"] and err["loc"][0] in KEYS else model, str(address), diags)
@@ -244,7 +245,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
                         "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
             return None
         res = Resource(address, spec, raw, host=meta.host or DEFAULT_HOST, refs=refs, meta=meta, name=name,
-                       reads=set(inner.used), conditions=checks[address.resource], scope=inner)
+                       reads=set(inner.used), conditions=checks[Address(raw.type, raw.name)], scope=inner)
         resources[address] = res
         return {**res.attributes, "name": name}
 

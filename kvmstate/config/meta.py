@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kvmstate.addrs import NAME_PATTERN, parse_target
+from kvmstate.config.expressions import Ref
+from kvmstate.config.refactor import ref_text
 
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
 
@@ -66,3 +68,18 @@ class Meta(BaseModel):
 
 
 KEYS = tuple(Meta.model_fields)
+
+
+def depends_on_written(items: Any) -> Any:
+    """`depends_on` as written, before evaluation: an HCL reference (`pool.images`, `module.db`) becomes its
+    address text; anything else is left for validation to judge."""
+    if not isinstance(items, list):
+        return items
+    return [_address_text(item) if isinstance(item, Ref) else item for item in items]
+
+
+def _address_text(ref: Ref) -> Any:
+    try:
+        return ref_text(ref)
+    except ValueError:
+        return ref                      # a computed index: validation says it is not an address
