@@ -1,0 +1,79 @@
+"""What a command loads: `validate` imports one command module and none of the engine's heavy parts it does
+not use, and the command table that makes this possible names the module of every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from kvmstate.cli import MODULES, command_name
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NOT_FOR_VALIDATE = [
+    "kvmstate.cli.run", "kvmstate.cli.inspect", "kvmstate.cli.state", "kvmstate.cli.backend", "kvmstate.cli.doctor",
+    "kvmstate.config.functions.text", "kvmstate.config.functions.encoding",   # examples/basic calls no function
+    "kvmstate.plan.model", "kvmstate.state.store", "kvmstate.state.model",
+    "libvirt", "deepdiff", "jinja2", "hcl2", "lark", "psycopg", "cryptography", "pycdlib",
+]
+
+
+VALIDATE = """
+import json, sys
+from kvmstate.cli import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps(sorted(sys.modules)))
+"""
+
+REGISTERED = """
+import importlib, json
+from kvmstate.cli import ALL
+from kvmstate.cli.app import app, state_app
+
+def names():
+    named = lambda c: c.name or c.callback.__name__.replace("_", "-")
+    return ({named(c) for c in app.registered_commands} | {g.name for g in app.registered_groups}
+            | {"state " + named(c) for c in state_app.registered_commands})
+
+found = {}
+for module in ALL:
+    before = names()
+    importlib.import_module("kvmstate.cli." + module)
+    found[module] = sorted(names() - before)
+print(json.dumps(found))
+"""
+
+
+def _run(code: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_validate_loads_only_what_it_uses() -> None:
+    out = _run(VALIDATE, "validate", "examples/basic")
+    loaded = set(json.loads(out.splitlines()[-1]))
+    assert "Success!" in out and {"kvmstate.cli.files", "kvmstate.config.loader", "typer"} <= loaded
+    assert [m for m in NOT_FOR_VALIDATE if m in loaded] == []
+
+
+def test_every_command_is_found_in_the_module_the_table_names() -> None:
+    """Each command module, imported alone, registers exactly the commands the table sends to it."""
+    by_module = {name: module for module, names in json.loads(_run(REGISTERED)).items() for name in names}
+    assert {name.split()[0] for name in by_module} == set(MODULES)
+    for name, module in by_module.items():
+        assert module in MODULES[name.split()[0]], name
+    assert {by_module[name] for name in by_module if name.startswith("state ")} == set(MODULES["state"])
+
+
+def test_the_command_is_found_past_the_global_options() -> None:
+    assert command_name(["validate", "examples/basic"]) == "validate"
+    assert command_name(["--backend", "pg", "--workspace", "plan", "apply", "x"]) == "apply"
+    assert command_name(["--backend=pg", "--no-color", "plan"]) == "plan"
+    assert command_name(["--help"]) is None
+    assert command_name([]) is None
