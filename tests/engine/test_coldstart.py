@@ -1,5 +1,6 @@
 """What a command loads: `validate` imports one command module and none of the engine's heavy parts it does
-not use, and the command table that makes this possible names the module of every command."""
+not use; `plan` starts connecting before the loader, the plan model and the state backend load; and the
+command table that makes this possible names the module of every command."""
 
 from __future__ import annotations
 
@@ -28,6 +29,24 @@ try:
 except SystemExit as exc:
     assert not exc.code, exc.code
 print(json.dumps(sorted(sys.modules)))
+"""
+
+PLAN = """
+import json, sys
+import kvmstate_libvirt.connection as connection
+LATER = ["kvmstate.config.loader", "kvmstate.plan.model", "kvmstate.state.store"]
+seen = []
+start = connection.Connections.connect
+def connect(self, hosts):
+    seen.append([m for m in LATER if m in sys.modules])
+    return start(self, hosts)
+connection.Connections.connect = connect
+from kvmstate.cli import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps({"loaded then": seen, "loaded at the end": [m for m in LATER if m in sys.modules]}))
 """
 
 REGISTERED = """
@@ -60,6 +79,13 @@ def test_validate_loads_only_what_it_uses() -> None:
     loaded = set(json.loads(out.splitlines()[-1]))
     assert "Success!" in out and {"kvmstate.cli.files", "kvmstate.config.loader", "typer"} <= loaded
     assert [m for m in NOT_FOR_VALIDATE if m in loaded] == []
+
+
+def test_plan_connects_before_loading_the_loader_the_plan_and_the_state(tmp_path: Path) -> None:
+    out = _run(PLAN, "plan", "examples/basic", "--uri", "test:///default", "--state", str(tmp_path / "s.json"))
+    found = json.loads(out.splitlines()[-1])
+    assert "Plan: 4 to add" in out
+    assert found["loaded then"] == [[]] and len(found["loaded at the end"]) == 3
 
 
 def test_every_command_is_found_in_the_module_the_table_names() -> None:
