@@ -479,8 +479,10 @@ class Domain(_Model):
     disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
     cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
-    graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
-    serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
+    # model_construct(): the defaults need no validation, so importing this module builds no validator
+    graphics: Graphics = _f(Graphics.model_construct(), "restart",
+                            description="Graphical console: none, vnc or spice.")
+    serial: Serial = _f(Serial.model_construct(), "restart", description="Serial console: pty, or a log file.")
     kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
     initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
     cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")
