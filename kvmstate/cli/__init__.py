@@ -8,6 +8,8 @@
     state.py      state list/show/rm/mv/recover, import, force-unlock
     backend.py    workspaces, state history/pull/push/migrate/rekey: where the state lives
     doctor.py     doctor: can this host run the domains
+    check.py      validate's work and error printing, without typer: `kvmstate.entry` runs
+                  `validate [PATH]` through it alone
 
 Each command module registers its commands on `app` when imported. `main` imports
 only the module of the command named on the command line (all of them for help,
@@ -63,6 +65,6 @@ def main() -> None:
     try:
         app()
     except DiagnosticError as exc:             # raised before a command's own handling, e.g. choosing the backend
-        from kvmstate.cli.app import report
+        from kvmstate.cli.check import report
         report(exc)
         sys.exit(1)
