@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kvmstate.addrs import NAME_PATTERN
 from kvmstate.config.hosts import schema_section as hosts_schema
+from kvmstate.config.modules import schema_section as modules_schema
 from kvmstate.config.meta import Meta
 from kvmstate.plan.model import Plan
 from kvmstate.provider import Registry
@@ -44,6 +45,7 @@ def config_schema(registry: Registry) -> dict:
                           "description": "An expression: a string with ${...} in it, e.g. ${var.size}."}
     properties.update(_language_sections())
     properties["hosts"] = hosts_schema()
+    properties["modules"] = modules_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/config.schema.json",
             "title": "kvmstate desired-state file", "type": "object", "additionalProperties": False,
             "properties": properties, "$defs": defs}

@@ -68,7 +68,8 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
     _record_drift(plan, recorder, registry)
     changes = {c.address: c for c in plan.resource_changes}
     forward = {a: _prerequisites(a, changes) for a in config.graph.order()
-               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
+               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE,
+                                                        Action.REVERT)}
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
     graph = Graph()
     for address, change in deletes.items():
@@ -209,6 +210,10 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
+    if change.action == Action.REVERT:
+        provider.revert(live)
+        recorder.record(change, live.identity, computed=live.computed)
+        return
     if change.create_before_destroy:
         result = provider.create(request_for(change, config, recorder.state.lineage))
         recorder.record(change, result.identity, computed=result.computed)

@@ -33,6 +33,8 @@ ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many indepen
 TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable); "
                          "host.NAME: every resource on that host.")
 ReplaceOpt = typer.Option(None, "--replace", help="Replace this resource even if it has no change (repeatable).")
+RevertOpt = typer.Option(None, "--revert", help="Revert a domain to this snapshot (snapshot.NAME; repeatable, one "
+                         "per domain).")
 RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in the state; change no object.")
 PerHostOpt = typer.Option(0, "--parallelism-per-host", min=0, help="How many actions may run at once on one host "
                           "(within --parallelism); 0: no limit of its own.")

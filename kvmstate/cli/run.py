@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from kvmstate.cli.app import (
-    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, PerHostOpt, RefreshOpt, ReplaceOpt, SkipUnreachableOpt,
-    StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
+    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, PerHostOpt, RefreshOpt, ReplaceOpt, RevertOpt,
+    SkipUnreachableOpt, StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
 
@@ -26,6 +26,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
          json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+         revert: Optional[list[str]] = RevertOpt,
          refresh_only: bool = RefreshOpt, skip_unreachable: bool = SkipUnreachableOpt,
          destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
          lock_timeout: float = LockOpt,
@@ -41,6 +42,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
       kvmstate plan --format markdown --out plan.bin      # a PR comment, and the plan to apply on merge
 
       kvmstate plan --target domain.web --replace domain.web
+
+      kvmstate plan --revert snapshot.before_upgrade
     """
     from kvmstate.cli.workspace import Workspace
     ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
@@ -53,7 +56,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
-                      skip_unreachable=skip_unreachable)
+                      revert=revert or [], skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
             config = ws.load_for(options)
@@ -82,6 +85,7 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+          revert: Optional[list[str]] = RevertOpt,
           refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
           per_host: int = PerHostOpt, skip_unreachable: bool = SkipUnreachableOpt,
           color: Optional[bool] = ColorOpt) -> None:
@@ -97,18 +101,20 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
       kvmstate apply plan.bin
 
       kvmstate apply --refresh-only --auto-approve
+
+      kvmstate apply --revert snapshot.before_upgrade
     """
     from kvmstate.diagnostics import error
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options
     if planfile.is_plan_file(path):
-        if target or replace or refresh_only or state or skip_unreachable:
-            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only, --skip-unreachable "
-                       "and --state were "
-                       "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."), color)
+        if target or replace or revert or refresh_only or state or skip_unreachable:
+            fail(error("Options fixed by the saved plan", "--target, --replace, --revert, --refresh-only, "
+                       "--skip-unreachable and --state were chosen when the plan was saved; give them to "
+                       "`kvmstate plan --out FILE` instead."), color)
         _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism, per_host)
         return
-    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [],
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [], revert=revert or [],
                       skip_unreachable=skip_unreachable)
     _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
          parallelism, per_host)

@@ -35,7 +35,7 @@ from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
 
-LANGUAGE_BLOCKS = ("variable", "output", "backend")    # backend: read by kvmstate.config.backend
+LANGUAGE_BLOCKS = ("variable", "output", "backend", "module")   # backend: kvmstate.config.backend; module: .modules
 UNLABELLED = ("locals", "moved", "removed")     # blocks without a name: `locals { a = 1 }`, `moved { ... }`
 
 

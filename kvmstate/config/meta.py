@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kvmstate.addrs import NAME_PATTERN, Address
+from kvmstate.addrs import NAME_PATTERN, parse_target
 
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
 
@@ -39,7 +39,8 @@ class Meta(BaseModel):
     name: str | None = Field(None, pattern=f"^{NAME_PATTERN}$",
                              description="The object's name in libvirt. Default: the resource's name; for an "
                              "instance, NAME-INDEX or NAME-KEY.")
-    depends_on: list[str] = Field(default_factory=list, description="Addresses to come after, e.g. network.lab.")
+    depends_on: list[str] = Field(default_factory=list, description="Addresses to come after, e.g. network.lab or "
+                                      "module.db.")
     host: str | None = Field(None, description="The named host (a `host` block) the object lives on. Default: the "
                              "host `default`, the URI given by --uri.")
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
@@ -48,7 +49,7 @@ class Meta(BaseModel):
     @classmethod
     def _addresses(cls, values: list[str]) -> list[str]:
         for value in values:
-            Address.parse(value)
+            parse_target(value)
         return values
 
 

@@ -17,6 +17,7 @@ from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, d
 from kvmstate.plan import hosts
 from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
+from kvmstate.plan.revert import plan_reverts
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
@@ -35,7 +36,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
     targets = parse_addresses(hosts.expand_targets(options.targets, desired, state, diags), "--target", known,
                               diags)
-    replace = parse_addresses(options.replace, "--replace", set(desired), diags)
+    replace = parse_addresses(options.replace, "--replace", set(desired), diags, modules=False)
     for resource in desired.values():
         check_ignore_paths(resource, diags)
     diags.raise_if_errors()
@@ -108,6 +109,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         check_prevent_destroy(change, resource, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
+    if options.revert and not options.refresh_only:
+        plan_reverts(plan, config, registry, diags)
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)

@@ -23,6 +23,7 @@ _VERB = {
     Action.RESTART: ("~", "will be updated and restarted"),
     Action.REPLACE: ("-/+", "must be replaced"),
     Action.DELETE: ("-", "will be destroyed"),
+    Action.REVERT: ("<", "will be reverted to"),
 }
 _NOTE = {"live": "", "restart": "  # requires restart", "replace": "  # forces replacement"}
 _RESERVE = 600          # room for the notes about collapsed and omitted sections
@@ -86,7 +87,7 @@ def _head(plan: Plan) -> str:
         lines.append("The live objects match the configuration.\n")
         return "\n".join(lines)
     lines.append(f"### kvmstate plan: {s.add} to add, {s.change} to change, {s.replace} to replace, "
-                 f"{s.destroy} to destroy\n")
+                 f"{s.destroy} to destroy{f', {s.revert} to revert' if s.revert else ''}\n")
     gone = [c for c in plan.resource_changes if c.action in (Action.DELETE, Action.REPLACE)]
     if gone:
         names = ", ".join(f"`{c.address}` ({'replaced' if c.action == Action.REPLACE else 'destroyed'})"
@@ -95,7 +96,8 @@ def _head(plan: Plan) -> str:
         lines.append(f"> **:warning: This plan deletes or replaces {len(gone)} resources: {names}{more}.**\n")
     lines.append("| Action | Resources |\n|---|---:|")
     lines.append(f"| :heavy_plus_sign: add | {s.add} |\n| :pencil2: change | {s.change} |\n"
-                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n")
+                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n" +
+                 (f"| :rewind: revert | {s.revert} |\n" if s.revert else ""))
     if plan.by_host:
         lines.append(markdown_table(plan))
     return "\n".join(lines)
@@ -105,6 +107,9 @@ def _summary(c: ResourceChange) -> str:
     sign, verb = _VERB[c.action]
     if c.create_before_destroy:
         sign, verb = "+/-", "must be replaced (the new one is created first)"
+    if c.action == Action.REVERT:
+        return (f"<code>{html.escape(sign)} {html.escape(c.reverts or '')}</code> {verb} {html.escape(c.type)} "
+                f"<code>{html.escape(c.name)}</code> ({html.escape(c.address)})")
     return f"<code>{html.escape(sign)} {html.escape(c.address)}</code> {verb}"
 
 

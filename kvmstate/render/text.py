@@ -17,6 +17,7 @@ _HEAD = {
     Action.RESTART: ("~", "yellow", "will be updated and restarted"),
     Action.REPLACE: ("-/+", "red", "must be replaced"),
     Action.DELETE: ("-", "red", "will be destroyed"),
+    Action.REVERT: ("<", "cyan", "will be reverted to"),
 }
 DRIFT = {
     "deleted": "was deleted outside kvmstate",
@@ -98,15 +99,18 @@ def summary_line(plan: Plan, done: bool = False) -> str:
     """`Plan: 1 to add, ...`, or after an apply `Resources: 1 added, ...`."""
     s = plan.summary
     if done:
-        return f"Resources: {s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} destroyed."
-    return f"Plan: {s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy."
+        return f"Resources: {s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} destroyed" + \
+            (f", {s.revert} reverted." if s.revert else ".")
+    return f"Plan: {s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy" + \
+        (f", {s.revert} to revert." if s.revert else ".")
 
 
 def _resource(change: ResourceChange, style: Style, on: str = "") -> list[str]:
     sign, colour, verb = _HEAD[change.action]
     if change.create_before_destroy:
         sign, verb = "+/-", "must be replaced (the new one is created first)"
-    lines = [f"  # {style(change.address, 'bold')}{on} {verb}"]
+    lines = [f"  # {style(change.reverts, 'bold')}{on} {verb} {change.type} {change.name} ({change.address})"
+             if change.action == Action.REVERT else f"  # {style(change.address, 'bold')}{on} {verb}"]
     if change.reason:
         lines.append(style(f"  # (because {change.reason})", "dim"))
     lines.extend(style(f"  # ({note})", "dim") for note in change.notes)

@@ -53,6 +53,9 @@ class XmlPatch(_Model):
                          description="Text of the matching elements, or value of the attribute; missing elements "
                                      "along a simple path are created.")
     remove: bool | None = _f(None, "restart", description="Delete the matching elements or attributes.")
+    add: str | None = _f(None, "restart", max_length=65536,
+                         description="An element as an XML snippet, e.g. <watchdog model='i6300esb'/>, appended under "
+                                     "every matching element (missing ones along a simple path are created).")
 
     @field_validator("xpath")
     @classmethod
@@ -62,10 +65,20 @@ class XmlPatch(_Model):
         patches.check(value, value[1:].split("/")[0])
         return value
 
+    @field_validator("add")
+    @classmethod
+    def _snippet(cls, value: str | None):
+        if value is not None:
+            patches.snippet(value)
+        return value
+
     @model_validator(mode="after")
     def _one(self):
-        if (self.set is None) == (not self.remove):
-            raise ValueError("an XML patch needs exactly one of `set` and `remove = true`")
+        if [self.set is not None, bool(self.remove), self.add is not None].count(True) != 1:
+            raise ValueError("an XML patch needs exactly one of `set`, `remove = true` and `add`")
+        if self.add is not None and patches.split(self.xpath)[2] is not None:
+            raise ValueError(f"`add` puts an element under the elements {self.xpath!r} selects, so the path "
+                             "cannot end in an attribute (/@name)")
         return self
 
 
@@ -577,3 +590,16 @@ class Domain(_Model):
         if dupv:
             raise ValueError(f"volume {sorted(dupv)[0]} is attached twice")
         return self
+
+
+class Snapshot(_Model):
+    """A snapshot of a domain: its disks (and, when it runs, its memory) at one moment, to revert to."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="snapshot")
+
+    domain: str = _f(..., "replace", ref="domain", description="The domain the snapshot is of.")
+    kind: Literal["internal"] = _f(
+        "internal", "replace", description="internal: kept inside the domain's qcow2 disks (all of them must be "
+                                           "qcow2). External snapshots are not supported yet (docs/configuration.md).")
+    description: str | None = _f(None, "live", max_length=4096, description="Free text shown by "
+                                 "virsh snapshot-info; changed in place (the snapshot's metadata is redefined).")

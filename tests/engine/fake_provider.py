@@ -92,6 +92,10 @@ class FakeProvider:
         with self._action(("delete", f"{type}.{name}")):
             self.objects.pop((host, type, name), None)
 
+    def revert(self, live: LiveObject) -> None:
+        with self._action(("revert", f"{live.type}.{live.name}")):
+            pass
+
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))
         obj = self.objects[(live.host, live.type, live.name)]

@@ -159,7 +159,8 @@ def test_normalize_machine_and_mac(provider, want, have, seen):
 
 
 def test_undefine_flags(provider, conn, monkeypatch):
-    """NVRAM and managed save go with the domain; a driver refusing the NVRAM flag still undefines."""
+    """NVRAM, managed save and snapshot metadata go with the domain; a driver refusing the NVRAM flag still
+    undefines."""
     created = provider.create(request("domain", "web", web(power="stopped"), VOLUMES))
     seen = []
     original = libvirt.virDomain.undefineFlags
@@ -169,6 +170,6 @@ def test_undefine_flags(provider, conn, monkeypatch):
         return original(self, flags)
     monkeypatch.setattr(libvirt.virDomain, "undefineFlags", record)
     provider.delete("domain", "h1", "web", created.identity)
-    assert seen == [libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
-                    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE]
+    kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    assert seen == [libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept, kept]
     assert conn.listAllDomains() == []

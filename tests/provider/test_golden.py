@@ -19,7 +19,7 @@ import pytest
 from kvmstate.provider import Owner
 from kvmstate_libvirt import schema
 from kvmstate_libvirt.types.domain import in_desired_form
-from kvmstate_libvirt.xml import domain, network, patches, pool, volume
+from kvmstate_libvirt.xml import domain, network, patches, pool, snapshot, volume
 
 from provider_helpers import MODELS, prune, shown
 
@@ -34,9 +34,9 @@ def load(name: str) -> dict:
     return case
 
 
-DOCUMENTS = {"network": network, "pool": pool, "volume": volume, "domain": domain}
+DOCUMENTS = {"network": network, "pool": pool, "volume": volume, "domain": domain, "snapshot": snapshot}
 OUTSIDE = {"network": ("active", "autostart"), "pool": ("active", "autostart"), "volume": ("pool",),
-           "domain": ("autostart", "power")}      # attributes libvirt keeps outside the document
+           "domain": ("autostart", "power"), "snapshot": ("domain",)}      # attributes libvirt keeps outside the document
 
 
 # Attributes a document always says something about (a domain has a guest agent channel or not): read even

@@ -20,7 +20,7 @@ from ..declarations import DOMAIN
 from ..errors import doing, find
 from ..schema import Domain, Volume
 from ..xml import domain as document
-from ..xml import ownership, patches
+from ..xml import ownership, patches, validate
 from ..xml.util import parse
 from .base import ResourceOperations, changed, names
 
@@ -73,9 +73,15 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), and XML patches libvirt's schema refuses, before any change."""
         spec = Domain.model_validate(request.attributes)
-        return capabilities.check(host, spec) + features.check(host, spec)
+        problems = capabilities.check(host, spec) + features.check(host, spec)
+        if spec.xml_patches:
+            bare = spec.model_copy(update={"xml_patches": None})
+            problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
+                                                               owner=request.owner, seed_pool=_seed_pool(request, spec)),
+                                               spec.xml_patches)
+        return problems
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
@@ -158,7 +164,9 @@ class Domains(ResourceOperations):
         _stop(dom, name, host.shutdown_timeout)
         if not persistent:
             return                  # a transient domain is gone once stopped
-        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        # A replaced domain's snapshots are replaced after it: their metadata goes with the old definition.
+        kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept
         with doing(f"undefining domain {name}"):
             try:
                 dom.undefineFlags(flags)
@@ -166,7 +174,7 @@ class Domains(ResourceOperations):
                 if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
                     raise
                 # Drivers without NVRAM support (the test driver) reject the flag.
-                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                dom.undefineFlags(kept)
 
     def _result(self, host: Host, dom: libvirt.virDomain, spec: Domain,
                 stale: dict[str, float] | None = None) -> LiveObject:

@@ -12,14 +12,14 @@ from typing import Any
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Owner, Request
+from kvmstate.provider import LiveObject, Owner, Problem, Request
 
 from ..connection import Host
 from ..declarations import NETWORK
 from ..errors import doing, find
 from ..schema import Dhcp, DnsHost, Network
 from ..xml import network as document
-from ..xml import ownership, patches
+from ..xml import ownership, patches, validate
 from ..xml.util import parse
 from .base import ResourceOperations, changed, listed
 
@@ -80,6 +80,14 @@ class Networks(ResourceOperations):
             with doing(f"setting autostart of network {name}"):
                 net.setAutostart(int(spec.autostart))
         return self.live(host, net)
+
+    def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
+        """XML patches libvirt's schema refuses, before any change."""
+        spec = Network.model_validate(request.attributes)
+        if not spec.xml_patches:
+            return []
+        bare = spec.model_copy(update={"xml_patches": None})
+        return validate.check_patches(document.to_xml(bare, request.name, owner=request.owner), spec.xml_patches)
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """DHCP ranges and hosts and DNS hosts in the desired order: libvirt keeps them in the order they were
