@@ -55,6 +55,8 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
       kvmstate plan --revert snapshot.before_upgrade
     """
     from kvmstate.cli.workspace import Workspace
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
+    ws.connect_ahead()                  # libvirt connects while the loader, the plan and the state backend load
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options, Source
@@ -62,12 +64,10 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.formats import render
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
-    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
                       revert=revert or [], skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
-            ws.connect_ahead()
             config = ws.load_for(options)
             if generate_config_out is not None:
                 config = _generated(ws, config, options, generate_config_out)
@@ -172,9 +172,9 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
     from kvmstate.provider import ProviderError
     ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
                         shutdown_timeout=shutdown_timeout)
+    ws.connect_ahead()
     try:
         with ws.store.lock("destroy" if options.destroy else "apply"):
-            ws.connect_ahead()
             config = ws.load_for(options)
             state = ws.read_state()
             the_plan = ws.plan(config, state, options)

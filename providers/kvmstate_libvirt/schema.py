@@ -747,8 +747,10 @@ class Domain(_Model):
     iothreads: int | None = _f(None, "restart", ge=1, le=64, description="I/O threads for the disks' `iothread`; "
                                                                         "none when unset (QEMU's main loop).")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
-    graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
-    serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
+    # model_construct(): the defaults need no validation, so importing this module builds no validator
+    graphics: Graphics = _f(Graphics.model_construct(), "restart",
+                            description="Graphical console: none, vnc or spice.")
+    serial: Serial = _f(Serial.model_construct(), "restart", description="Serial console: pty, or a log file.")
     kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
     initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
     cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")

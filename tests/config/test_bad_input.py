@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
+
+app = application()
 
 GOOD_NET = "networks:\n  lab:\n    mode: nat\n    ipv4: 192.168.150.0/24\n"
 
