@@ -181,6 +181,7 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
     # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
+    # Optional: `facts(host) -> dict`, what a host offers (memory in bytes, cpus, ...), read by conditions as `host`.
     # Optional: `revert(live) -> None`, put the object a `reverts` type names back to `live` (`--revert`).
 
 
@@ -196,6 +197,14 @@ class Registry:
                 self.types[rtype.name] = rtype
                 self.provider_of[rtype.name] = provider
         self.by_plural = {t.plural: t for t in self.types.values()}
+
+    def facts(self, host: str) -> dict[str, Any]:
+        """What the providers say about a host (`host` in lifecycle conditions), with its name."""
+        found: dict[str, Any] = {}
+        for provider in self.providers:
+            if hasattr(provider, "facts"):
+                found.update(provider.facts(host))
+        return {**found, "name": host}
 
     @classmethod
     def discover(cls) -> "Registry":

@@ -52,7 +52,7 @@ def config_schema(registry: Registry) -> dict:
 
 
 def _language_sections() -> dict:
-    """`variables:`, `outputs:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
+    """`variables:`, `outputs:`, `import:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
     `backend "KIND" { ... }`)."""
     def section(description: str, props: dict, required: list[str]) -> dict:
         return {"type": ["object", "null"], "description": description,
@@ -72,6 +72,14 @@ def _language_sections() -> dict:
             "description": text,
             "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
             ["value"]),
+        "import": {"type": ["array", "null"], "description": "Objects made outside kvmstate to adopt (HCL: "
+                   "`import { to = ..., id = ... }`); see docs/configuration.md.",
+                   "items": {"type": "object", "additionalProperties": False, "required": ["to", "id"],
+                             "properties": {
+                                 "to": {**text, "description": "The resource address, e.g. domain.web or "
+                                                               "domain.vm[\"${each.key}\"]."},
+                                 "id": {**text, "description": "The object's name in libvirt."},
+                                 "for_each": {"description": "A map or a list of strings: one import each."}}}},
         "backend": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
                     "description": "Where the state lives (HCL: `backend \"pg\" { ... }`); literals only, never a "
                                    "password: see docs/state.md.",

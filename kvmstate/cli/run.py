@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -17,6 +17,11 @@ from kvmstate.cli.app import (
     SkipUnreachableOpt, StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
+
+if TYPE_CHECKING:
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.config import Configuration
+    from kvmstate.plan.model import Options
 
 
 @app.command()
@@ -32,6 +37,9 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
+         generate_config_out: Optional[Path] = typer.Option(
+             None, "--generate-config-out", help="Write the configuration of the objects import blocks adopt "
+             "into this new file (HCL, or YAML for .yaml/.yml) in the configuration folder, then plan with it."),
          color: Optional[bool] = ColorOpt) -> None:
     """Show what apply would change, without changing anything.
 
@@ -43,9 +51,12 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
 
       kvmstate plan --target domain.web --replace domain.web
 
+      kvmstate plan --generate-config-out=generated.hcl     # after writing import blocks
       kvmstate plan --revert snapshot.before_upgrade
     """
     from kvmstate.cli.workspace import Workspace
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
+    ws.connect_ahead()                  # libvirt connects while the loader, the plan and the state backend load
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options, Source
@@ -53,13 +64,13 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.formats import render
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
-    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
                       revert=revert or [], skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
-            ws.connect_ahead()
             config = ws.load_for(options)
+            if generate_config_out is not None:
+                config = _generated(ws, config, options, generate_config_out)
             the_plan = ws.plan(config, ws.read_state(), options)
             the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=planfile.config_hash(config))
     except (DiagnosticError, ProviderError) as exc:
@@ -76,6 +87,17 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         note.write(f"\nSaved the plan to {out}. Apply exactly this plan with: kvmstate apply {out}\n")
     if detailed_exitcode and (the_plan.has_changes or the_plan.refreshes):
         raise typer.Exit(2)
+
+
+def _generated(ws: Workspace, config: Configuration, options: Options, out: Path) -> Configuration:
+    """The configuration with the file --generate-config-out wrote (unchanged when there was nothing to write)."""
+    from kvmstate.plan.generate import generate
+    written = generate(config, ws.read_state(), ws.registry, out)
+    if not written:
+        sys.stderr.write("No import block needs configuration; nothing was written.\n")
+        return config
+    sys.stderr.write(f"Wrote the configuration of {', '.join(map(str, written))} to {out}; review it.\n\n")
+    return ws.load_for(options)
 
 
 @app.command()
@@ -150,9 +172,9 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
     from kvmstate.provider import ProviderError
     ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
                         shutdown_timeout=shutdown_timeout)
+    ws.connect_ahead()
     try:
         with ws.store.lock("destroy" if options.destroy else "apply"):
-            ws.connect_ahead()
             config = ws.load_for(options)
             state = ws.read_state()
             the_plan = ws.plan(config, state, options)
@@ -223,6 +245,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
                          "Run `kvmstate plan` to see what is left.\n")
         raise typer.Exit(1)
     record_outputs(config, state, ws.store, the_plan.options)
+    outcome.postconditions.raise_if_errors()
     if the_plan.options.refresh_only:
         print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
         return

@@ -21,7 +21,7 @@ from typing import Any
 from kvmstate.addrs import Address, ModulePath
 from kvmstate.config.expressions import (SPLAT, Access, Binary, Call, Cond, Expr, For, Lit, ObjectExpr, Ref,
                                          Template, TemplateFor, TemplateIf, TupleExpr, Unary)
-from kvmstate.config.functions import FUNCTIONS, FunctionError, call, type_name
+from kvmstate.config.functions import FunctionError, call, library, type_name
 from kvmstate.config.limits import MAX_STRING, Budget, LimitError, check_depth
 from kvmstate.config.operators import OperatorError, arithmetic, boolean, compare, equal, negate
 from kvmstate.diagnostics import Position, shown
@@ -277,8 +277,8 @@ def _access(expr: Access, scope: Scope, depth: int) -> Any:
 def _call(expr: Call, scope: Scope, depth: int) -> Any:
     if expr.name in SPECIAL:
         return _special(expr, scope, depth)
-    if expr.name not in FUNCTIONS:
-        near = difflib.get_close_matches(expr.name, list(FUNCTIONS) + list(SPECIAL), n=1)
+    if expr.name not in library():
+        near = difflib.get_close_matches(expr.name, list(library()) + list(SPECIAL), n=1)
         hint = f" Did you mean {near[0]}()?" if near else ""
         raise EvalError("Unknown function", f"There is no function named {expr.name!r}.{hint} The functions "
                         "are listed in docs/configuration.md (\"Functions\").", expr.pos)

@@ -29,7 +29,7 @@ from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 from kvmstate.graph import Graph
 
-Make = Callable[[RawResource, Address, dict, set], "dict[str, Any] | None"]
+Make = Callable[[RawResource, Address, dict, Scope], "dict[str, Any] | None"]     # the instance's scope
 
 
 LOCAL = "local"
@@ -97,7 +97,7 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
                                 format_path(path) or None)
                 failed.add(address)
                 break
-            result = make(raw, instance, body, inner.used)
+            result = make(raw, instance, body, inner)
             if result is None:
                 failed.add(address)
                 continue

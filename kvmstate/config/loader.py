@@ -20,12 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from kvmstate.addrs import Address, ModuleAddress, covers, format_path, parse_target, valid_name
 from kvmstate.config import outputs as outputs_
+from kvmstate.config import conditions as conditions_
+from kvmstate.config import imports as imports_
 from kvmstate.config import modules, refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta
+from kvmstate.config.meta import KEYS, Meta, depends_on_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
@@ -47,6 +49,8 @@ class Resource:
     name: str = ""                                               # the object's name in libvirt
     reads: set[Address] = field(default_factory=set)             # instances its expressions read
     after: tuple[Address | ModuleAddress, ...] = ()              # what its module calls' `depends_on` name
+    conditions: list[conditions_.Condition] = field(default_factory=list)   # lifecycle pre/postconditions
+    scope: Scope | None = None                                   # the instance's scope, for its conditions
 
     @property
     def object_name(self) -> str:
@@ -72,6 +76,7 @@ class Configuration:
     moved: list[refactor.Move] = field(default_factory=list)
     removed: list[refactor.Removal] = field(default_factory=list)
     hosts: dict[str, hosts_.HostDecl] = field(default_factory=dict)      # declared hosts (kvmstate.config.hosts)
+    imports: list[imports_.Import] = field(default_factory=list)         # `import` blocks, one per instance
 
     def dependencies(self, address: Address) -> list[Address]:
         """What a resource references, reads in expressions, or names in `depends_on`, its own or its module
@@ -135,9 +140,11 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                                diags)
     moved, removed = refactor.declare([r for r in raws if r.type in ("moved", "removed")],
                                       frozenset(registry.types), set(resources), diags)
+    imports = imports_.declare([r for r in raws if r.type == "import"], frozenset(registry.types), scope, diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts,
+                           imports)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
@@ -199,6 +206,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
               local_raws: list[RawResource], calls: modules.Calls) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
     unique: dict[Address, RawResource] = {}
+    checks: dict[Address, list[conditions_.Condition]] = {}
     for raw in raws:
         address = Address(raw.type, raw.name)
         if not valid_name(raw.name):
@@ -210,9 +218,9 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address] = raw
+            unique[address], checks[address] = conditions_.take(raw, diags)
 
-    def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | InstanceValue | None:
+    def make(raw: RawResource, address: Address, body: dict, inner: Scope) -> dict | InstanceValue | None:
         if raw.type == modules.BLOCK:
             made = calls.instantiate(raw, address, body, scope)
             if made is None:
@@ -225,7 +233,8 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         _take_refs(model, spec_body, (), refs)
         try:
             spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
-            meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
+            meta = Meta.model_validate({k: depends_on_written(raw.body["depends_on"]) if k == "depends_on" else v
+                                        for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():
                 _report(err, raw, Meta if err["loc"] and err["loc"][0] in KEYS else model, str(address), diags)
@@ -236,7 +245,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
                         "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
             return None
         res = Resource(address, spec, raw, host=meta.host or DEFAULT_HOST, refs=refs, meta=meta, name=name,
-                       reads=set(reads))
+                       reads=set(inner.used), conditions=checks[Address(raw.type, raw.name)], scope=inner)
         resources[address] = res
         return {**res.attributes, "name": name}
 

@@ -5,7 +5,7 @@
     name        the object's name in libvirt (default: the resource name; NAME-KEY for an instance)
     depends_on  addresses this resource must come after, beyond its references
     host        the named host it lives on (kvmstate.config.hosts); default: the host `default`
-    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy }
+    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy, precondition, postcondition }
 """
 
 from __future__ import annotations
@@ -15,8 +15,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kvmstate.addrs import NAME_PATTERN, parse_target
+from kvmstate.config.expressions import Ref
+from kvmstate.config.refactor import ref_text
 
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    condition: Any = Field(description="An expression that gives true when all is well.")
+    error_message: Any = Field(description="The sentence shown when the condition is false.")
 
 
 class Lifecycle(BaseModel):
@@ -26,6 +35,11 @@ class Lifecycle(BaseModel):
     ignore_changes: list[str] = Field(default_factory=list,
                                       description="Attribute paths whose differences are not planned.")
     create_before_destroy: bool = Field(False, description="On replacement, create the new object first.")
+    precondition: list[Condition] = Field(default_factory=list, description="Checked by every plan: `condition` "
+                                          "(reads self, host, var, ...) must be true, or the plan fails with "
+                                          "`error_message` (kvmstate.config.conditions).")
+    postcondition: list[Condition] = Field(default_factory=list, description="Checked after the resource is "
+                                           "applied, with `self` as applied.")
 
 
 class Meta(BaseModel):
@@ -54,3 +68,18 @@ class Meta(BaseModel):
 
 
 KEYS = tuple(Meta.model_fields)
+
+
+def depends_on_written(items: Any) -> Any:
+    """`depends_on` as written, before evaluation: an HCL reference (`pool.images`, `module.db`) becomes its
+    address text; anything else is left for validation to judge."""
+    if not isinstance(items, list):
+        return items
+    return [_address_text(item) if isinstance(item, Ref) else item for item in items]
+
+
+def _address_text(ref: Ref) -> Any:
+    try:
+        return ref_text(ref)
+    except ValueError:
+        return ref                      # a computed index: validation says it is not an address

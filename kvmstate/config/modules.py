@@ -30,8 +30,7 @@ from kvmstate.addrs import MODULE_NAME, Address, ModuleStep, module_text, parse_
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import variables
 from kvmstate.config.evaluate import MODULE, EvalError, ModuleValue, Scope, evaluate
-from kvmstate.config.expressions import Ref
-from kvmstate.config.refactor import ref_text
+from kvmstate.config.meta import depends_on_written
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics
 
@@ -92,7 +91,7 @@ class Calls:
         blocks = [r for r in folder.raws if r.type in self.types or r.type == BLOCK]
         local_raws = [r for r in folder.raws if r.type == "local"]
         resources = self.validate(blocks, inner, local_raws, replace(self, stack=self.stack + (folder.path,)))
-        after = tuple(parse_target(d, scope.module) for d in _depends_on(raw))
+        after = tuple(parse_target(d, scope.module) for d in _call_depends_on(raw))
         for res in resources.values():
             res.after = res.after + after
         outputs, reads = self._outputs(folder, inner, where)
@@ -172,16 +171,10 @@ class Calls:
         return values, frozenset(reads)
 
 
-def _depends_on(raw: RawResource) -> list[str]:
-    """The addresses a call's `depends_on` names, as text (HCL writes references, YAML strings)."""
-    items = raw.body.get("depends_on") if isinstance(raw.body, dict) else None
-    out = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, Ref):
-            out.append(ref_text(item))
-        elif isinstance(item, str):
-            out.append(item)
-    return out
+def _call_depends_on(raw: RawResource) -> list[str]:
+    """The addresses a call's `depends_on` names (HCL writes references, YAML strings)."""
+    items = depends_on_written(raw.body.get("depends_on") if isinstance(raw.body, dict) else None)
+    return [item for item in items if isinstance(item, str)] if isinstance(items, list) else []
 
 
 def schema_section() -> dict:

@@ -43,7 +43,7 @@ class Removal:
     pos: Position
 
 
-def _address(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | None:
+def address_of(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | None:
     """An address written as a reference (HCL: domain.web["a"]) or as text (YAML: domain.web["a"])."""
     pos = raw.position_of((key,))
     text = value
@@ -91,8 +91,8 @@ def declare(raws: list[RawResource], types: frozenset[str], configured: set[Addr
                         f"{'`from` and `to`' if raw.type == 'moved' else '`from` (and `lifecycle { destroy = false }`)'}"
                         f"{'; not ' + ', '.join(unknown) if unknown else ''}.", raw.position)
             continue
-        source = _address(body["from"], raw, "from", diags)
-        target = _address(body["to"], raw, "to", diags) if raw.type == "moved" else None
+        source = address_of(body["from"], raw, "from", diags)
+        target = address_of(body["to"], raw, "to", diags) if raw.type == "moved" else None
         if source is None or raw.type == "moved" and target is None:
             continue
         for address in (source, target):

@@ -10,11 +10,14 @@ that happened outside kvmstate. It never changes anything.
 from __future__ import annotations
 
 from kvmstate.addrs import Address, format_path, parse_path
+from functools import cache
+
 from kvmstate.config import Configuration, refactor
+from kvmstate.config.conditions import check_resource
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
-from kvmstate.plan import hosts
+from kvmstate.plan import hosts, imports
 from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
 from kvmstate.plan.revert import plan_reverts
@@ -52,6 +55,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     if unreachable:         # left out of the plan: neither read nor changed
         addresses = [a for a in addresses if host_of[a] not in unreachable]
     reachable = [a for a in sorted(known) if host_of[a] not in unreachable]
+    importing = {} if options.destroy else imports.resolve(config, state, registry, live, diags)
+    facts = cache(registry.facts)
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
@@ -74,12 +79,16 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             # Its scope cannot be listed now (an inactive pool): keep the object as recorded, never recreate it.
             obj = LiveObject(address.type, recorded.name, recorded.host, recorded.identity, recorded.attributes,
                              computed=recorded.computed)
-        if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
+        if obj is not None and address not in importing and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept") \
-            if unreadable and obj is not None else _drift(registry, key, recorded, obj)
+        if address in importing:
+            drift = None        # not drift: the object comes into the state by the import block
+        elif unreadable and obj is not None:
+            drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept")
+        else:
+            drift = _drift(registry, key, recorded, obj)
         if drift:
             plan.drift.append(drift)
         if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
@@ -103,10 +112,14 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 plan.resource_changes.append(change)
             continue
         change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace))
+        if address in importing:
+            change.importing = True
+            change.reason = "; ".join(filter(None, ["an import block adopts the existing object", change.reason]))
         if interrupted and change.action == Action.CREATE:
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
+        check_resource(resource, "precondition", resource.attributes, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     if options.revert and not options.refresh_only:

@@ -75,6 +75,10 @@ class LibvirtProvider:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
         return operations(live.type).adopt(self.connections.get(live.host), live, owner)
 
+    def facts(self, host: str) -> dict[str, Any]:
+        """The host's memory (total and free, bytes), logical CPUs and architecture."""
+        from .capabilities import facts
+        return facts(self.connections.get(host))
     def revert(self, live: LiveObject) -> None:
         """Put a snapshot's domain back to the snapshot (`--revert`)."""
         operations(live.type).revert(self.connections.get(live.host), live)

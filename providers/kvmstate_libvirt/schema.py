@@ -26,8 +26,10 @@ HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9](
 
 
 def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
-       local: bool = False, unique: str | None = None, **kw):
+       local: bool = False, unique: str | None = None, filled: bool = False, **kw):
     extra: dict = {"x-update": update}
+    if filled:
+        extra["x-filled"] = True
     if ref:
         extra["x-ref"] = ref
     if recorded:
@@ -269,7 +271,7 @@ class Network(_Model):
         "nat", "replace", description="How the network reaches the outside; `bridge`: an existing host bridge; "
                                       "`macvtap`: host interfaces shared through macvtap; `hostdev`: SR-IOV "
                                       "virtual functions of a host interface.")
-    bridge: str | None = _f(None, "replace", pattern=BRIDGE_PATTERN,
+    bridge: str | None = _f(None, "replace", filled=True, pattern=BRIDGE_PATTERN,
                             description="Bridge device name, at most 15 characters; libvirt picks one when unset. "
                                         "With mode bridge, the existing host bridge (required).")
     ipv4: str | None = _f(None, "replace", description="IPv4 network in CIDR form; the host takes its first address.")
@@ -631,7 +633,7 @@ class Interface(_Model):
     macvtap: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,
                              description="A host network device this interface joins through macvtap in bridge mode "
                                          "(instead of `network`).")
-    mac: str | None = _f(None, "restart", pattern=MAC_PATTERN, unique="MAC address",
+    mac: str | None = _f(None, "restart", filled=True, pattern=MAC_PATTERN, unique="MAC address",
                          description="Fixed MAC address; libvirt generates one (kept stable) when unset.")
     model: Literal["virtio", "e1000", "rtl8139"] = _f("virtio", "restart", description="NIC model.")
     wait_for_ip: bool = _f(False, "live", local=True, description="Apply waits until the guest has an IPv4 address on this "
@@ -854,21 +856,23 @@ class Domain(_Model):
 
     type: Literal["kvm", "qemu"] = _f("kvm", "restart", description="Hypervisor: kvm, or qemu for software emulation.")
     vcpu: int = _f(1, "live", ge=1, le=256, description="Number of virtual CPUs; changed live up to `max_vcpu`.")
-    max_vcpu: int | None = _f(None, "restart", ge=1, le=256,
+    max_vcpu: int | None = _f(None, "restart", filled=True, ge=1, le=256,
                               description="Most virtual CPUs without a restart; `vcpu` when unset.")
     memory: Size = _f(512 * 1024**2, "live", description="Memory, for example 1GiB; changed live up to `max_memory`.")
-    max_memory: Size | None = _f(None, "restart", description="Most memory without a restart; `memory` when unset.")
-    machine: str | None = _f(None, "restart", description="Machine type such as q35 or pc; libvirt's default when unset.")
+    max_memory: Size | None = _f(None, "restart", filled=True, description="Most memory without a restart; `memory` when unset.")
+    machine: str | None = _f(None, "restart", filled=True, description="Machine type such as q35 or pc; libvirt's default when unset.")
     firmware: Literal["bios", "uefi"] = _f("bios", "restart",
                                            description="bios (SeaBIOS) or uefi (OVMF, with a per-domain NVRAM).")
-    cpu: Cpu | None = _f(None, "restart", description="CPU mode, model and topology; libvirt's default when unset.")
+    cpu: Cpu | None = _f(None, "restart", filled=True, description="CPU mode, model and topology; libvirt's default when unset.")
     disks: list[Disk] = _f([], "live", description="Disks, in boot order; adding or removing the last ones is live.")
     cdroms: list[Cdrom] = _f([], "restart", description="Volumes attached read-only as CD-ROMs, booted after the disks.")
     iothreads: int | None = _f(None, "restart", ge=1, le=64, description="I/O threads for the disks' `iothread`; "
                                                                         "none when unset (QEMU's main loop).")
     interfaces: list[Interface] = _f([], "live", description="Network interfaces; adding or removing the last ones is live.")
-    graphics: Graphics = _f(Graphics(), "restart", description="Graphical console: none, vnc or spice.")
-    serial: Serial = _f(Serial(), "restart", description="Serial console: pty, or a log file.")
+    # model_construct(): the defaults need no validation, so importing this module builds no validator
+    graphics: Graphics = _f(Graphics.model_construct(), "restart",
+                            description="Graphical console: none, vnc or spice.")
+    serial: Serial = _f(Serial.model_construct(), "restart", description="Serial console: pty, or a log file.")
     kernel: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of a kernel on the host.")
     initrd: str | None = _f(None, "restart", description="Direct kernel boot: absolute path of an initrd on the host.")
     cmdline: str | None = _f(None, "restart", max_length=4096, description="Direct kernel boot: the kernel command line.")
@@ -877,19 +881,19 @@ class Domain(_Model):
     tpm: Tpm | None = _f(None, "restart", description="An emulated TPM (swtpm), with its state kept per domain.")
     rng: bool | None = _f(None, "restart", description="A virtio-rng device fed from the host's /dev/urandom.")
     video: Literal["none", "vga", "cirrus", "virtio", "qxl", "bochs", "ramfb"] | None = _f(
-        None, "restart", description="Video card model; libvirt's choice with graphics when unset.")
+        None, "restart", filled=True, description="Video card model; libvirt's choice with graphics when unset.")
     watchdog: Watchdog | None = _f(None, "restart", description="A watchdog device and its action.")
     filesystems: list[Filesystem] | None = _f(None, "restart", description="Host folders shared through virtiofs "
                                                                              "(shared memory backing is added).")
     boot_order: list[Literal["disk", "cdrom", "network"]] | None = _f(
-        None, "restart", description="Which devices boot, in order: the disks, the CD-ROMs, the interfaces (PXE); "
+        None, "restart", filled=True, description="Which devices boot, in order: the disks, the CD-ROMs, the interfaces (PXE); "
                                      "disks then CD-ROMs when unset.")
     boot_menu: bool | None = _f(None, "restart", description="Show the firmware's boot menu.")
     secure_boot: bool | None = _f(None, "restart", description="UEFI Secure Boot with Microsoft's keys enrolled "
                                                                "(needs firmware uefi and a q35 machine).")
-    on_poweroff: LIFECYCLE | None = _f(None, "restart", description="What a guest power-off does; libvirt: destroy.")
-    on_reboot: LIFECYCLE | None = _f(None, "restart", description="What a guest reboot does; libvirt: restart.")
-    on_crash: CRASH | None = _f(None, "restart", description="What a guest crash does; libvirt: destroy.")
+    on_poweroff: LIFECYCLE | None = _f(None, "restart", filled=True, description="What a guest power-off does; libvirt: destroy.")
+    on_reboot: LIFECYCLE | None = _f(None, "restart", filled=True, description="What a guest reboot does; libvirt: restart.")
+    on_crash: CRASH | None = _f(None, "restart", filled=True, description="What a guest crash does; libvirt: destroy.")
     usb_controller: Literal["qemu-xhci", "nec-xhci", "ich9-ehci1", "piix3-uhci", "none"] | None = _f(
         None, "restart", description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
                                      "libvirt's choice when unset.")

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
+
+app = application()
 
 GOOD_NET = "networks:\n  lab:\n    mode: nat\n    ipv4: 192.168.150.0/24\n"
 
@@ -202,6 +204,23 @@ CASES = [
      "needs `hugepages = true`"),
     ("virtiofs_shared.yaml", "domains:\n  d:\n    filesystems: [{source: /srv, target: s}]\n"
      "    memory_backing: {shared: false}\n", "Invalid value", 4, 5, "need shared memory"),
+    ("import_shape.hcl", 'import {\n  to = network.lab\n}\n', "Invalid import block", 1, 1, "it lacks id"),
+    ("import_extra.yaml", "import:\n  - to: network.lab\n    id: lab\n    provider: x\n", "Invalid import block", 2, 5,
+     "not provider"),
+    ("import_type.hcl", 'import {\n  to = disk.lab\n  id = "lab"\n}\n', "Unknown resource type", 2, 3,
+     "disk.lab is not of a resource type"),
+    ("import_to.hcl", 'import {\n  to = "network"\n  id = "lab"\n}\n', "Invalid address", 2, 3,
+     "'network' is not a resource address"),
+    ("import_id.hcl", 'import {\n  to = network.lab\n  id = 42\n}\n', "Invalid import block", 3, 3,
+     "`id` is the object's name in libvirt, a non-empty string, not 42"),
+    ("import_for_each.hcl", 'import {\n  for_each = 3\n  to = network.lab[each.key]\n  id = "lab"\n}\n',
+     "Invalid for_each", 2, 3, "a map or a list of strings, not a number"),
+    ("import_each.yaml", "import:\n  - for_each: [a]\n    to: network.lab[each.nope]\n    id: x\n",
+     "Invalid address", 3, 5, "'network.lab[each.nope]' is not a resource address"),
+    ("import_each_key.yaml", "import:\n  - for_each: [a]\n    to: network.lab[\"${each.nope}\"]\n    id: x\n",
+     "Invalid reference", 3, 5, "`each` has two attributes, each.key and each.value"),
+    ("import_twice.hcl", 'import {\n  to = network.lab\n  id = "a"\n}\nimport {\n  to = network.lab\n  id = "b"\n}\n',
+     "Duplicate import", 6, 3, "network.lab is imported twice"),
     ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
      "cannot read the template"),
 ]

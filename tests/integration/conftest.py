@@ -58,6 +58,17 @@ def guest() -> Path:
     return out
 
 
+def identities(conn, prefix: str) -> dict[str, str]:
+    """Every object whose name starts with `prefix`: kind and name -> UUID (a volume's key)."""
+    ids = {f"domain {d.name()}": d.UUIDString() for d in conn.listAllDomains()}
+    ids |= {f"network {n.name()}": n.UUIDString() for n in conn.listAllNetworks()}
+    for pool in conn.listAllStoragePools():
+        ids[f"pool {pool.name()}"] = pool.UUIDString()
+        if pool.isActive():
+            ids |= {f"volume {v.name()}": v.key() for v in pool.listAllVolumes()}
+    return {k: v for k, v in ids.items() if k.split()[1].startswith(prefix)}
+
+
 @pytest.fixture
 def conn():
     import libvirt
