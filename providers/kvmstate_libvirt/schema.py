@@ -895,7 +895,7 @@ class Domain(_Model):
     on_reboot: LIFECYCLE | None = _f(None, "restart", filled=True, description="What a guest reboot does; libvirt: restart.")
     on_crash: CRASH | None = _f(None, "restart", filled=True, description="What a guest crash does; libvirt: destroy.")
     usb_controller: Literal["qemu-xhci", "nec-xhci", "ich9-ehci1", "piix3-uhci", "none"] | None = _f(
-        None, "restart", description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
+        None, "restart", filled=True, description="Model of the first USB controller (qemu-xhci: USB 3); none: no USB; "
                                      "libvirt's choice when unset.")
     sound: Literal["ich9", "ich6", "ac97", "es1370", "sb16", "usb"] | None = _f(
         None, "restart", description="A sound card of this model.")

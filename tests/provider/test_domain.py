@@ -173,3 +173,15 @@ def test_undefine_flags(provider, conn, monkeypatch):
     kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
     assert seen == [libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept, kept]
     assert conn.listAllDomains() == []
+
+
+def test_devices_the_xml_leaves_out_read_as_off():
+    from kvmstate_libvirt.schema import Domain
+    from kvmstate_libvirt.types.domain import in_desired_form
+    from kvmstate_libvirt.xml import domain as document
+    xml = document.to_xml(Domain(type="qemu", machine="pc"), "bare", volumes={})
+    live = document.from_xml(xml, autostart=False, power="running")
+    assert "usb_redirects" not in live and "memory_backing" not in live
+    want = {"usb_redirects": 0, "memory_backing": {"shared": False, "hugepages": True}, "interfaces": []}
+    seen = in_desired_form(live, want, {})
+    assert seen["usb_redirects"] == 0 and seen["memory_backing"] == {"shared": False, "hugepages": False}

@@ -42,7 +42,7 @@ OUTSIDE = {"network": ("active", "autostart"), "pool": ("active", "autostart"), 
 # Attributes a document always says something about (a domain has a guest agent channel or not): read even
 # when unset, and then not compared.
 ALWAYS_READ = {"domain": {"guest_agent", "rng", "video", "boot_menu", "boot_order", "filesystems", "secure_boot",
-                          "inputs", "usb_redirects", "hostdevs", "memory_backing"},
+                          "inputs", "hostdevs", "memory_backing"},
                "pool": {"path"}}       # a logical, iscsi or disk pool's default target path
 
 

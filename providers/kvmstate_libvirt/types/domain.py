@@ -260,8 +260,21 @@ def _stop(dom: libvirt.virDomain, name: str, timeout: float) -> None:
             dom.destroy()
 
 
+def _absent_as_off(attrs: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """What the XML leaves out, in the desired form: no redirection channel is `usb_redirects = 0`, no
+    `<memoryBacking>` part is false (the document reads back only the parts it has)."""
+    if "usb_redirects" in desired and "usb_redirects" not in attrs:
+        attrs = {**attrs, "usb_redirects": 0}
+    want = desired.get("memory_backing")
+    if isinstance(want, dict):
+        have = attrs.get("memory_backing") or {}
+        attrs = {**attrs, "memory_backing": {**{k: False for k in ("hugepages", "shared") if k in want}, **have}}
+    return attrs
+
+
 def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dict[str, set[str]]) -> dict[str, Any]:
     """A copy of `attrs` where values meaning the same as `desired` take its form; `aliases`: alias -> canonicals."""
+    attrs = _absent_as_off(attrs, desired)
     want, have = desired.get("machine"), attrs.get("machine")
     alias = want and have and want != have and (have in aliases.get(want, ()) or want in aliases.get(have, ()))
     macs = {i: want_iface["mac"] for i, (want_iface, have_iface)

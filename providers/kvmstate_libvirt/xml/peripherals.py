@@ -50,15 +50,16 @@ def hostdev(spec: Hostdev) -> ET.Element:
 
 
 def parse(root: ET.Element) -> dict[str, Any]:
-    """The peripherals of a domain (inputs, redirections and host devices always; they may be none)."""
+    """The peripherals of a domain (inputs and host devices always; they may be none)."""
     devices = root.find("devices")
     devices = devices if devices is not None else ET.Element("devices")
     out: dict[str, Any] = {
         "inputs": [{"type": i.get("type"), "bus": i.get("bus", "usb")} for i in devices.findall("input")
                    if i.get("bus") in ("usb", "virtio")],
-        "usb_redirects": len(redirects(devices)),
         "hostdevs": [parse_hostdev(h) for h in devices.findall("hostdev") if h.get("mode") == "subsystem"],
     }
+    if redirects(devices):
+        out["usb_redirects"] = len(redirects(devices))
     usb = [c for c in devices.findall("controller") if c.get("type") == "usb" and c.get("index", "0") == "0"]
     if usb and usb[0].get("model"):
         out["usb_controller"] = usb[0].get("model")

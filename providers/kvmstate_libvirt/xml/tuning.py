@@ -53,14 +53,17 @@ def placement(root: ET.Element, spec: Domain) -> None:
 
 
 def parse(root: ET.Element) -> dict[str, Any]:
-    """Memory backing (always: every part is on or off), pinning and NUMA placement, when the domain has them."""
+    """Memory backing (the parts it has), pinning and NUMA placement, when the domain has them."""
+    out: dict[str, Any] = {}
     el = root.find("memoryBacking")
-    has = (lambda path: el is not None and el.find(path) is not None)
-    backing: dict[str, Any] = {"hugepages": has("hugepages"), "shared": has("access[@mode='shared']")}
-    page = el.find("hugepages/page") if el is not None else None
-    if page is not None and (page.get("size") or "").isdigit():
-        backing["hugepage_size"] = format_size(int(page.get("size")) * UNITS[(page.get("unit") or "KiB").lower()])
-    out: dict[str, Any] = {"memory_backing": backing}
+    if el is not None:
+        backing = {key: True for key, path in (("hugepages", "hugepages"), ("shared", "access[@mode='shared']"))
+                   if el.find(path) is not None}
+        page = el.find("hugepages/page")
+        if page is not None and (page.get("size") or "").isdigit():
+            backing["hugepage_size"] = format_size(int(page.get("size")) * UNITS[(page.get("unit") or "KiB").lower()])
+        if backing:
+            out["memory_backing"] = backing
     tune = root.find("cputune")
     if tune is not None:
         pins = {int(p.get("vcpu")): _canonical(p.get("cpuset")) for p in tune.findall("vcpupin")}
