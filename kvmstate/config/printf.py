@@ -140,7 +140,7 @@ def _pad(sign: str, prefix: str, body: str, width: int, flags: set[str], numeric
         return sign + prefix + body
     if "-" in flags:
         return sign + prefix + body + " " * fill
-    if "0" in flags and numeric and body[-1:].isdigit():
+    if "0" in flags and numeric and body.lower() not in ("inf", "nan"):     # Go pads Inf and NaN with spaces
         return sign + prefix + "0" * fill + body
     return " " * fill + sign + prefix + body
 
