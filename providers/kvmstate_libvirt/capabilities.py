@@ -28,6 +28,18 @@ def host_caps(host: Host) -> ET.Element:
     return host.cache["caps"]
 
 
+def lib_version(host: Host) -> int:
+    """libvirt's version on the host, as libvirt numbers it (9.1.0 is 9001000)."""
+    if "version" not in host.cache:
+        with doing(f"reading the libvirt version of host {host.name}"):
+            host.cache["version"] = host.conn.getLibVersion()
+    return host.cache["version"]
+
+
+def version_text(version: int) -> str:
+    return f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}"
+
+
 def facts(host: Host) -> dict[str, int | str]:
     """Memory (total and free, in bytes), logical CPUs and architecture: `host` in lifecycle conditions."""
     if "facts" not in host.cache:

@@ -30,11 +30,10 @@ def diagnose(uri: str, name: str = "default") -> list[HostCheck]:
                                          connect_hint(err))]
     try:
         host = Host(name, conn, 0)
-        version = conn.getLibVersion()
+        version = capabilities.version_text(capabilities.lib_version(host))
         offered = _offered(host)
         cpu = [_cpu_flags("kvm" in offered)] if local else []
-        checks = cpu + checks + [HostCheck("libvirtd", True, f"reachable at {uri} (libvirt {version // 1000000}."
-                                                             f"{version // 1000 % 1000}.{version % 1000})")]
+        checks = cpu + checks + [HostCheck("libvirtd", True, f"reachable at {uri} (libvirt {version})")]
         checks += _emulator(host, offered) + [_ovmf(host)] + features.doctor_checks(host) + [placement.doctor_check(host)]
         checks += [host_devices.doctor_check()] if local else []
         checks += storage.doctor_checks(host)

@@ -1,6 +1,6 @@
 """What a domain's devices need from the host: swtpm for a TPM, virtiofsd for shared folders, OVMF's Secure Boot
-build. Read from libvirt's domain capabilities (cached per host in `capabilities`), so a remote host is asked,
-not this machine.
+build, a libvirt that knows the device model. Read from libvirt's domain capabilities and version (cached per host
+in `capabilities`), so a remote host is asked, not this machine.
 
 `check` refuses a plan before any change; `doctor_checks` are the same facts as
 `kvmstate doctor` lines, each with how to get what is missing.
@@ -20,6 +20,8 @@ SWTPM_FIX = "install swtpm and swtpm-tools (apt-get install swtpm swtpm-tools) a
 VIRTIOFS_FIX = "install virtiofsd (Debian 12: part of qemu-system-common, /usr/lib/qemu/virtiofsd; " \
                "Debian 13: apt-get install virtiofsd) and restart libvirtd"
 SECURE_FIX = "install Debian's ovmf package (it has the Secure Boot build, OVMF_CODE_4M.ms.fd)"
+# Device models libvirt's domain capabilities do not list, with the libvirt version that added them.
+MODEL_SINCE = {("watchdog.model", "itco"): 9_001_000}
 
 
 def _values(domcaps: ET.Element, path: str) -> list[str]:
@@ -49,12 +51,12 @@ def check(host: Host, spec: Domain) -> list[Problem]:
     """Problems with the devices a domain asks for on this host."""
     if not {"kvm", "qemu"} & set(capabilities.domain_types(host)) or spec.type not in capabilities.domain_types(host):
         return []          # the test driver, or a type the host lacks (reported by capabilities.check)
+    problems = _too_new(host, spec)
     if not (spec.tpm or spec.filesystems or spec.secure_boot):
-        return []
+        return problems
     domcaps = capabilities.domain_caps(host, spec.type, spec.machine)
     if domcaps is None:
-        return []
-    problems = []
+        return problems
     if spec.tpm and has_tpm_emulator(domcaps) is False:
         problems.append(Problem("tpm", f"host {host.name} cannot emulate a TPM: libvirt finds no swtpm; {SWTPM_FIX}."))
     if spec.filesystems and has_virtiofs(domcaps) is False:
@@ -62,6 +64,15 @@ def check(host: Host, spec: Domain) -> list[Problem]:
     if spec.secure_boot and has_secure_boot(domcaps) is False:
         problems.append(Problem("secure_boot", f"host {host.name} has no Secure Boot firmware; {SECURE_FIX}."))
     return problems
+
+
+def _too_new(host: Host, spec: Domain) -> list[Problem]:
+    """Device models the host's libvirt is older than."""
+    asked = {("watchdog.model", spec.watchdog.model)} if spec.watchdog else set()
+    version = capabilities.lib_version(host)
+    return [Problem(path, f"host {host.name} runs libvirt {capabilities.version_text(version)}, which does not know "
+                          f"the {value} model; it needs libvirt {capabilities.version_text(since)} or later.")
+            for (path, value), since in MODEL_SINCE.items() if (path, value) in asked and version < since]
 
 
 def doctor_checks(host: Host) -> list[HostCheck]:

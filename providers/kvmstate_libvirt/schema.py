@@ -986,6 +986,15 @@ class Domain(_Model):
             raise ValueError(f"the PCI device {dup[0]} is passed through twice")
         return value
 
+    @field_validator("watchdog")
+    @classmethod
+    def _itco_on_q35(cls, value: Watchdog | None, info: ValidationInfo):
+        machine = info.data.get("machine")
+        if value is not None and value.model == "itco" and (not machine or "q35" not in machine):
+            raise ValueError("the itco watchdog is part of the q35 chipset: set machine = \"q35\", or use "
+                             "model i6300esb")
+        return value
+
     @field_validator("memory_backing")
     @classmethod
     def _virtiofs_shares(cls, value: MemoryBacking | None, info: ValidationInfo):

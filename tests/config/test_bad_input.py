@@ -192,6 +192,8 @@ CASES = [
     ("usb_sound.yaml", "domains:\n  d:\n    usb_controller: none\n    sound: usb\n", "Invalid value", 4, 5,
      "this `sound` value needs a USB bus"),
     ("redirect.yaml", "domains:\n  d:\n    usb_redirects: 1\n", "Invalid value", 3, 5, "set graphics type spice"),
+    ("itco.hcl", 'domain "d" {\n  machine = "pc"\n  watchdog {\n    model = "itco"\n  }\n}\n', "Invalid value", 3, 3,
+     "the itco watchdog is part of the q35 chipset"),
     ("no_usb.hcl", 'domain "d" {\n  usb_controller = "none"\n  input {\n    type = "tablet"\n  }\n}\n',
      "Invalid value", 3, 3, "this `inputs` value needs a USB bus"),
     ("pins.yaml", "domains:\n  d:\n    vcpu: 2\n    cputune:\n      vcpu_pins: ['0', '1', '0']\n", "Invalid value", 4, 5,

@@ -24,6 +24,7 @@ def caps(monkeypatch):
     def use(xml):
         monkeypatch.setattr(capabilities, "domain_types", lambda host: ["qemu", "kvm"])
         monkeypatch.setattr(capabilities, "domain_caps", lambda host, t, m: ET.fromstring(xml))
+        monkeypatch.setattr(capabilities, "lib_version", lambda host: 9_000_000)
     return use
 
 
@@ -48,4 +49,15 @@ def test_present_helpers_pass(caps):
 def test_a_domain_without_those_devices_asks_nothing(caps, monkeypatch):
     monkeypatch.setattr(capabilities, "domain_types", lambda host: ["qemu"])
     monkeypatch.setattr(capabilities, "domain_caps", lambda *a: pytest.fail("asked"))
+    monkeypatch.setattr(capabilities, "lib_version", lambda host: 9_000_000)
     assert features.check(FakeHost(), Domain(type="qemu")) == []
+
+
+@pytest.mark.parametrize("version,refused", [(9_000_000, True), (9_001_000, False)])
+def test_a_device_model_newer_than_the_hosts_libvirt_is_refused_at_plan_time(caps, monkeypatch, version, refused):
+    """libvirt 9.0 accepted the plan's itco watchdog only to refuse it when defining the domain."""
+    caps(WITH)
+    monkeypatch.setattr(capabilities, "lib_version", lambda host: version)
+    problems = features.check(FakeHost(), Domain(type="qemu", machine="q35", watchdog={"model": "itco"}))
+    assert [(p.path, "libvirt 9.0.0" in p.message and "9.1.0 or later" in p.message) for p in problems] == \
+        ([("watchdog.model", True)] if refused else [])
