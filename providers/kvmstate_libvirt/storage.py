@@ -94,12 +94,15 @@ def volume_problems(host: Host, name: str, spec: Volume, pool_type: str) -> list
     return problems
 
 
-def disk_problems(host: Host, spec: Domain, volumes: dict[str, Volume]) -> list[Problem]:
-    """Disks attached by path that are not on the host, and shareable disks that are not raw.
+def path_problems(host: Host, spec: Domain, volumes: dict[str, Volume]) -> list[Problem]:
+    """Disks, kernels and initrds attached by path that are not on the host, and shareable disks that are not raw.
 
     A path is found through libvirt when a started pool holds it (any host); otherwise it is looked for
     on this machine for a local URI, and not checked for a remote one (libvirt has no call for it)."""
-    problems = []
+    problems = [Problem(key, f"host {host.name} has no file {path}; direct kernel boot reads it when the domain "
+                             "starts.")
+                for key, path in (("kernel", spec.kernel), ("initrd", spec.initrd))
+                if path and is_local(host) and not os.path.isfile(path) and not _in_a_pool(host, path)]
     for i, disk in enumerate(spec.disks):
         fmt = volumes[disk.volume].format if disk.volume in volumes else "raw"
         if disk.shareable and fmt != "raw" and not disk.readonly:

@@ -126,3 +126,13 @@ def test_a_pool_type_whose_programs_the_host_lacks_is_refused(provider, monkeypa
     (problem,) = provider.check(request("pool", "san", desired("pool", **POOLS["iscsi"])), None)
     assert problem.path == "type" and "iscsiadm not found" in problem.message and "open-iscsi" in problem.message
     assert provider.check(request("pool", "nfs", desired("pool", **POOLS["netfs"])), None) == []
+
+
+def test_a_kernel_or_initrd_missing_on_the_host_is_refused_at_plan_time(provider, monkeypatch, tmp_path):
+    """libvirt reads them only when the domain starts: the plan passed and the apply failed."""
+    monkeypatch.setattr(storage, "is_local", lambda host: True)
+    kernel = tmp_path / "vmlinuz"
+    kernel.write_bytes(b"")
+    want = desired("domain", type="qemu", kernel=str(kernel), initrd=str(tmp_path / "initrd.img"))
+    (problem,) = provider.check(request("domain", "k", want), None)
+    assert problem.path == "initrd" and f"has no file {tmp_path}/initrd.img" in problem.message

@@ -73,11 +73,11 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks name by path, host devices, CPUs,
+        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks, kernel and initrd name by path, host devices, CPUs,
         NUMA nodes and hugepages, and XML patches libvirt's schema refuses, before any change."""
         spec = Domain.model_validate(request.attributes)
         problems = (capabilities.check(host, spec) + features.check(host, spec)
-                    + storage.disk_problems(host, spec, _volumes(request, spec))
+                    + storage.path_problems(host, spec, _volumes(request, spec))
                     + host_devices.check(host, spec) + placement.check(host, spec))
         if spec.xml_patches:
             bare = spec.model_copy(update={"xml_patches": None})
