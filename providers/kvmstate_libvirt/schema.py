@@ -80,6 +80,8 @@ class XmlPatch(_Model):
     def _one(self):
         if [self.set is not None, bool(self.remove), self.add is not None].count(True) != 1:
             raise ValueError("an XML patch needs exactly one of `set`, `remove = true` and `add`")
+        if self.remove:
+            patches.check_remove(self.xpath)
         if self.add is not None and patches.split(self.xpath)[2] is not None:
             raise ValueError(f"`add` puts an element under the elements {self.xpath!r} selects, so the path "
                              "cannot end in an attribute (/@name)")

@@ -140,16 +140,27 @@ def test_network_patches_apply_and_drift(provider, conn):
     assert compared(provider, live, want) == want
 
 
+def test_a_removed_balloon_set_to_model_none_holds():
+    """libvirt put back a removed memballoon, so that patch showed as a change on every plan; model none holds."""
+    spec = schema.Domain.model_validate({"xml_patches": [{"xpath": "/domain/devices/memballoon/@model",
+                                                          "set": "none"}]})
+    root = ET.fromstring("<domain><devices/></domain>")
+    patches.apply(root, spec.xml_patches)
+    assert ET.tostring(root.find("devices")) == b'<devices><memballoon model="none" /></devices>'
+    with pytest.raises(ValidationError, match="libvirt gives every network a UUID"):
+        schema.Network.model_validate({"xml_patches": [{"xpath": "/network/uuid", "remove": True}]})
+
+
 def test_hcl_xml_patch_blocks_fill_the_list():
     from kvmstate.config.hcl_file import read_hcl
     from kvmstate.diagnostics import Diagnostics
 
     text = ('domain "db" {\n  xml_patch {\n    xpath = "/domain/features/pmu/@state"\n    set = "off"\n  }\n'
-            '  xml_patch {\n    xpath = "/domain/devices/memballoon"\n    remove = true\n  }\n}\n')
+            '  xml_patch {\n    xpath = "/domain/features/vmport"\n    remove = true\n  }\n}\n')
     diags = Diagnostics()
     (raw,) = read_hcl("main.kvs.hcl", text, {"domain": schema.Domain}, diags)
     assert raw.body["xml_patches"] == [{"xpath": "/domain/features/pmu/@state", "set": "off"},
-                                       {"xpath": "/domain/devices/memballoon", "remove": True}]
+                                       {"xpath": "/domain/features/vmport", "remove": True}]
 
 
 PANIC = {"xpath": "/domain/devices", "add": "<panic model='isa'/>"}
@@ -160,6 +171,8 @@ PANIC = {"xpath": "/domain/devices", "add": "<panic model='isa'/>"}
     ({"xpath": "/domain/devices", "add": "<a/><b/>"}, "one well-formed XML element"),
     ({"xpath": "/domain/features/@x", "add": "<a/>"}, "cannot end in an attribute"),
     ({"xpath": "/domain/devices", "add": "<a/>", "remove": True}, "exactly one of"),
+    ({"xpath": "/domain/devices/memballoon", "remove": True}, "set /domain/devices/memballoon/@model to none"),
+    ({"xpath": "/domain/devices/memballoon[@model='virtio']", "remove": True}, "adds memballoon back"),
 ])
 def test_a_bad_add_is_refused(patch, message):
     with pytest.raises(ValidationError, match=message):

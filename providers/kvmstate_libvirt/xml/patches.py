@@ -8,8 +8,8 @@ names only); `remove` deletes every matching element or attribute; `add` appends
 element given as an XML snippet under every matching element (created like `set`'s),
 unless one holding the snippet is there already.
 
-`check` validates an expression and `snippet` an `add` (the schema calls them at plan time); `apply` patches a
-document; `read_back` says what a live document has at the desired patches' paths,
+`check` validates an expression, `check_remove` a `remove` and `snippet` an `add` (the schema calls them at
+plan time); `apply` patches a document; `read_back` says what a live document has at the desired patches' paths,
 so patched parts are compared like any attribute. Nothing here imports libvirt.
 """
 
@@ -58,6 +58,24 @@ def check(xpath: str, root: str) -> None:
         raise ValueError(f"{xpath!r} is not an expression of ElementTree's XPath subset (steps, //, *, "
                          "predicates such as [@name='value'], [tag] or [1])"
                          + (f": {exc}" if isinstance(exc, SyntaxError) else "")) from None
+
+
+# Elements libvirt writes back whenever a definition lacks them, so removing them never holds; and what does.
+REFILLED = {
+    "/domain/uuid": "libvirt gives every domain a UUID",
+    "/domain/devices/memballoon": "to drop the balloon, set /domain/devices/memballoon/@model to none",
+    "/network/uuid": "libvirt gives every network a UUID",
+    "/network/bridge": "libvirt names a bridge for every network",
+    "/network/mac": "libvirt gives every network's bridge a MAC address",
+}
+
+
+def check_remove(xpath: str) -> None:
+    """Raise ValueError unless a `remove` of `xpath` can hold: libvirt puts the REFILLED elements back."""
+    bare = re.sub(r"\[[^\]]*\]", "", _QUOTED.sub("''", xpath))
+    if bare in REFILLED:
+        raise ValueError(f"libvirt adds {bare.rsplit('/', 1)[1]} back to a definition that lacks it, so removing "
+                         f"it would show as a change on every plan; {REFILLED[bare]}")
 
 
 def snippet(text: str) -> ET.Element:
