@@ -3,6 +3,8 @@ libvirt's test driver (which defines every pool type without touching storage) a
 
 from __future__ import annotations
 
+import dataclasses
+
 import pydantic
 import pytest
 
@@ -136,3 +138,32 @@ def test_a_kernel_or_initrd_missing_on_the_host_is_refused_at_plan_time(provider
     want = desired("domain", type="qemu", kernel=str(kernel), initrd=str(tmp_path / "initrd.img"))
     (problem,) = provider.check(request("domain", "k", want), None)
     assert problem.path == "initrd" and f"has no file {tmp_path}/initrd.img" in problem.message
+
+
+@pytest.mark.parametrize("fmt, refused", [("vmdk", True), ("vdi", True), ("vpc", True), ("qed", False)])
+def test_an_image_format_qemu_img_cannot_resize_keeps_its_size(provider, conn, tmp_path, fmt, refused):
+    """The plan accepted a larger copy and a grown capacity; `qemu-img resize` then failed the apply."""
+    provider.create(request("pool", "images", desired("pool", path=str(tmp_path / "images"))))
+    base = desired("volume", pool="images", capacity="16MiB")
+    larger = desired("volume", pool="images", clone_of="base", format=fmt, capacity="32MiB")
+    same = desired("volume", pool="images", clone_of="base", format=fmt, capacity="16MiB")
+    assert [p.path for p in provider.check(request("volume", "copy", larger, {"volume.base": base}), None)] == \
+        (["capacity"] if refused else [])
+    assert provider.check(request("volume", "copy", same, {"volume.base": base}), None) == []
+    blank = desired("volume", pool="images", format=fmt, capacity="16MiB")
+    live = provider.create(request("volume", "blank", blank))
+    grown = provider.check(request("volume", "blank", {**blank, "capacity": "32MiB"}), live)
+    assert [(p.path, f"a {fmt} image cannot grow" in p.message) for p in grown] == \
+        ([("capacity", True)] if refused else [])
+
+
+def test_a_vpc_image_rounded_up_to_its_geometry_has_the_capacity_asked_for(provider, tmp_path):
+    """qemu-img made a 20MiB vpc image 20502KiB: the second plan refused to 'shrink' it."""
+    provider.create(request("pool", "images", desired("pool", path=str(tmp_path / "images"))))
+    want = desired("volume", pool="images", format="vpc", capacity="20MiB")
+    live = provider.create(request("volume", "disk.vhd", want))
+    rounded = dataclasses.replace(live, attributes={**live.attributes, "capacity": "20502KiB"})
+    assert compared(provider, rounded, want) == want
+    assert provider.check(request("volume", "disk.vhd", want), rounded) == []
+    qcow = dataclasses.replace(rounded, attributes={**rounded.attributes, "format": "qcow2"})
+    assert compared(provider, qcow, {**want, "format": "qcow2"})["capacity"] == "20502KiB"

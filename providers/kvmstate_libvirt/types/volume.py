@@ -4,6 +4,7 @@ overlay, or a copy of another volume), grow, and delete. Identity: the volume's 
 from __future__ import annotations
 
 import time
+from typing import Any
 import xml.etree.ElementTree as ET
 
 import libvirt
@@ -48,19 +49,34 @@ class Volumes(ResourceOperations):
             found.extend(self.live(host, vol, pool_name) for vol in vols)
         return found
 
+    def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
+        """A vpc image's capacity as desired when qemu-img rounded it up to a whole cylinder of the VHD geometry."""
+        attrs = dict(live.attributes)
+        have, want = attrs.get("capacity"), desired.get("capacity")
+        if attrs.get("format") == "vpc" and have and want and \
+                0 < parse_size(have) - parse_size(want) < VPC_CYLINDER:
+            attrs["capacity"] = want
+        return attrs
+
     def check(self, host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
         """Refuse a shrink; for a new volume, what its pool's type cannot hold, a copy smaller than its original,
         and a local image's format and size, before any change."""
         spec = Volume.model_validate(request.attributes)
         if current is not None:
-            have = current.attributes.get("capacity")
+            have = self.normalize(host, current, request.attributes).get("capacity")
             if spec.capacity is not None and have and spec.capacity < parse_size(have):
                 return [Problem("capacity", f"volume {request.name} cannot shrink from {have} to "
                                 f"{format_size(spec.capacity)}: shrinking would destroy the data at its end. Keep a "
                                 "capacity of at least the current one, or replace the volume (remove it from the "
                                 "configuration and apply, then add it back; its data is lost)")]
+            if spec.capacity is not None and have and spec.capacity > parse_size(have):
+                return _fixed_size_problems(request.name, spec, "grow")
             return []
         problems = storage.volume_problems(host, request.name, spec, _pool_type(host, request)) + _clone_problems(request, spec)
+        original = request.referenced("clone_of").attributes.get("capacity") if spec.clone_of else None
+        if (spec.clone_of or spec.source) and spec.capacity is not None and \
+                (original is None or parse_size(original) != spec.capacity):
+            problems += _fixed_size_problems(request.name, spec, "be made larger than its original")
         if problems or spec.source is None or image.is_url(spec.source):
             return problems
         try:
@@ -179,6 +195,20 @@ def _clone_problems(request: Request, spec: Volume) -> list[Problem]:
         return []
     return [Problem("capacity", f"volume {request.name}: a copy of {spec.clone_of} cannot be smaller than it "
                                 f"({size}); set a capacity of at least that, or leave it unset")]
+
+
+# Image formats qemu-img cannot resize: such a volume keeps the size it was made with.
+FIXED_SIZE = {"vmdk", "vdi", "vpc"}
+# The most a VHD (vpc) image's size is rounded up by: one cylinder of 16 heads x 255 sectors of 512 bytes.
+VPC_CYLINDER = 16 * 255 * 512
+
+
+def _fixed_size_problems(name: str, spec: Volume, change: str) -> list[Problem]:
+    if spec.format not in FIXED_SIZE:
+        return []
+    return [Problem("capacity", f"volume {name}: a {spec.format} image cannot {change} (qemu-img cannot resize "
+                                f"{', '.join(sorted(FIXED_SIZE))} images); keep its capacity, leave it unset for a "
+                                "copy or an upload, or use format qcow2, raw or qed")]
 
 
 def _base(host: Host, request: Request) -> tuple[str, str, int]:
