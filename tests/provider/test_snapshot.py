@@ -89,6 +89,16 @@ def test_check_refuses_raw_disks_and_running_uefi_domains(provider, web):
     assert provider.check(stopped, None) == []
 
 
+@pytest.mark.parametrize("power, refused", [("running", True), ("stopped", False)])
+def test_check_refuses_a_running_domain_with_virtiofs_shares(provider, web, power, refused):
+    """QEMU cannot save a vhost-user-fs device's state: the plan passed and the snapshot failed at apply."""
+    shares = [{"source": "/srv/share", "target": "share"}]
+    req = request("snapshot", "before", desired("snapshot", domain="web"),
+                  {"domain.web": domain(filesystems=shares, power=power), **VOLUMES})
+    assert [("virtiofs" in p.message, p.path) for p in provider.check(req, None)] == \
+        ([(True, "kind")] if refused else [])
+
+
 def test_a_domain_with_snapshots_can_be_deleted(provider, conn, web):
     """A replaced domain goes before its snapshots are replaced: its snapshots' metadata goes with it."""
     provider.create(snapshot("before")[1])

@@ -41,7 +41,8 @@ class Snapshots(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """An internal snapshot needs every disk of the domain in qcow2, and a running domain without UEFI
-        firmware (QEMU saves its state into every writable image, and the firmware's variables are a raw file).
+        firmware (QEMU saves its state into every writable image, and the firmware's variables are a raw file)
+        and without virtiofs shares (QEMU cannot save their state).
         Read from the configuration, before any change."""
         domain = request.referenced("domain")
         disks = domain.attributes.get("disks", [])
@@ -59,6 +60,10 @@ class Snapshots(ResourceOperations):
             return [Problem("kind", f"snapshot {request.name}: libvirt cannot take an internal snapshot of a "
                             f"running UEFI domain ({domain.name}): its firmware variables are a raw file. Take it "
                             "while the domain is stopped (power = \"stopped\").")]
+        if domain.attributes.get("filesystems") and domain.attributes.get("power") == "running":
+            return [Problem("kind", f"snapshot {request.name}: QEMU cannot save the memory of a running domain with "
+                            f"virtiofs `filesystems` ({domain.name}), which a snapshot of it holds. Take it while "
+                            "the domain is stopped (power = \"stopped\").")]
         return []
 
     def create(self, host: Host, request: Request) -> LiveObject:
