@@ -44,6 +44,11 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def child_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model of field `name` of `model` (a nested model, or a list of them); None for a plain value."""
+    return _children(model).get(name)
+
+
 def model_at(model: type[BaseModel] | None, path: Path) -> type[BaseModel] | None:
     """The nested model an attribute path leads to (None when the path leaves the models)."""
     for part in path:

@@ -83,13 +83,14 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
             continue
         mode = "count" if "count" in raw.body else "for_each" if "for_each" in raw.body else None
         values = ResourceValues(mode)
+        undeclared = _undeclared(raw, scope, by_address)      # the same for every instance
         for key, each in keys:
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
             instance = Address(raw.type, raw.name, key)
             errors: list[Located] = []
             body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
-            errors = _with_undeclared(errors, raw, scope, by_address)
+            errors = _with_undeclared(errors, undeclared)
             if errors:
                 for error, path in errors:
                     diags.error(error.summary, error.detail, error.pos or raw.position_of(path), str(instance),
@@ -121,7 +122,7 @@ def _local(raw: RawResource, scope: Scope, declared: dict[Address, RawResource],
     inner = replace(scope, used=set())
     errors: list[Located] = []
     value = _body(raw.body["value"], inner, (), errors)
-    errors = _with_undeclared(errors, raw, scope, declared)
+    errors = _with_undeclared(errors, _undeclared(raw, scope, declared))
     for error, _ in errors:
         diags.error(error.summary, error.detail, error.pos or raw.position, f"local.{raw.name}")
     if errors:
@@ -143,10 +144,12 @@ def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
         return None
 
 
-def _with_undeclared(errors: list[Located], raw: RawResource, scope: Scope,
-                     declared: dict[Address, RawResource]) -> list[Located]:
+def _with_undeclared(errors: list[Located], undeclared: list[Located]) -> list[Located]:
+    """`errors` and the references to undeclared names that they do not already report."""
+    if not undeclared:
+        return errors
     seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
-    return errors + [(e, p) for e, p in _undeclared(raw, scope, declared) if (e.summary, e.detail, e.pos) not in seen]
+    return errors + [(e, p) for e, p in undeclared if (e.summary, e.detail, e.pos) not in seen]
 
 
 def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:

@@ -30,7 +30,7 @@ from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
 from kvmstate.graph import Graph
-from kvmstate.metadata import field_meta, model_at, references, submodel, tagged_values
+from kvmstate.metadata import child_model, field_meta, model_at, references, tagged_values
 from kvmstate.provider import Registry
 
 EXTENSIONS = (".yaml", ".yml", ".hcl")
@@ -221,13 +221,15 @@ def _take_refs(model: type[BaseModel], body: Any, path: tuple, refs: dict[tuple,
     names, remembering the address each one refers to."""
     if not isinstance(body, dict):
         return
-    for name, info in model.model_fields.items():
-        value = body.get(name)
+    fields = model.model_fields
+    for name, value in body.items():
+        if name not in fields:
+            continue
         if isinstance(value, InstanceValue) and field_meta(model, name).get("x-ref"):
             body[name] = value["name"]
             refs[path + (name,)] = value.address
             continue
-        child = submodel(info.annotation)
+        child = child_model(model, name)
         if child is not None and isinstance(value, list):
             for i, item in enumerate(value):
                 _take_refs(child, item, path + (name, i), refs)
