@@ -23,6 +23,7 @@ from kvmstate.config import outputs as outputs_
 from kvmstate.config import refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
+from kvmstate.config.expressions import contains_expr
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
 from kvmstate.config.meta import KEYS, Meta
@@ -190,13 +191,19 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         else:
             unique[address] = raw
 
+    shared: dict[int, BaseModel] = {}     # id(raw) -> the spec every instance of a literal block shares
+
     def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
         model = registry.types[raw.type].model
-        spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
         refs: dict[tuple, Address] = {}
-        _take_refs(model, spec_body, (), refs)
+        spec = shared.get(id(raw))
         try:
-            spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
+            if spec is None:
+                spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
+                _take_refs(model, spec_body, (), refs)
+                spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
+                if address.key is not None and _literal_spec(raw):
+                    shared[id(raw)] = spec
             meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():
@@ -214,6 +221,12 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
 
     expand(list(unique.values()), scope, diags, make, local_raws)
     return resources
+
+
+def _literal_spec(raw: RawResource) -> bool:
+    """Whether a block's attributes (its meta-arguments aside) hold no expression: every instance then has
+    the same spec, validated once."""
+    return not contains_expr({k: v for k, v in raw.body.items() if k not in KEYS})
 
 
 def _take_refs(model: type[BaseModel], body: Any, path: tuple, refs: dict[tuple, Address]) -> None:

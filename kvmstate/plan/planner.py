@@ -295,8 +295,9 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         change.reason = "it was deleted outside kvmstate" if recorded else "it is not in the state"
         return change
     change.identity = obj.identity
-    change.before = live_view(registry, obj, desired, recorded.attributes if recorded else None)
-    changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
+    prior = recorded.attributes if recorded else None
+    change.before = live_view(registry, obj, desired, prior)
+    changes = attribute_changes(registry, obj, desired, prior, change.before)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
         change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))
