@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cached_property, total_ordering
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}"
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
@@ -34,12 +34,14 @@ class Address:
         key = self.key if isinstance(self.key, int) else json.dumps(self.key)
         return f"{self.type}.{self.name}[{key}]"
 
+    @cached_property
     def _order(self) -> tuple:
+        """The sort key, made once per address (plans sort thousands of them many times)."""
         key = (0, 0, "") if self.key is None else (1, self.key, "") if isinstance(self.key, int) else (2, 0, self.key)
         return (self.type, self.name, key)
 
     def __lt__(self, other: "Address") -> bool:
-        return self._order() < other._order()
+        return self._order < other._order
 
     @property
     def resource(self) -> "Address":

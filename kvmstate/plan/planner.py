@@ -39,7 +39,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     for resource in desired.values():
         check_ignore_paths(resource, diags)
     diags.raise_if_errors()
-    addresses = sorted(known)
+    everything = sorted(known)
+    addresses = everything
     if targets:
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
     recorded_at = {r.address: r for r in state.resources}
@@ -50,7 +51,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 moved=[Moved(from_=a, to=b) for a, b in moved], removed=removed, unreachable_hosts=unreachable)
     if unreachable:         # left out of the plan: neither read nor changed
         addresses = [a for a in addresses if host_of[a] not in unreachable]
-    reachable = [a for a in sorted(known) if host_of[a] not in unreachable]
+    reachable = [a for a in everything if host_of[a] not in unreachable]
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
