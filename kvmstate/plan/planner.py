@@ -78,8 +78,9 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
+        view = _shared_view(registry, obj, resource, recorded)
         drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept") \
-            if unreadable and obj is not None else _drift(registry, key, recorded, obj)
+            if unreadable and obj is not None else _drift(registry, key, recorded, obj, view)
         if drift:
             plan.drift.append(drift)
         if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
@@ -102,7 +103,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 check_prevent_destroy(change, config.resources.get(address), diags)
                 plan.resource_changes.append(change)
             continue
-        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace))
+        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace), view)
         if interrupted and change.action == Action.CREATE:
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
@@ -197,7 +198,18 @@ def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, l
     return recorded is not None and recorded.pending == "create" and not registry.types[obj.type].marks_owner
 
 
-def _drift(registry: Registry, address: str, recorded: StateResource | None, obj: LiveObject | None) -> Drift | None:
+def _shared_view(registry: Registry, obj: LiveObject | None, resource, recorded: StateResource | None
+                 ) -> dict | None:
+    """The live view that both the drift check and the plan compare with, when the state records exactly the
+    desired attributes (the no-op case: one view instead of two); None otherwise."""
+    if obj is None or resource is None or recorded is None or recorded.pending or recorded.attributes != \
+            resource.attributes:
+        return None
+    return live_view(registry, obj, resource.attributes, recorded.attributes)
+
+
+def _drift(registry: Registry, address: str, recorded: StateResource | None, obj: LiveObject | None,
+           view: dict | None = None) -> Drift | None:
     """What happened to an object outside kvmstate (or during an interrupted apply) since the state was written."""
     if recorded is None or recorded.pending:
         if obj is not None:
@@ -205,7 +217,7 @@ def _drift(registry: Registry, address: str, recorded: StateResource | None, obj
         return Drift(address=address, kind="unfinished") if recorded is not None else None
     if obj is None:
         return Drift(address=address, kind="deleted")
-    changes = attribute_changes(registry, obj, recorded.attributes, None)
+    changes = attribute_changes(registry, obj, recorded.attributes, None, view)
     return Drift(address=address, kind="changed", changes=changes) if changes else None
 
 
@@ -285,7 +297,7 @@ def _conflict(address: str, obj: LiveObject, state: State) -> str:
 
 
 def _plan_resource(registry: Registry, config: Configuration, address: Address, recorded: StateResource | None,
-                   obj: LiveObject | None, replace: bool) -> ResourceChange:
+                   obj: LiveObject | None, replace: bool, view: dict | None = None) -> ResourceChange:
     resource = config.resources[address]
     desired = resource.attributes
     change = ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
@@ -297,7 +309,7 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         return change
     change.identity = obj.identity
     prior = recorded.attributes if recorded else None
-    change.before = live_view(registry, obj, desired, prior)
+    change.before = view if view is not None else live_view(registry, obj, desired, prior)
     changes = attribute_changes(registry, obj, desired, prior, change.before)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:

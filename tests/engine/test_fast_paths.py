@@ -25,9 +25,10 @@ from tests.engine.test_scenarios import SCENARIOS
 
 
 def without_fast_paths(monkeypatch) -> None:
-    """Every interpolation through the HCL grammar, every instance validated, two live views per resource."""
+    """Every interpolation through the HCL grammar, every instance validated, three live views per resource."""
     monkeypatch.setattr(plain_refs, "parse", lambda text, pos: None)
     monkeypatch.setattr(loader, "_literal_spec", lambda raw: False)
+    monkeypatch.setattr(planner, "_shared_view", lambda registry, obj, resource, recorded: None)
     monkeypatch.setattr(planner, "attribute_changes",
                         lambda registry, obj, desired, recorded, view=None:
                         live.attribute_changes(registry, obj, desired, recorded))
