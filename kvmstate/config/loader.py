@@ -192,17 +192,21 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
             unique[address] = raw
 
     shared: dict[int, BaseModel] = {}     # id(raw) -> the spec every instance of a literal block shares
+    blocks: dict[int, tuple[Path, bool]] = {}      # id(raw) -> (its folder, whether its attributes are literal)
 
     def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
         model = registry.types[raw.type].model
         refs: dict[tuple, Address] = {}
         spec = shared.get(id(raw))
+        if id(raw) not in blocks:
+            blocks[id(raw)] = (Path(raw.position.file).parent, _literal_spec(raw))
+        base_dir, literal = blocks[id(raw)]
         try:
             if spec is None:
                 spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
                 _take_refs(model, spec_body, (), refs)
-                spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
-                if address.key is not None and _literal_spec(raw):
+                spec = model.model_validate(spec_body, context={"base_dir": base_dir})
+                if address.key is not None and literal:
                     shared[id(raw)] = spec
             meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
