@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from kvmstate.addrs import Address, format_path
 from kvmstate.config.evaluate import EvalError, InstanceValue, ResourceValues, Scope, evaluate
-from kvmstate.config.expressions import Expr, refs_in
+from kvmstate.config.expressions import Expr, contains_expr, refs_in
 from kvmstate.config.functions import type_name
 from kvmstate.config.limits import LimitError
 from kvmstate.config.meta import REPEAT
@@ -84,12 +84,14 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         mode = "count" if "count" in raw.body else "for_each" if "for_each" in raw.body else None
         values = ResourceValues(mode)
         undeclared = _undeclared(raw, scope, by_address)      # the same for every instance
+        literal = literal_keys(raw)
         for key, each in keys:
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
             instance = Address(raw.type, raw.name, key)
             errors: list[Located] = []
-            body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
+            body = {k: v if k in literal else _body(v, inner, (k,), errors) for k, v in raw.body.items()
+                    if k not in REPEAT}
             errors = _with_undeclared(errors, undeclared)
             if errors:
                 for error, path in errors:
@@ -106,6 +108,12 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
 
 
 Located = tuple[EvalError, Path]
+
+
+def literal_keys(raw: RawResource) -> frozenset[str]:
+    """The attributes of a block that hold no expression: every instance takes them as written (shared, never
+    changed), without walking them."""
+    return frozenset(k for k, v in raw.body.items() if k not in REPEAT and not contains_expr(v))
 
 
 def _cycle_refs(cycle: list[str], by_address: dict[Address, RawResource], scope: Scope) -> list[tuple[str, Any]]:

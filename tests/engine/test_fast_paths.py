@@ -11,7 +11,7 @@ import pytest
 
 from kvmstate.addrs import Address
 from kvmstate.apply.applier import apply_plan
-from kvmstate.config import load, loader, plain_refs
+from kvmstate.config import expand, load, loader, plain_refs
 from kvmstate.diagnostics import DiagnosticError, format_plain
 from kvmstate.plan import live, planner
 from kvmstate.plan.planner import make_plan
@@ -25,9 +25,11 @@ from tests.engine.test_scenarios import SCENARIOS
 
 
 def without_fast_paths(monkeypatch) -> None:
-    """Every interpolation through the HCL grammar, every instance validated, three live views per resource."""
+    """Every interpolation through the HCL grammar, every attribute of every instance evaluated and validated,
+    three live views per resource."""
     monkeypatch.setattr(plain_refs, "parse", lambda text, pos: None)
     monkeypatch.setattr(loader, "_literal_spec", lambda raw: False)
+    monkeypatch.setattr(expand, "literal_keys", lambda raw: frozenset())
     monkeypatch.setattr(planner, "_shared_view", lambda registry, obj, resource, recorded: None)
     monkeypatch.setattr(planner, "attribute_changes",
                         lambda registry, obj, desired, recorded, view=None:
