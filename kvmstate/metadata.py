@@ -9,6 +9,8 @@ A provider's pydantic models describe themselves in `json_schema_extra`:
     x-local:  true                              kvmstate's own setting (how long to wait), not a property of
                                                 the live object: used when applying, never compared
     x-unique: "<what>"                          the value may appear once in the whole configuration
+    x-filled: true                              libvirt fills it in when unset (a MAC, the machine type): left
+                                                out of the configuration `plan --generate-config-out` writes
 
 Every lookup is cached per model, so plans of thousands of resources pay once.
 """
@@ -98,6 +100,31 @@ def without_local(model: type[BaseModel] | None, data: Any) -> Any:
     local = {name for name, _ in tagged(model, "x-local")}
     children = _children(model)
     return {key: without_local(children.get(key), value) for key, value in data.items() if key not in local}
+
+
+def as_written(model: type[BaseModel], data: Any, filled: bool = False) -> Any:
+    """Live attributes as a user writes them: without values equal to the field's default (or false and empty
+    ones where the default is unset), without
+    kvmstate's own settings, and (unless `filled`) without what libvirt fills in (`x-filled`)."""
+    if isinstance(data, list):
+        return [as_written(model, item, filled) for item in data]
+    if not isinstance(data, dict):
+        return data
+    dropped = {name for name, _ in tagged(model, "x-local")} | \
+        (set() if filled else {name for name, _ in tagged(model, "x-filled")})
+    children = _children(model)
+    out = {}
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if key in dropped or info is None or value is None:
+            continue
+        default = info.get_default(call_default_factory=True)
+        plain = default.model_dump(mode="json", exclude_none=True) if isinstance(default, BaseModel) else default
+        if value == plain or plain is None and (value is False or value == [] or value == {}):
+            continue            # the default, or what an unset optional field reads back as (no device)
+        child = children[key]
+        out[key] = as_written(child, value, filled) if child is not None else value
+    return out
 
 
 def tagged_values(spec: BaseModel, tag: str, path: Path = ()) -> Iterable[tuple[Path, Any, Any]]:

@@ -37,6 +37,8 @@ class ResourceType:
     description: str = ""
     scope: str | None = None  # attribute whose value namespaces names, e.g. a volume's pool
     marks_owner: bool = False  # objects carry the ownership mark (LiveObject.owner) from their creation
+    reverts: str | None = None  # attribute naming what `--revert ADDR` puts back to this object (a snapshot's
+                                # domain); None: not something to revert to
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Dependency:
     address: Address
     name: str                              # its object name in the remote API
     attributes: dict[str, Any]             # desired, in the same form as Request.attributes
+    refs: dict[str, Address] = field(default_factory=dict)            # its own references, as Request.refs
 
 
 @dataclass
@@ -98,12 +101,15 @@ class Request:
     refs: dict[str, Address] = field(default_factory=dict)            # "disks[0].volume" -> the address it names
     dependencies: dict[Address, Dependency] = field(default_factory=dict)
 
-    def referenced(self, path: str) -> Dependency:
-        """The resource that the `x-ref` attribute at `path` (e.g. "backing_store", "disks[0].volume") refers to."""
-        address = self.refs.get(path)
+    def referenced(self, path: str, of: Dependency | None = None) -> Dependency:
+        """The resource that the `x-ref` attribute at `path` (e.g. "backing_store", "disks[0].volume") refers to;
+        with `of`, the one that a dependency's own attribute refers to (a snapshot's domain's disk volume)."""
+        address = (of.refs if of is not None else self.refs).get(path)
         dependency = self.dependencies.get(address) if address is not None else None
         if dependency is None:
-            raise ProviderError(f"{self.address}: the resource that {path!r} refers to was not given to the provider")
+            where = f"{of.address}'s" if of is not None else "its"
+            raise ProviderError(f"{self.address}: the resource that {where} {path!r} refers to was not given to "
+                                "the provider")
         return dependency
 
 
@@ -175,6 +181,8 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
     # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
+    # Optional: `facts(host) -> dict`, what a host offers (memory in bytes, cpus, ...), read by conditions as `host`.
+    # Optional: `revert(live) -> None`, put the object a `reverts` type names back to `live` (`--revert`).
 
 
 class Registry:
@@ -189,6 +197,14 @@ class Registry:
                 self.types[rtype.name] = rtype
                 self.provider_of[rtype.name] = provider
         self.by_plural = {t.plural: t for t in self.types.values()}
+
+    def facts(self, host: str) -> dict[str, Any]:
+        """What the providers say about a host (`host` in lifecycle conditions), with its name."""
+        found: dict[str, Any] = {}
+        for provider in self.providers:
+            if hasattr(provider, "facts"):
+                found.update(provider.facts(host))
+        return {**found, "name": host}
 
     @classmethod
     def discover(cls) -> "Registry":

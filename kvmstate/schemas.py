@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kvmstate.addrs import NAME_PATTERN
 from kvmstate.config.hosts import schema_section as hosts_schema
+from kvmstate.config.modules import schema_section as modules_schema
 from kvmstate.config.meta import Meta
 from kvmstate.plan.model import Plan
 from kvmstate.provider import Registry
@@ -44,13 +45,14 @@ def config_schema(registry: Registry) -> dict:
                           "description": "An expression: a string with ${...} in it, e.g. ${var.size}."}
     properties.update(_language_sections())
     properties["hosts"] = hosts_schema()
+    properties["modules"] = modules_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}/config.schema.json",
             "title": "kvmstate desired-state file", "type": "object", "additionalProperties": False,
             "properties": properties, "$defs": defs}
 
 
 def _language_sections() -> dict:
-    """`variables:`, `outputs:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
+    """`variables:`, `outputs:`, `import:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
     `backend "KIND" { ... }`)."""
     def section(description: str, props: dict, required: list[str]) -> dict:
         return {"type": ["object", "null"], "description": description,
@@ -70,6 +72,14 @@ def _language_sections() -> dict:
             "description": text,
             "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
             ["value"]),
+        "import": {"type": ["array", "null"], "description": "Objects made outside kvmstate to adopt (HCL: "
+                   "`import { to = ..., id = ... }`); see docs/configuration.md.",
+                   "items": {"type": "object", "additionalProperties": False, "required": ["to", "id"],
+                             "properties": {
+                                 "to": {**text, "description": "The resource address, e.g. domain.web or "
+                                                               "domain.vm[\"${each.key}\"]."},
+                                 "id": {**text, "description": "The object's name in libvirt."},
+                                 "for_each": {"description": "A map or a list of strings: one import each."}}}},
         "backend": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
                     "description": "Where the state lives (HCL: `backend \"pg\" { ... }`); literals only, never a "
                                    "password: see docs/state.md.",

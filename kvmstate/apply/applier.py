@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Callable, Mapping
 
 from kvmstate.apply import schedule
 from kvmstate.addrs import Address, parse_path
 from kvmstate.config import Configuration
+from kvmstate.config.conditions import check_resource
 from kvmstate.config.outputs import evaluate as evaluate_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.diff import set_path
@@ -45,6 +47,7 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)     # address -> error message
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
+    postconditions: Diagnostics = field(default_factory=Diagnostics)     # those that failed after the apply
 
     @property
     def ok(self) -> bool:
@@ -66,9 +69,11 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
         refresh_state(plan, recorder)
         return outcome
     _record_drift(plan, recorder, registry)
+    _record_imports(plan, recorder, registry)
     changes = {c.address: c for c in plan.resource_changes}
     forward = {a: _prerequisites(a, changes) for a in config.graph.order()
-               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE)}
+               if a in changes and changes[a].action in (Action.CREATE, Action.UPDATE, Action.RESTART, Action.REPLACE,
+                                                        Action.REVERT)}
     deletes = {c.address: c for c in plan.resource_changes if c.action == Action.DELETE}
     graph = Graph()
     for address, change in deletes.items():
@@ -99,7 +104,18 @@ def apply_plan(plan: Plan, config: Configuration, state: State, store: Backend, 
                          on_end, stop, lambda address: changes[address].host, per_host)
     finally:
         store.checkpoint()
+    _postconditions(config, recorder.state, registry, outcome)
     return outcome
+
+
+def _postconditions(config: Configuration, state: State, registry: Registry, outcome: Outcome) -> None:
+    """Check the postconditions of the applied resources, `self` being what the state now records."""
+    facts = cache(registry.facts)
+    for address in outcome.done:
+        resource, recorded = config.resources.get(Address.parse(address)), state.get(address)
+        if resource is not None and recorded is not None:
+            check_resource(resource, "postcondition", {**recorded.attributes, **(recorded.computed or {})}, facts,
+                           outcome.postconditions)
 
 
 def _prerequisites(address: str, changes: dict[str, ResourceChange]) -> set[str]:
@@ -184,6 +200,19 @@ def _record_drift(plan: Plan, recorder: Recorder, registry: Registry) -> None:
             recorder.record(change, live.identity, computed=live.computed)
 
 
+def _record_imports(plan: Plan, recorder: Recorder, registry: Registry) -> None:
+    """Mark and record the objects `import` blocks adopt, before any action: an import that needs no change is
+    done here; one that does is then updated (or replaced) like any recorded object, from its live values."""
+    for change in plan.resource_changes:
+        if not change.importing or change.address not in plan._live:
+            continue
+        live = registry.provider_of[change.type].adopt(plan._live[change.address],
+                                                       Owner(recorder.state.lineage, change.address))
+        plan._live[change.address] = live
+        as_found = change if change.action == Action.NOOP else change.model_copy(update={"after": change.before})
+        recorder.record(as_found, live.identity, computed=live.computed)
+
+
 def refresh_state(plan: Plan, recorder: Recorder) -> None:
     """Record the drift in the state, changing no object: the state then says what libvirt has."""
     for drift in plan.drift:
@@ -209,6 +238,10 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder
              registry: Registry) -> None:
     provider = registry.provider_of[change.type]
     live: LiveObject | None = plan._live.get(change.address)
+    if change.action == Action.REVERT:
+        provider.revert(live)
+        recorder.record(change, live.identity, computed=live.computed)
+        return
     if change.create_before_destroy:
         result = provider.create(request_for(change, config, recorder.state.lineage))
         recorder.record(change, result.identity, computed=result.computed)

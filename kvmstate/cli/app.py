@@ -1,4 +1,5 @@
-"""The typer application, the options every command shares, and how errors are printed.
+"""The typer application, the options every command shares, and how errors end a command
+(printed by `kvmstate.cli.check.report`, which the typer-free `validate` shares).
 
 Exit codes: 0 success (no changes, with --detailed-exitcode), 1 error, 2 changes
 present (with --detailed-exitcode), 3 files not formatted (fmt --check), 130 interrupted.
@@ -6,13 +7,13 @@ present (with --detailed-exitcode), 3 files not formatted (fmt --check), 130 int
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NoReturn, Optional
 
 import typer
 
 from kvmstate import __version__
+from kvmstate.cli.check import report
 
 app = typer.Typer(help="Declarative desired state for KVM hosts: plan and apply libvirt topologies.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False)
@@ -32,6 +33,8 @@ ParallelismOpt = typer.Option(10, "--parallelism", min=1, help="How many indepen
 TargetOpt = typer.Option(None, "--target", help="Limit the plan to this address and what it depends on (repeatable); "
                          "host.NAME: every resource on that host.")
 ReplaceOpt = typer.Option(None, "--replace", help="Replace this resource even if it has no change (repeatable).")
+RevertOpt = typer.Option(None, "--revert", help="Revert a domain to this snapshot (snapshot.NAME; repeatable, one "
+                         "per domain).")
 RefreshOpt = typer.Option(False, "--refresh-only", help="Only record drift in the state; change no object.")
 PerHostOpt = typer.Option(0, "--parallelism-per-host", min=0, help="How many actions may run at once on one host "
                           "(within --parallelism); 0: no limit of its own.")
@@ -43,18 +46,6 @@ def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:
     """Print an error (every diagnostic, with its snippet) to stderr and exit 1."""
     report(exc, color)
     raise typer.Exit(1)
-
-
-def report(exc: Exception, color: Optional[bool] = None) -> None:
-    """Print an error to stderr: every diagnostic with its snippet, or the exception's message."""
-    from kvmstate.diagnostics import DiagnosticError, format_diagnostic
-    from kvmstate.render.style import Style, use_color
-    colored = use_color(sys.stderr, color)
-    if isinstance(exc, DiagnosticError):
-        for d in exc.diagnostics:
-            sys.stderr.write(format_diagnostic(d, colored) + "\n")
-    else:
-        sys.stderr.write(Style(colored)("Error: ", "red", "bold") + str(exc) + "\n")
 
 
 def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]):

@@ -20,13 +20,10 @@ def validate(path: Path = PathArg, var: Optional[list[str]] = VarOpt, var_file: 
 
     Example: kvmstate validate examples/basic
     """
-    from kvmstate.cli.workspace import Workspace
-    from kvmstate.diagnostics import DiagnosticError
-    try:
-        config = Workspace.open(path, inputs=inputs(var, var_file)).load()
-    except DiagnosticError as exc:
-        fail(exc, color)
-    print(f"Success! The configuration is valid ({len(config.resources)} resources in {len(config.files)} files).")
+    from kvmstate.cli.check import check
+    code = check(path, inputs(var, var_file), color)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

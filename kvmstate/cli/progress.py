@@ -21,7 +21,8 @@ from kvmstate.render.style import Style
 _VERBS = {Action.CREATE: ("Creating", "creating", "Creation"), Action.UPDATE: ("Updating", "updating", "Update"),
           Action.RESTART: ("Updating and restarting", "restarting", "Restart"),
           Action.REPLACE: ("Replacing", "replacing", "Replacement"),
-          Action.DELETE: ("Destroying", "destroying", "Destruction")}
+          Action.DELETE: ("Destroying", "destroying", "Destruction"),
+          Action.REVERT: ("Reverting its domain to it", "reverting", "Revert")}
 
 
 class Progress:

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from kvmstate.cli.app import (
-    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, PerHostOpt, RefreshOpt, ReplaceOpt, SkipUnreachableOpt,
-    StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
+    ApproveOpt, ColorOpt, LockOpt, ParallelismOpt, PathArg, PerHostOpt, RefreshOpt, ReplaceOpt, RevertOpt,
+    SkipUnreachableOpt, StateOpt, TargetOpt, TimeoutOpt, UriOpt, VarFileOpt, VarOpt, app, fail, inputs,
 )
 from kvmstate.render.formats import Format
+
+if TYPE_CHECKING:
+    from kvmstate.cli.workspace import Workspace
+    from kvmstate.config import Configuration
+    from kvmstate.plan.model import Options
 
 
 @app.command()
@@ -26,11 +31,15 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
          fmt: Format = typer.Option(Format.text, "--format", help="Output format: text, json or markdown."),
          json_out: bool = typer.Option(False, "--json", help="Shorthand for --format json (schemas/plan.schema.json)."),
          target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+         revert: Optional[list[str]] = RevertOpt,
          refresh_only: bool = RefreshOpt, skip_unreachable: bool = SkipUnreachableOpt,
          destroy: bool = typer.Option(False, "--destroy", help="Plan to delete everything in the state."),
          lock_timeout: float = LockOpt,
          detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                                 help="Exit 0 with no changes, 1 on error, 2 with changes."),
+         generate_config_out: Optional[Path] = typer.Option(
+             None, "--generate-config-out", help="Write the configuration of the objects import blocks adopt "
+             "into this new file (HCL, or YAML for .yaml/.yml) in the configuration folder, then plan with it."),
          color: Optional[bool] = ColorOpt) -> None:
     """Show what apply would change, without changing anything.
 
@@ -41,8 +50,13 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
       kvmstate plan --format markdown --out plan.bin      # a PR comment, and the plan to apply on merge
 
       kvmstate plan --target domain.web --replace domain.web
+
+      kvmstate plan --generate-config-out=generated.hcl     # after writing import blocks
+      kvmstate plan --revert snapshot.before_upgrade
     """
     from kvmstate.cli.workspace import Workspace
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
+    ws.connect_ahead()                  # libvirt connects while the loader, the plan and the state backend load
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options, Source
@@ -50,13 +64,13 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     from kvmstate.render.formats import render
     from kvmstate.render.style import Style, use_color
     fmt = Format.json if json_out else fmt
-    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file), lock_timeout=lock_timeout)
     options = Options(destroy=destroy, refresh_only=refresh_only, targets=target or [], replace=replace or [],
-                      skip_unreachable=skip_unreachable)
+                      revert=revert or [], skip_unreachable=skip_unreachable)
     try:
         with ws.store.lock("plan"):
-            ws.connect_ahead()
             config = ws.load_for(options)
+            if generate_config_out is not None:
+                config = _generated(ws, config, options, generate_config_out)
             the_plan = ws.plan(config, ws.read_state(), options)
             the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=planfile.config_hash(config))
     except (DiagnosticError, ProviderError) as exc:
@@ -75,6 +89,17 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
         raise typer.Exit(2)
 
 
+def _generated(ws: Workspace, config: Configuration, options: Options, out: Path) -> Configuration:
+    """The configuration with the file --generate-config-out wrote (unchanged when there was nothing to write)."""
+    from kvmstate.plan.generate import generate
+    written = generate(config, ws.read_state(), ws.registry, out)
+    if not written:
+        sys.stderr.write("No import block needs configuration; nothing was written.\n")
+        return config
+    sys.stderr.write(f"Wrote the configuration of {', '.join(map(str, written))} to {out}; review it.\n\n")
+    return ws.load_for(options)
+
+
 @app.command()
 def apply(path: Path = typer.Argument(Path("."), help="Configuration file or folder, or a plan saved with "
                                       "`kvmstate plan --out FILE`."),
@@ -82,6 +107,7 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
           var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
           auto_approve: bool = ApproveOpt, shutdown_timeout: int = TimeoutOpt,
           target: Optional[list[str]] = TargetOpt, replace: Optional[list[str]] = ReplaceOpt,
+          revert: Optional[list[str]] = RevertOpt,
           refresh_only: bool = RefreshOpt, lock_timeout: float = LockOpt, parallelism: int = ParallelismOpt,
           per_host: int = PerHostOpt, skip_unreachable: bool = SkipUnreachableOpt,
           color: Optional[bool] = ColorOpt) -> None:
@@ -97,18 +123,20 @@ def apply(path: Path = typer.Argument(Path("."), help="Configuration file or fol
       kvmstate apply plan.bin
 
       kvmstate apply --refresh-only --auto-approve
+
+      kvmstate apply --revert snapshot.before_upgrade
     """
     from kvmstate.diagnostics import error
     from kvmstate.plan import planfile
     from kvmstate.plan.model import Options
     if planfile.is_plan_file(path):
-        if target or replace or refresh_only or state or skip_unreachable:
-            fail(error("Options fixed by the saved plan", "--target, --replace, --refresh-only, --skip-unreachable "
-                       "and --state were "
-                       "chosen when the plan was saved; give them to `kvmstate plan --out FILE` instead."), color)
+        if target or replace or revert or refresh_only or state or skip_unreachable:
+            fail(error("Options fixed by the saved plan", "--target, --replace, --revert, --refresh-only, "
+                       "--skip-unreachable and --state were chosen when the plan was saved; give them to "
+                       "`kvmstate plan --out FILE` instead."), color)
         _run_saved(path, uri, shutdown_timeout, color, inputs(var, var_file), lock_timeout, parallelism, per_host)
         return
-    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [],
+    options = Options(refresh_only=refresh_only, targets=target or [], replace=replace or [], revert=revert or [],
                       skip_unreachable=skip_unreachable)
     _run(path, state, uri, auto_approve, shutdown_timeout, color, options, inputs(var, var_file), lock_timeout,
          parallelism, per_host)
@@ -144,9 +172,9 @@ def _run(path: Path, state_file: Optional[Path], uri: Optional[str], auto_approv
     from kvmstate.provider import ProviderError
     ws = Workspace.open(path, state_file, uri, inputs=inputs, lock_timeout=lock_timeout,
                         shutdown_timeout=shutdown_timeout)
+    ws.connect_ahead()
     try:
         with ws.store.lock("destroy" if options.destroy else "apply"):
-            ws.connect_ahead()
             config = ws.load_for(options)
             state = ws.read_state()
             the_plan = ws.plan(config, state, options)
@@ -217,6 +245,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
                          "Run `kvmstate plan` to see what is left.\n")
         raise typer.Exit(1)
     record_outputs(config, state, ws.store, the_plan.options)
+    outcome.postconditions.raise_if_errors()
     if the_plan.options.refresh_only:
         print(style("\nRefresh complete! ", "bold", "green") + f"{len(the_plan.drift)} changes recorded in the state.")
         return

@@ -12,13 +12,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kvmstate.config import Configuration, load
-from kvmstate.config.loader import DEFAULT_HOST, find_files
+from kvmstate.config.hosts import DEFAULT_HOST
 from kvmstate.config.variables import Inputs
-from kvmstate.graph import Graph
 from kvmstate.provider import Registry
 
 if TYPE_CHECKING:
+    from kvmstate.config import Configuration
     from kvmstate.plan.model import Options, Plan
     from kvmstate.state import Backend, State
 
@@ -97,12 +96,15 @@ class Workspace:
                 connect(list(hosts))
 
     def load(self) -> Configuration:
+        from kvmstate.config import load
         from kvmstate.config.hosts import host_uris
         return load(self.path, self.registry, self.inputs, self.workspace,
                     on_hosts=lambda hosts: self.add_hosts(host_uris(hosts, self.uri)))
 
     def load_for(self, options: Options) -> Configuration:
         """The configuration a plan needs; `destroy` runs without one (it then only supplies lifecycle settings)."""
+        from kvmstate.config.loader import Configuration, find_files
+        from kvmstate.graph import Graph
         if options.destroy and not (self.path.exists() and find_files(self.path)):
             return Configuration([], {}, Graph())
         return self.load()

@@ -10,9 +10,23 @@
     loader     finds the files, validates each resource against its provider's
                model, resolves references and reports every problem at once
 
-Nothing here talks to libvirt or reads the state.
+Nothing here talks to libvirt or reads the state. The package's names come from
+`loader` on first use, so importing one module here (variables, say) does not load
+them all: `plan` starts connecting to libvirt before the loader is imported.
 """
 
-from kvmstate.config.loader import Configuration, Resource, load
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kvmstate.config.loader import Configuration, Resource, load
 
 __all__ = ["Configuration", "Resource", "load"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from kvmstate.config import loader
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

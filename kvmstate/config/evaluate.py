@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvmstate.addrs import Address
+from kvmstate.addrs import Address, ModulePath
 from kvmstate.config.expressions import (SPLAT, Access, Binary, Call, Cond, Expr, For, Lit, ObjectExpr, Ref,
                                          Template, TemplateFor, TemplateIf, TupleExpr, Unary)
-from kvmstate.config.functions import FUNCTIONS, FunctionError, call, type_name
+from kvmstate.config.functions import FunctionError, call, library, type_name
 from kvmstate.config.limits import MAX_STRING, Budget, LimitError, check_depth
 from kvmstate.config.operators import OperatorError, arithmetic, boolean, compare, equal, negate
 from kvmstate.diagnostics import Position, shown
@@ -41,6 +41,23 @@ class InstanceValue(dict):
     def __init__(self, address: Address, values: dict[str, Any]):
         super().__init__(values)
         self.address = address
+
+    @property
+    def reads(self) -> frozenset[Address]:
+        """The resource instances a reference to this value depends on."""
+        return frozenset((self.address,))
+
+
+class ModuleValue(InstanceValue):
+    """The outputs of one module call instance (kvmstate.config.modules), with the instances they read."""
+
+    def __init__(self, address: Address, values: dict[str, Any], reads: frozenset[Address]):
+        super().__init__(address, values)
+        self._reads = reads
+
+    @property
+    def reads(self) -> frozenset[Address]:
+        return self._reads
 
 
 class InstanceMap(dict):
@@ -68,10 +85,12 @@ class Scope:
     workspace: str = "default"                          # kvmstate.workspace: the state's workspace, e.g. pr-123
     locals: dict[str, tuple[Any, frozenset[Address]]] = field(default_factory=dict)   # name -> value, reads
     symbols: dict[str, Any] = field(default_factory=dict)   # names a `for` binds
+    module: ModulePath = ()                                 # the module instance being loaded; () at the root
 
 
 SPECIAL = ("try", "can")
-ROOTS = ("var", "local", "count", "each", "path", "kvmstate")
+MODULE = "module"
+ROOTS = ("var", "local", "count", "each", "path", "kvmstate", MODULE)
 
 
 def evaluate(value: Any, scope: Scope, depth: int = 0) -> Any:
@@ -258,8 +277,8 @@ def _access(expr: Access, scope: Scope, depth: int) -> Any:
 def _call(expr: Call, scope: Scope, depth: int) -> Any:
     if expr.name in SPECIAL:
         return _special(expr, scope, depth)
-    if expr.name not in FUNCTIONS:
-        near = difflib.get_close_matches(expr.name, list(FUNCTIONS) + list(SPECIAL), n=1)
+    if expr.name not in library():
+        near = difflib.get_close_matches(expr.name, list(library()) + list(SPECIAL), n=1)
         hint = f" Did you mean {near[0]}()?" if near else ""
         raise EvalError("Unknown function", f"There is no function named {expr.name!r}.{hint} The functions "
                         "are listed in docs/configuration.md (\"Functions\").", expr.pos)
@@ -351,11 +370,13 @@ def _ref(expr: Ref, scope: Scope, depth: int = 0) -> Any:
         value = scope.workspace
     elif root in scope.resource_types:
         value = _resource(expr, steps, scope)
+    elif root == MODULE:
+        value = _module(expr, steps, scope)
     else:
         names = sorted(set(ROOTS) | set(scope.resource_types) | set(scope.symbols))
         near = difflib.get_close_matches(root, names, n=1)
         hint = f" Did you mean {near[0]}?" if near else ""
-        raise EvalError("Unknown reference", f"{root!r} is neither var, local, count, each, path, kvmstate, a name a `for` "
+        raise EvalError("Unknown reference", f"{root!r} is neither var, local, count, each, path, kvmstate, module, a name a `for` "
                         f"binds, nor a resource type ({', '.join(sorted(scope.resource_types))}).{hint}", expr.pos)
     return _steps(value, steps, expr, scope)
 
@@ -373,10 +394,11 @@ def _resource(expr: Ref, steps: list, scope: Scope) -> Any:
     name = steps.pop(0)
     found = scope.resources.get((expr.root, name))
     if found is None:
-        raise EvalError("Reference to undeclared resource", f"{expr.root}.{name} is not declared in the "
+        what = "module" if expr.root == MODULE else "resource"
+        raise EvalError(f"Reference to undeclared {what}", f"{expr.root}.{name} is not declared in the "
                         "configuration.", expr.pos)
     if found.mode is None:
-        scope.used.update(i.address for i in found.instances.values())
+        scope.used.update(found.instances[None].reads)
         return found.instances[None]
     if steps and steps[0] != SPLAT and isinstance(steps[0], Expr):
         key = evaluate(steps.pop(0), scope)
@@ -385,12 +407,43 @@ def _resource(expr: Ref, steps: list, scope: Scope) -> Any:
             keys = ", ".join(str(Address(expr.root, name, k)) for k in found.instances) or "none (it has no instances)"
             raise EvalError("Reference to missing instance", f"{Address(expr.root, name, key if isinstance(key, (int, str)) else None)} "
                             f"does not exist; the instances are: {keys}.", expr.pos)
-        scope.used.add(found.instances[key].address)
+        scope.used.update(found.instances[key].reads)
         return found.instances[key]
-    scope.used.update(i.address for i in found.instances.values())
+    scope.used.update(a for i in found.instances.values() for a in i.reads)
     if found.mode == "count":
         return [found.instances[k] for k in sorted(found.instances)]
     return InstanceMap(found.instances)
+
+
+def _module(expr: Ref, steps: list, scope: Scope) -> Any:
+    """module.NAME: the outputs of a module call's instance (or the list or map of its instances)."""
+    name = steps[0]
+    value = _resource(expr, steps, scope)
+    if isinstance(value, ModuleValue) and steps and isinstance(steps[0], str) and steps[0] not in value:
+        raise _no_output(name, steps[0], value, expr.pos)
+    return value
+
+
+def undeclared_output(ref: Ref, scope: Scope) -> EvalError | None:
+    """The error of a reference to a module output the module does not declare, found without evaluating (for
+    outputs, which are evaluated only after apply); None when there is none to find."""
+    found = scope.resources.get((MODULE, ref.steps[0])) if ref.steps and isinstance(ref.steps[0], str) else None
+    if found is None or not found.instances:
+        return None
+    rest = list(ref.steps[1:])
+    if rest and found.mode is not None and not isinstance(rest[0], str):
+        rest.pop(0)
+    instance = next(iter(found.instances.values()))
+    if rest and isinstance(rest[0], str) and rest[0] != SPLAT and rest[0] not in instance:
+        return _no_output(ref.steps[0], rest[0], instance, ref.pos)
+    return None
+
+
+def _no_output(name: str, output: str, value: dict, pos: Position) -> EvalError:
+    known = ", ".join(sorted(value)) or "none"
+    return EvalError("Reference to undeclared module output", f"module.{name} has no output {output!r} (its "
+                     f'outputs: {known}); declare it in the module\'s folder with output "{output}" {{ value = ... }}.',
+                     pos)
 
 
 def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any:

@@ -8,8 +8,9 @@ pool's evaluated attributes; a cycle through expressions is reported with the
 resources on it. Local values (`locals`) are nodes of the same order: each is
 evaluated once, before what reads it, and remembers the instances it read, so a
 resource reading `local.x` depends on them too; a cycle through locals is
-reported like one through resources. `make` validates each evaluated body and returns the instance's
-values as references see them (or None when the body is invalid).
+reported like one through resources. Module calls (kvmstate.config.modules) are nodes too: `make` loads
+each instance and returns its outputs, which `module.NAME.OUTPUT` reads. `make` validates each evaluated
+body and returns the instance's values as references see them (or None when the body is invalid).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from kvmstate.addrs import Address, format_path
-from kvmstate.config.evaluate import EvalError, InstanceValue, ResourceValues, Scope, evaluate
+from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope, evaluate
 from kvmstate.config.expressions import Expr, contains_expr, refs_in
 from kvmstate.config.functions import type_name
 from kvmstate.config.limits import LimitError
@@ -28,7 +29,7 @@ from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 from kvmstate.graph import Graph
 
-Make = Callable[[RawResource, Address, dict, set], "dict[str, Any] | None"]
+Make = Callable[[RawResource, Address, dict, Scope], "dict[str, Any] | None"]     # the instance's scope
 
 
 LOCAL = "local"
@@ -39,7 +40,7 @@ def static_refs(raw: RawResource, types: frozenset[str]) -> list[tuple[Address, 
     each reference."""
     out = []
     for ref in refs_in(raw.body):
-        if (ref.root in types or ref.root == LOCAL) and ref.steps and isinstance(ref.steps[0], str):
+        if (ref.root in types or ref.root in (LOCAL, MODULE)) and ref.steps and isinstance(ref.steps[0], str):
             out.append((Address(ref.root, ref.steps[0]), ref))
     return out
 
@@ -54,10 +55,10 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         graph.add(str(address), (str(a) for a, _ in static_refs(raw, scope.resource_types) if a in by_address))
     cycle = graph.find_cycle()
     if cycle:
-        raw = by_address[Address.parse(cycle[0])]
-        nxt = Address.parse(cycle[1])
+        raw = by_address[_node(cycle[0])]
+        nxt = _node(cycle[1])
         ref = next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)
-        what = "a local value" if raw.type == LOCAL else "a resource"
+        what = {LOCAL: "a local value", MODULE: "a module call"}.get(raw.type, "a resource")
         if len(cycle) == 2:
             diags.error("Self-reference", f"{cycle[0]} refers to itself: {what} cannot read its own value. "
                         "Refer to something else, or write the value out.", ref.pos, cycle[0])
@@ -68,7 +69,7 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         return
     failed: set[Address] = set()
     for node in graph.order():
-        address = Address.parse(node)
+        address = _node(node)
         raw = by_address[address]
         if any(a in failed for a, _ in static_refs(raw, scope.resource_types)):
             failed.add(address)       # already reported where the dependency is
@@ -88,7 +89,7 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
         for key, each in keys:
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
-            instance = Address(raw.type, raw.name, key)
+            instance = Address(raw.type, raw.name, key, scope.module)
             errors: list[Located] = []
             body = {k: v if k in literal else _body(v, inner, (k,), errors) for k, v in raw.body.items()
                     if k not in REPEAT}
@@ -99,15 +100,20 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
                                 format_path(path) or None)
                 failed.add(address)
                 break
-            result = make(raw, instance, body, inner.used)
+            result = make(raw, instance, body, inner)
             if result is None:
                 failed.add(address)
                 continue
-            values.instances[key] = InstanceValue(instance, result)
+            values.instances[key] = result if isinstance(result, InstanceValue) else InstanceValue(instance, result)
         scope.resources[(raw.type, raw.name)] = values
 
 
 Located = tuple[EvalError, Path]
+
+
+def _node(text: str) -> Address:
+    """The node of the order named `text`: a resource, a local (local.NAME) or a module call (module.NAME)."""
+    return Address(MODULE, text[len(MODULE) + 1:]) if text.startswith(MODULE + ".") else Address.parse(text)
 
 
 def literal_keys(raw: RawResource) -> frozenset[str]:
@@ -120,7 +126,7 @@ def _cycle_refs(cycle: list[str], by_address: dict[Address, RawResource], scope:
     """Each step of a cycle with the reference that makes it."""
     out = []
     for here, there in zip(cycle, cycle[1:]):
-        raw, nxt = by_address[Address.parse(here)], Address.parse(there)
+        raw, nxt = by_address[_node(here)], _node(there)
         out.append((here, next(r for a, r in static_refs(raw, scope.resource_types) if a == nxt)))
     return out
 
@@ -171,6 +177,10 @@ def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResou
                 (ref.root, name) not in scope.resources:
             out.append((EvalError("Reference to undeclared resource", f"{ref.root}.{name} is not declared in the "
                                   "configuration.", ref.pos), ()))
+        elif ref.root == MODULE and Address(MODULE, name) not in declared:
+            out.append((EvalError("Reference to undeclared module", f"module.{name} is not declared; add "
+                                  f'module "{name}" {{ source = "./FOLDER" }} (HCL) or an entry under `modules:` '
+                                  "(YAML).", ref.pos), ()))
         elif ref.root == LOCAL and Address(LOCAL, name) not in declared:
             out.append((EvalError("Reference to undeclared local value", f"local.{name} is not declared; add it to "
                                   "a `locals { ... }` block (HCL) or under `locals:` (YAML).", ref.pos), ()))

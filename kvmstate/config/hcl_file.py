@@ -35,8 +35,8 @@ from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
 
-LANGUAGE_BLOCKS = ("variable", "output", "backend")    # backend: read by kvmstate.config.backend
-UNLABELLED = ("locals", "moved", "removed")     # blocks without a name: `locals { a = 1 }`, `moved { ... }`
+LANGUAGE_BLOCKS = ("variable", "output", "backend", "module")   # backend: kvmstate.config.backend; module: .modules
+UNLABELLED = ("locals", "moved", "removed", "import")   # blocks without a name: `locals { a = 1 }`, `moved { ... }`
 
 
 def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
@@ -102,8 +102,8 @@ def read_hcl(filename: str, text: str, models: dict[str, type[BaseModel]],
 
 
 def _unlabelled(filename: str, rtype: str, body: Tree, pos: Position, n: int) -> list[RawResource]:
-    """`locals { a = 1 }`: one raw "local" per attribute, its value under "value"; `moved { ... }` and
-    `removed { ... }`: one raw each, named by its position."""
+    """`locals { a = 1 }`: one raw "local" per attribute, its value under "value"; `moved { ... }`,
+    `removed { ... }` and `import { ... }`: one raw each, named by its position."""
     if rtype != "locals":
         positions: dict[Path, Position] = {}
         return [RawResource(rtype, f"{pos.line}:{pos.column}", _body(filename, body, None, (), positions), pos,
@@ -141,7 +141,10 @@ def _block_parts(node: Tree) -> tuple[str, list[str], Tree]:
 def _label(node: Tree) -> str | None:
     if node.data != "string":
         return str(node.children[0])
-    expr = build(node, lambda n: Position("", 1))
+    try:
+        expr = build(node, lambda n: Position("", 1))
+    except ExpressionError:
+        return None             # a template directive in a label: reported as a label that is not a name
     return expr.value if isinstance(expr, Lit) else None
 
 

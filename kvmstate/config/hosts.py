@@ -48,7 +48,7 @@ SECTION = "hosts"           # the YAML top-level key
 class HostSpec(BaseModel):
     """The body of a host block (the readers use its fields to map nested blocks; none exist)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)    # built by the first file with a host block
 
     uri: str = Field(description="The libvirt URI, e.g. qemu+ssh://root@kvm1.example.com/system?no_tty=1.")
     for_each: dict[str, Any] | None = Field(None, description="One host per key: the key is its name.")

@@ -18,15 +18,17 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from kvmstate.addrs import Address, format_path, valid_name
+from kvmstate.addrs import Address, ModuleAddress, covers, format_path, parse_target, valid_name
 from kvmstate.config import outputs as outputs_
-from kvmstate.config import refactor, variables
+from kvmstate.config import conditions as conditions_
+from kvmstate.config import imports as imports_
+from kvmstate.config import modules, refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config.expressions import contains_expr
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta
+from kvmstate.config.meta import KEYS, Meta, depends_on_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
@@ -47,6 +49,9 @@ class Resource:
     meta: Meta = field(default_factory=Meta)
     name: str = ""                                               # the object's name in libvirt
     reads: set[Address] = field(default_factory=set)             # instances its expressions read
+    after: tuple[Address | ModuleAddress, ...] = ()              # what its module calls' `depends_on` name
+    conditions: list[conditions_.Condition] = field(default_factory=list)   # lifecycle pre/postconditions
+    scope: Scope | None = None                                   # the instance's scope, for its conditions
 
     @property
     def object_name(self) -> str:
@@ -72,15 +77,16 @@ class Configuration:
     moved: list[refactor.Move] = field(default_factory=list)
     removed: list[refactor.Removal] = field(default_factory=list)
     hosts: dict[str, hosts_.HostDecl] = field(default_factory=dict)      # declared hosts (kvmstate.config.hosts)
+    imports: list[imports_.Import] = field(default_factory=list)         # `import` blocks, one per instance
 
     def dependencies(self, address: Address) -> list[Address]:
-        """What a resource references, reads in expressions, or names in `depends_on` (every instance of a
-        repeated resource named there)."""
+        """What a resource references, reads in expressions, or names in `depends_on`, its own or its module
+        calls' (every instance of a repeated resource, every resource of a module named there)."""
         res = self.resources[address]
-        named = {Address.parse(a) for a in res.meta.depends_on}
+        named = [*(parse_target(a, res.address.module) for a in res.meta.depends_on), *res.after]
+        deps = set(res.refs.values()) | res.reads
         if named:
-            named |= {a for a in self.resources if a.resource in named and a.key is not None}
-        deps = set(res.refs.values()) | res.reads | {a for a in named if a in self.resources}
+            deps |= {a for a in self.resources if any(covers(t, a) for t in named)}
         return sorted(deps - {address})
 
 
@@ -120,18 +126,26 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     if on_hosts is not None and not diags.has_errors:
         on_hosts(hosts)
     local_raws = _unique_locals([r for r in raws if r.type == "local"], diags)
-    resources = _validate([r for r in raws if r.type in registry.types], registry, scope, diags, local_raws)
+    calls = modules.Calls(lambda folder, d: _read_folder(folder, registry, d),
+                          lambda rs, sc, ls, cs: _validate(rs, registry, sc, diags, _unique_locals(ls, diags), cs),
+                          frozenset(registry.types), diags, (base.resolve(),))
+    resources = _validate([r for r in raws if r.type in registry.types or r.type == modules.BLOCK], registry, scope,
+                          diags, local_raws, calls)
+    files = files + [f for folder in calls.folders for f in find_files(folder)]     # saved plans hash them too
     _resolve_names(resources, registry, diags)
     _check_refs(resources, diags)
     hosts_.check_placement(resources, hosts, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
-                               {(r.type, r.name) for r in raws if r.type in registry.types | {"local": None}}, diags)
+                               {(r.type, r.name) for r in raws if r.type in {*registry.types, "local", modules.BLOCK}},
+                               diags)
     moved, removed = refactor.declare([r for r in raws if r.type in ("moved", "removed")],
                                       frozenset(registry.types), set(resources), diags)
+    imports = imports_.declare([r for r in raws if r.type == "import"], frozenset(registry.types), scope, diags)
     graph = Graph()
     modes = {key: rv.mode for key, rv in scope.resources.items()}
-    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts)
+    config = Configuration(files, resources, graph, values, declared, outputs, modes, scope, moved, removed, hosts,
+                           imports)
     for address in resources:
         graph.add(str(address), (str(a) for a in config.dependencies(address) if a in resources))
     cycle = graph.find_cycle()
@@ -141,6 +155,21 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                     "Remove one of the references.", first.raw.position, str(first.address))
     diags.raise_if_errors()
     return config
+
+
+def _read_folder(folder: Path, registry: Registry, diags: Diagnostics) -> list[RawResource] | None:
+    """Every raw block of a module's folder; None when a file cannot be read or parsed."""
+    raws: list[RawResource] = []
+    files = find_files(folder)
+    if not files:
+        diags.error("No configuration files", f"The module folder {folder} holds no *.yaml, *.yml or *.hcl file.")
+        return None
+    for file in files:
+        read = _read(file, registry, diags)
+        if read is None:
+            return None
+        raws.extend(read)
+    return raws
 
 
 def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResource] | None:
@@ -160,7 +189,7 @@ def _read(file: Path, registry: Registry, diags: Diagnostics) -> list[RawResourc
                                           hosts_.BLOCK: hosts_.HostSpec}, diags)
     from kvmstate.config.yaml_file import read_yaml
     return read_yaml(str(file), text, {**{t.plural: t.name for t in registry.types.values()},
-                                       hosts_.SECTION: hosts_.BLOCK}, diags)
+                                       hosts_.SECTION: hosts_.BLOCK, modules.SECTION: modules.BLOCK}, diags)
 
 
 def _unique_locals(raws: list[RawResource], diags: Diagnostics) -> list[RawResource]:
@@ -175,9 +204,10 @@ def _unique_locals(raws: list[RawResource], diags: Diagnostics) -> list[RawResou
 
 
 def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: Diagnostics,
-              local_raws: list[RawResource]) -> dict[Address, Resource]:
+              local_raws: list[RawResource], calls: modules.Calls) -> dict[Address, Resource]:
     resources: dict[Address, Resource] = {}
     unique: dict[Address, RawResource] = {}
+    checks: dict[Address, list[conditions_.Condition]] = {}
     for raw in raws:
         address = Address(raw.type, raw.name)
         if not valid_name(raw.name):
@@ -189,12 +219,18 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address] = raw
+            unique[address], checks[address] = conditions_.take(raw, diags)
 
     shared: dict[int, BaseModel] = {}     # id(raw) -> the spec every instance of a literal block shares
     blocks: dict[int, tuple[Path, bool]] = {}      # id(raw) -> (its folder, whether its attributes are literal)
 
-    def make(raw: RawResource, address: Address, body: dict, reads: set) -> dict | None:
+    def make(raw: RawResource, address: Address, body: dict, inner: Scope) -> dict | InstanceValue | None:
+        if raw.type == modules.BLOCK:
+            made = calls.instantiate(raw, address, body, scope)
+            if made is None:
+                return None
+            resources.update(made[1])
+            return made[0]
         model = registry.types[raw.type].model
         refs: dict[tuple, Address] = {}
         spec = shared.get(id(raw))
@@ -208,7 +244,8 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
                 spec = model.model_validate(spec_body, context={"base_dir": base_dir})
                 if address.key is not None and literal:
                     shared[id(raw)] = spec
-            meta = Meta.model_validate({k: v for k, v in body.items() if k in KEYS})
+            meta = Meta.model_validate({k: depends_on_written(raw.body["depends_on"]) if k == "depends_on" else v
+                                        for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
             for err in exc.errors():
                 _report(err, raw, Meta if err["loc"] and err["loc"][0] in KEYS else model, str(address), diags)
@@ -219,7 +256,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
                         "name; set `name`, for example name = \"web-${each.key}\".", raw.position, str(address))
             return None
         res = Resource(address, spec, raw, host=meta.host or DEFAULT_HOST, refs=refs, meta=meta, name=name,
-                       reads=set(reads))
+                       reads=set(inner.used), conditions=checks[Address(raw.type, raw.name)], scope=inner)
         resources[address] = res
         return {**res.attributes, "name": name}
 
@@ -346,10 +383,10 @@ def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
     """References name declared resources, and never the resource that makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
-            target = Address.parse(dep)
+            target = parse_target(dep, res.address.module)
             if target in (res.address, res.address.resource):
                 _self_reference(res, ("depends_on", i), diags)
-            elif target not in resources and not any(a.resource == target for a in resources):
+            elif not any(covers(target, a) for a in resources):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")

@@ -5,7 +5,7 @@
     name        the object's name in libvirt (default: the resource name; NAME-KEY for an instance)
     depends_on  addresses this resource must come after, beyond its references
     host        the named host it lives on (kvmstate.config.hosts); default: the host `default`
-    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy }
+    lifecycle   { prevent_destroy, ignore_changes, create_before_destroy, precondition, postcondition }
 """
 
 from __future__ import annotations
@@ -14,9 +14,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kvmstate.addrs import NAME_PATTERN, Address
+from kvmstate.addrs import NAME_PATTERN, parse_target
+from kvmstate.config.expressions import Ref
+from kvmstate.config.refactor import ref_text
 
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    condition: Any = Field(description="An expression that gives true when all is well.")
+    error_message: Any = Field(description="The sentence shown when the condition is false.")
 
 
 class Lifecycle(BaseModel):
@@ -26,6 +35,11 @@ class Lifecycle(BaseModel):
     ignore_changes: list[str] = Field(default_factory=list,
                                       description="Attribute paths whose differences are not planned.")
     create_before_destroy: bool = Field(False, description="On replacement, create the new object first.")
+    precondition: list[Condition] = Field(default_factory=list, description="Checked by every plan: `condition` "
+                                          "(reads self, host, var, ...) must be true, or the plan fails with "
+                                          "`error_message` (kvmstate.config.conditions).")
+    postcondition: list[Condition] = Field(default_factory=list, description="Checked after the resource is "
+                                           "applied, with `self` as applied.")
 
 
 class Meta(BaseModel):
@@ -39,7 +53,8 @@ class Meta(BaseModel):
     name: str | None = Field(None, pattern=f"^{NAME_PATTERN}$",
                              description="The object's name in libvirt. Default: the resource's name; for an "
                              "instance, NAME-INDEX or NAME-KEY.")
-    depends_on: list[str] = Field(default_factory=list, description="Addresses to come after, e.g. network.lab.")
+    depends_on: list[str] = Field(default_factory=list, description="Addresses to come after, e.g. network.lab or "
+                                      "module.db.")
     host: str | None = Field(None, description="The named host (a `host` block) the object lives on. Default: the "
                              "host `default`, the URI given by --uri.")
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
@@ -48,8 +63,23 @@ class Meta(BaseModel):
     @classmethod
     def _addresses(cls, values: list[str]) -> list[str]:
         for value in values:
-            Address.parse(value)
+            parse_target(value)
         return values
 
 
 KEYS = tuple(Meta.model_fields)
+
+
+def depends_on_written(items: Any) -> Any:
+    """`depends_on` as written, before evaluation: an HCL reference (`pool.images`, `module.db`) becomes its
+    address text; anything else is left for validation to judge."""
+    if not isinstance(items, list):
+        return items
+    return [_address_text(item) if isinstance(item, Ref) else item for item in items]
+
+
+def _address_text(ref: Ref) -> Any:
+    try:
+        return ref_text(ref)
+    except ValueError:
+        return ref                      # a computed index: validation says it is not an address

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kvmstate.addrs import Address
-from kvmstate.config.evaluate import EvalError, InstanceValue, ResourceValues, Scope
+from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope, undeclared_output
 from kvmstate.config.evaluate import evaluate as evaluate_expr
 from kvmstate.config.expressions import refs_in
 from kvmstate.config.source import RawResource
@@ -67,7 +67,12 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
                                 "sensitive; mark the output `sensitive = true`.", ref.pos, where, "value")
                 continue
-            if (root in scope.resource_types or root == "local") and (root, first) in resources or root == "path" \
+            if root == MODULE and (root, first) in resources:
+                if (err := undeclared_output(ref, scope)) is not None:
+                    diags.error(err.summary, err.detail, err.pos, where, "value")
+                continue
+            if (root in scope.resource_types or root == "local") and (root, first) in resources \
+                    or root == "path" \
                     or (root, first) == ("kvmstate", "workspace"):
                 continue
             if root in scope.resource_types and isinstance(first, str):
@@ -97,9 +102,12 @@ def evaluate(outputs: dict[str, Output], scope: Scope, instances: dict[Address, 
     for key, mode in modes.items():
         resources[key] = ResourceValues(mode)
     for address, values in instances.items():
+        if address.module:
+            continue            # the root reads a module's resources through its outputs only
         key = (address.type, address.name)
         mode = modes.get(key, None if address.key is None else "count" if isinstance(address.key, int) else "for_each")
         resources.setdefault(key, ResourceValues(mode)).instances[address.key] = InstanceValue(address, values)
+    resources.update({k: v for k, v in scope.resources.items() if k[0] == MODULE})   # from the configuration
     scope = replace(scope, resources=resources, used=set())
     out = {}
     for name, output in sorted(outputs.items()):

@@ -9,7 +9,7 @@
     }
 
 A move of a whole resource (`from = domain.old`, `to = domain.new`) moves each of
-its instances, keeping their keys. The plan applies the moves to its view of the
+its instances (into a module too: `to = module.vm.domain.this`), keeping their keys. The plan applies the moves to its view of the
 state before comparing (kvmstate.plan.planner), so a moved object plans as a no-op
 or an update at its new address, never as a delete and a create; apply renames the
 state entry. A `removed` address must no longer be in the configuration: its
@@ -20,6 +20,7 @@ removal that names a resource still configured under `from` are errors.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +43,15 @@ class Removal:
     pos: Position
 
 
-def _address(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | None:
+def address_of(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | None:
     """An address written as a reference (HCL: domain.web["a"]) or as text (YAML: domain.web["a"])."""
     pos = raw.position_of((key,))
     text = value
-    if isinstance(value, Ref) and len(value.steps) in (1, 2) and isinstance(value.steps[0], str):
-        index = value.steps[1] if len(value.steps) == 2 else None
-        if index is None or isinstance(index, Lit) and isinstance(index.value, (int, str)):
-            return Address(value.root, value.steps[0], None if index is None else index.value)  # type: ignore[union-attr]
+    if isinstance(value, Ref):
+        try:
+            text = ref_text(value)
+        except ValueError:
+            pass
     if isinstance(text, str):
         try:
             return Address.parse(text)
@@ -60,6 +62,19 @@ def _address(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Addr
     diags.error("Invalid address", f"`{key}` is a resource address such as domain.web or domain.web[\"a\"], "
                 f"not {what}.", pos, None, key)
     return None
+
+
+def ref_text(ref: Ref) -> str:
+    """A reference written as an address, `module.lab["a"].domain.web`; its indexes must be literals."""
+    text = ref.root
+    for step in ref.steps:
+        if isinstance(step, str):
+            text += f".{step}"
+        elif isinstance(step, Lit) and isinstance(step.value, (int, str)) and not isinstance(step.value, bool):
+            text += f"[{json.dumps(step.value)}]"
+        else:
+            raise ValueError(f"{ref.text()} is not an address: its indexes must be literal numbers or strings")
+    return text
 
 
 def declare(raws: list[RawResource], types: frozenset[str], configured: set[Address],
@@ -76,8 +91,8 @@ def declare(raws: list[RawResource], types: frozenset[str], configured: set[Addr
                         f"{'`from` and `to`' if raw.type == 'moved' else '`from` (and `lifecycle { destroy = false }`)'}"
                         f"{'; not ' + ', '.join(unknown) if unknown else ''}.", raw.position)
             continue
-        source = _address(body["from"], raw, "from", diags)
-        target = _address(body["to"], raw, "to", diags) if raw.type == "moved" else None
+        source = address_of(body["from"], raw, "from", diags)
+        target = address_of(body["to"], raw, "to", diags) if raw.type == "moved" else None
         if source is None or raw.type == "moved" and target is None:
             continue
         for address in (source, target):
@@ -128,7 +143,8 @@ def apply_to_state(state: Any, moves: list[Move], removals: list[Removal], diags
         if state.get(str(m.source)) is not None:
             pairs = [(m.source, m.target)]
         elif m.source.key is None and m.target.key is None:
-            pairs = [(Address.parse(r.address), Address(m.target.type, m.target.name, Address.parse(r.address).key))
+            pairs = [(Address.parse(r.address), Address(m.target.type, m.target.name, Address.parse(r.address).key,
+                                                             m.target.module))
                      for r in state.resources if Address.parse(r.address).resource == m.source]
         for old, new in pairs:
             if state.get(str(new)) is not None:

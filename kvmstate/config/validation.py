@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kvmstate.config.evaluate import EvalError, Scope, evaluate
-from kvmstate.config.printf import type_name
+from kvmstate.config.conditions import failing
+from kvmstate.config.evaluate import EvalError, Scope
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 
@@ -60,13 +60,9 @@ def check(declared: dict[str, Any], values: dict[str, Any], sources: dict[str, t
         for rule in var.validations:
             source, where = sources.get(name, ("its default", None))
             try:
-                ok = evaluate(rule.condition, scope)
-                if not isinstance(ok, bool):
-                    raise EvalError("Invalid validation rule", f"The condition must give true or false, not "
-                                    f"{type_name(ok)}.", rule.pos)
-                if ok:
+                message = failing(rule.condition, rule.message, scope, rule.pos, "Invalid validation rule")
+                if message is None:
                     continue
-                message = evaluate(rule.message, scope)
             except EvalError as exc:
                 diags.error(exc.summary, f"var.{name}: {exc.detail}", exc.pos or rule.pos, f"var.{name}", "validation")
                 continue

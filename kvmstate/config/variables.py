@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -193,10 +193,7 @@ def declare(raws: list[RawResource], diags: Diagnostics) -> dict[str, Variable]:
 
 def values(declared: dict[str, Variable], inputs: Inputs, diags: Diagnostics) -> dict[str, Any]:
     """Each variable's value from the highest-precedence source that sets it."""
-    found: dict[str, tuple[Any, str, bool, Position | None]] = {}    # name -> value, source, is text, position
-    for name, var in declared.items():
-        if "default" in var.raw.body:
-            found[name] = (var.raw.body["default"], "its default", False, var.raw.position_of(("default",)))
+    found: Found = {}
     for key, text in sorted(inputs.env.items()):
         if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):] in declared:
             found[key[len(ENV_PREFIX):]] = (text, f"the environment variable {key}", True, None)
@@ -216,11 +213,27 @@ def values(declared: dict[str, Variable], inputs: Inputs, diags: Diagnostics) ->
                         f"{', '.join(sorted(declared)) or 'none'}.")
             continue
         found[name] = (text, f"--var {item!r}", True, None)
+    return resolve(declared, found, diags, lambda var: (
+        f"var.{var.name} has no default and no value was given: pass --var {var.name}=VALUE, a --var-file, or set "
+        f"{ENV_PREFIX}{var.name}.", var.raw.position, f"var.{var.name}"))
+
+
+Found = dict[str, tuple[Any, str, bool, "Position | None"]]     # name -> value, source, is text, position
+Missing = Callable[[Variable], tuple[str, Position, str]]        # a variable -> detail, position, address
+
+
+def resolve(declared: dict[str, Variable], found: Found, diags: Diagnostics, missing: Missing) -> dict[str, Any]:
+    """Each variable's value from `found`, converted to its type, null where allowed and validated; `missing`
+    says where to report a required variable without a value (the root's and a module call's differ)."""
+    found = dict(found)
+    for name, var in declared.items():
+        if name not in found and "default" in var.raw.body:
+            found[name] = (var.raw.body["default"], "its default", False, var.raw.position_of(("default",)))
     out: dict[str, Any] = {}
     for name, var in declared.items():
         if name not in found:
-            diags.error("No value for required variable", f"var.{name} has no default and no value was given: pass "
-                        f"--var {name}=VALUE, a --var-file, or set {ENV_PREFIX}{name}.", var.raw.position, f"var.{name}")
+            detail, pos, where = missing(var)
+            diags.error("No value for required variable", detail, pos, where)
             continue
         value, source, text, pos = found[name]
         if value is None and not var.nullable:

@@ -82,7 +82,10 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
         if section is None:
             continue
         if key in REFACTOR_SECTIONS:
-            out.extend(_refactor(key, section, kpos, positions))
+            try:
+                out.extend(_refactor(key, section, kpos, positions))
+            except ExpressionError as exc:
+                diags.error("Unsupported expression", str(exc), exc.pos)
             continue
         if not isinstance(section, dict):
             diags.error("Unexpected value", f"`{key}` maps resource names to their attributes.", kpos)
@@ -104,17 +107,18 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
 
 
 LANGUAGE_SECTIONS = {"variables": "variable", "outputs": "output", "locals": "local", "moved": "moved",
-                     "removed": "removed", "backend": "backend"}      # backend: read by kvmstate.config.backend
-REFACTOR_SECTIONS = ("moved", "removed")
+                     "removed": "removed", "import": "import", "backend": "backend"}      # backend: read by kvmstate.config.backend
+REFACTOR_SECTIONS = ("moved", "removed", "import")     # lists of blocks
 
 
 def _refactor(key: str, section: Any, kpos: Position, positions: dict[Path, Position]) -> list[RawResource]:
-    """`moved:` and `removed:` are lists of blocks; each becomes a raw block named by its position."""
+    """`moved:`, `removed:` and `import:` are lists of blocks; each becomes a raw block named by its position (an
+    import's `for_each` and `id` may be expressions)."""
     out = []
     for i, item in enumerate(section if isinstance(section, list) else [section]):
         pos = positions.get((key, i), kpos)
         where = {p[2:]: q for p, q in positions.items() if p[:2] == (key, i) and len(p) > 2}
-        out.append(RawResource(key, f"{pos.line}:{pos.column}", item, pos, where))
+        out.append(RawResource(key, f"{pos.line}:{pos.column}", _expressions(item, (), where, pos), pos, where))
     return out
 
 

@@ -60,11 +60,18 @@ def request_for(change: ResourceChange, config: Configuration, lineage: str) -> 
     """What the provider is asked to make: desired attributes, owner mark, and what its references resolve to."""
     address = Address.parse(change.address)
     resource = config.resources[address]
-    deps = [config.resources[dep] for dep in config.dependencies(address)]
+    direct = [config.resources[dep] for dep in config.dependencies(address)]
+    second = {ref for d in direct for ref in d.refs.values()}        # what they reference: one step further
+    deps = direct + [config.resources[ref] for ref in sorted(second - {d.address for d in direct})]
     return Request(address=address, type=change.type, name=change.name, host=change.host,
                    attributes=change.after or {}, owner=Owner(lineage, change.address),
-                   refs={format_path(path): target for path, target in resource.refs.items()},
-                   dependencies={d.address: Dependency(d.address, d.object_name, d.attributes) for d in deps})
+                   refs=_refs(resource), dependencies={d.address: Dependency(d.address, d.object_name, d.attributes,
+                                                                             _refs(d)) for d in deps})
+
+
+def _refs(resource: Any) -> dict[str, Address]:
+    """A resource's references by attribute path as written ("disks[0].volume")."""
+    return {format_path(path): target for path, target in resource.refs.items()}
 
 
 def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],

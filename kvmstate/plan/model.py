@@ -24,6 +24,7 @@ class Action(str, Enum):
     RESTART = "restart"        # in place, the object is restarted to take the change
     REPLACE = "replace"        # delete, then create
     DELETE = "delete"
+    REVERT = "revert"          # what the object refers to is put back to it (a domain to a snapshot, --revert)
 
 
 class AttributeChange(BaseModel):
@@ -52,6 +53,11 @@ class ResourceChange(BaseModel):
                                         "deleting the old one.")
     notes: list[str] = Field(default_factory=list, description="Remarks about how the action is carried out, "
                              "e.g. why create_before_destroy cannot apply.")
+    importing: bool = Field(False, exclude_if=lambda v: not v, description="The object exists outside kvmstate and "
+                            "an `import` block adopts it: apply records it (then carries out the action); left out "
+                            "when false.")
+    reverts: str | None = Field(None, exclude_if=lambda v: v is None, description="For the action revert: the "
+                                "address of what is put back to this object (a snapshot's domain).")
 
 
 class Drift(BaseModel):
@@ -77,6 +83,8 @@ class Options(BaseModel):
     targets: list[str] = Field(default_factory=list, description="Addresses the plan is limited to "
                                "(with their dependencies); empty for all.")
     replace: list[str] = Field(default_factory=list, description="Addresses whose replacement was requested.")
+    revert: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,
+                              description="Snapshot addresses whose domains are to be reverted to them (--revert).")
     skip_unreachable: bool = Field(False, exclude_if=lambda v: not v, description="Leave the resources of hosts "
                                    "that cannot be reached out of the plan instead of failing.")
 
@@ -94,6 +102,10 @@ class Summary(BaseModel):
     change: int = 0
     replace: int = 0
     destroy: int = 0
+    imports: int = Field(0, exclude_if=lambda v: not v, description="Objects adopted by import blocks; left out "
+                         "when none.")
+    revert: int = Field(0, exclude_if=lambda v: not v, description="Objects reverted to a snapshot; left out "
+                        "when none.")
 
 
 class Moved(BaseModel):
@@ -140,7 +152,8 @@ class Plan(BaseModel):
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action != Action.NOOP for c in self.resource_changes) or bool(self.moved or self.removed)
+        return any(c.action != Action.NOOP or c.importing for c in self.resource_changes) or \
+            bool(self.moved or self.removed)
 
     @property
     def refreshes(self) -> bool:
@@ -159,5 +172,7 @@ class Plan(BaseModel):
                 one.change += c.action in (Action.UPDATE, Action.RESTART)
                 one.replace += c.action == Action.REPLACE
                 one.destroy += c.action == Action.DELETE
+                one.imports += c.importing
+                one.revert += c.action == Action.REVERT
         self.summary = s
         self.by_host = dict(sorted(hosts.items())) if len(hosts) > 1 else {}

@@ -10,13 +10,17 @@ that happened outside kvmstate. It never changes anything.
 from __future__ import annotations
 
 from kvmstate.addrs import Address, format_path, parse_path
+from functools import cache
+
 from kvmstate.config import Configuration, refactor
+from kvmstate.config.conditions import check_resource
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
-from kvmstate.plan import hosts
+from kvmstate.plan import hosts, imports
 from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
+from kvmstate.plan.revert import plan_reverts
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
 from kvmstate.provider import LiveObject, Registry
 from kvmstate.state import State, StateResource
@@ -35,7 +39,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     known = set(desired) | {Address.parse(r.address) for r in state.resources}
     targets = parse_addresses(hosts.expand_targets(options.targets, desired, state, diags), "--target", known,
                               diags)
-    replace = parse_addresses(options.replace, "--replace", set(desired), diags)
+    replace = parse_addresses(options.replace, "--replace", set(desired), diags, modules=False)
     for resource in desired.values():
         check_ignore_paths(resource, diags)
     diags.raise_if_errors()
@@ -52,6 +56,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     if unreachable:         # left out of the plan: neither read nor changed
         addresses = [a for a in addresses if host_of[a] not in unreachable]
     reachable = [a for a in everything if host_of[a] not in unreachable]
+    importing = {} if options.destroy else imports.resolve(config, state, registry, live, diags)
+    facts = cache(registry.facts)
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
     shared = _one_object_one_address(named, desired, recorded_at, state.lineage, registry, diags)
     for address in addresses:
@@ -74,13 +80,17 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             # Its scope cannot be listed now (an inactive pool): keep the object as recorded, never recreate it.
             obj = LiveObject(address.type, recorded.name, recorded.host, recorded.identity, recorded.attributes,
                              computed=recorded.computed)
-        if obj is not None and not _ours(registry, obj, recorded, state.lineage, key):
+        if obj is not None and address not in importing and not _ours(registry, obj, recorded, state.lineage, key):
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
         view = _shared_view(registry, obj, resource, recorded)
-        drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept") \
-            if unreadable and obj is not None else _drift(registry, key, recorded, obj, view)
+        if address in importing:
+            drift = None        # not drift: the object comes into the state by the import block
+        elif unreadable and obj is not None:
+            drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept")
+        else:
+            drift = _drift(registry, key, recorded, obj, view)
         if drift:
             plan.drift.append(drift)
         if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
@@ -104,12 +114,18 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 plan.resource_changes.append(change)
             continue
         change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace), view)
+        if address in importing:
+            change.importing = True
+            change.reason = "; ".join(filter(None, ["an import block adopts the existing object", change.reason]))
         if interrupted and change.action == Action.CREATE:
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
+        check_resource(resource, "precondition", resource.attributes, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
+    if options.revert and not options.refresh_only:
+        plan_reverts(plan, config, registry, diags)
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)

@@ -1,6 +1,7 @@
 """`--target` and `--replace`: which addresses a plan covers, and which it must replace.
 
-A target covers a resource (all its instances when given without a key) and,
+A target covers a resource (all its instances when given without a key), or
+every resource of a module call (`module.lab`: all its instances; `module.lab["a"]`: one), and,
 like Terraform, everything it depends on, so the targeted resource can be made;
 when destroying, everything that depends on it, so nothing is left pointing at
 a deleted object.
@@ -10,22 +11,27 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kvmstate.addrs import Address
+from kvmstate.addrs import Address, ModuleAddress, covers, parse_target
 from kvmstate.config import Configuration
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.state import State
 
 
-def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diags: Diagnostics) -> list[Address]:
-    """The addresses given to an option, each one declared (or recorded); unknown ones are reported."""
-    out = []
+Target = Address | ModuleAddress
+
+
+def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diags: Diagnostics,
+                    modules: bool = True) -> list[Target]:
+    """The addresses given to an option (module addresses too, with `modules`), each one declared (or
+    recorded); unknown ones are reported."""
+    out: list[Target] = []
     for text in texts:
         try:
-            address = Address.parse(text)
+            address = parse_target(text) if modules else Address.parse(text)
         except ValueError as exc:
             diags.error("Invalid address", f"{option} {text}: {exc}.")
             continue
-        if not any(_matches(a, address) for a in known):
+        if not any(covers(address, a) for a in known):
             diags.error("Unknown address", f"{option} {text}: no resource with this address is in the "
                         f"configuration or the state. Known: {', '.join(str(a) for a in sorted(known)) or 'none'}.")
             continue
@@ -33,11 +39,7 @@ def parse_addresses(texts: Iterable[str], option: str, known: set[Address], diag
     return out
 
 
-def _matches(address: Address, wanted: Address) -> bool:
-    return address == wanted or (wanted.key is None and address.resource == wanted)
-
-
-def covered(targets: list[Address], addresses: Iterable[Address], config: Configuration, state: State,
+def covered(targets: list[Target], addresses: Iterable[Address], config: Configuration, state: State,
             destroy: bool = False) -> set[Address]:
     """The addresses the targets select, with their dependencies (from the configuration, else the state),
     or with `destroy` their dependents (from the state)."""
@@ -46,7 +48,7 @@ def covered(targets: list[Address], addresses: Iterable[Address], config: Config
     for r in state.resources:
         for dep in r.dependencies:
             dependents.setdefault(Address.parse(dep), []).append(Address.parse(r.address))
-    pending = [a for a in addresses if any(_matches(a, t) for t in targets)]
+    pending = [a for a in addresses if any(covers(t, a) for t in targets)]
     seen: set[Address] = set()
     while pending:
         address = pending.pop()
@@ -62,5 +64,5 @@ def covered(targets: list[Address], addresses: Iterable[Address], config: Config
     return seen
 
 
-def is_requested(address: Address, requested: list[Address]) -> bool:
-    return any(_matches(address, r) for r in requested)
+def is_requested(address: Address, requested: list[Target]) -> bool:
+    return any(covers(r, address) for r in requested)

@@ -14,16 +14,9 @@ import re
 
 from kvmstate.plan.model import Action, AttributeChange, Drift, Plan, ResourceChange
 from kvmstate.render.hosts import markdown_table, on_host, unreachable_lines
-from kvmstate.render.text import DRIFT, value
+from kvmstate.render.text import DRIFT, heading, value
 
 GITHUB_LIMIT = 65_536
-_VERB = {
-    Action.CREATE: ("+", "will be created"),
-    Action.UPDATE: ("~", "will be updated in place"),
-    Action.RESTART: ("~", "will be updated and restarted"),
-    Action.REPLACE: ("-/+", "must be replaced"),
-    Action.DELETE: ("-", "will be destroyed"),
-}
 _NOTE = {"live": "", "restart": "  # requires restart", "replace": "  # forces replacement"}
 _RESERVE = 600          # room for the notes about collapsed and omitted sections
 
@@ -31,7 +24,7 @@ _RESERVE = 600          # room for the notes about collapsed and omitted section
 def render_markdown(plan: Plan, limit: int = GITHUB_LIMIT) -> str:
     head = _head(plan)
     sections = [_Section(_summary(c) + html.escape(on_host(plan, c)), _body(c), _diff_lines(c))
-                for c in plan.resource_changes if c.action != Action.NOOP]
+                for c in plan.resource_changes if c.action != Action.NOOP or c.importing]
     if plan.drift:
         sections.insert(0, _Section("Objects changed outside kvmstate since the last apply",
                                     "", [line for d in plan.drift for line in _drift_lines(d)]))
@@ -85,8 +78,9 @@ def _head(plan: Plan) -> str:
         lines.append("### kvmstate plan: no changes\n")
         lines.append("The live objects match the configuration.\n")
         return "\n".join(lines)
-    lines.append(f"### kvmstate plan: {s.add} to add, {s.change} to change, {s.replace} to replace, "
-                 f"{s.destroy} to destroy\n")
+    imports = f"{s.imports} to import, " if s.imports else ""
+    lines.append(f"### kvmstate plan: {imports}{s.add} to add, {s.change} to change, {s.replace} to replace, "
+                 f"{s.destroy} to destroy{f', {s.revert} to revert' if s.revert else ''}\n")
     gone = [c for c in plan.resource_changes if c.action in (Action.DELETE, Action.REPLACE)]
     if gone:
         names = ", ".join(f"`{c.address}` ({'replaced' if c.action == Action.REPLACE else 'destroyed'})"
@@ -95,16 +89,18 @@ def _head(plan: Plan) -> str:
         lines.append(f"> **:warning: This plan deletes or replaces {len(gone)} resources: {names}{more}.**\n")
     lines.append("| Action | Resources |\n|---|---:|")
     lines.append(f"| :heavy_plus_sign: add | {s.add} |\n| :pencil2: change | {s.change} |\n"
-                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n")
+                 f"| :arrows_counterclockwise: replace | {s.replace} |\n| :x: destroy | {s.destroy} |\n" +
+                 (f"| :rewind: revert | {s.revert} |\n" if s.revert else ""))
     if plan.by_host:
         lines.append(markdown_table(plan))
     return "\n".join(lines)
 
 
 def _summary(c: ResourceChange) -> str:
-    sign, verb = _VERB[c.action]
-    if c.create_before_destroy:
-        sign, verb = "+/-", "must be replaced (the new one is created first)"
+    sign, verb = heading(c)
+    if c.action == Action.REVERT:
+        return (f"<code>{html.escape(sign)} {html.escape(c.reverts or '')}</code> {verb} {html.escape(c.type)} "
+                f"<code>{html.escape(c.name)}</code> ({html.escape(c.address)})")
     return f"<code>{html.escape(sign)} {html.escape(c.address)}</code> {verb}"
 
 

@@ -17,6 +17,7 @@ _HEAD = {
     Action.RESTART: ("~", "yellow", "will be updated and restarted"),
     Action.REPLACE: ("-/+", "red", "must be replaced"),
     Action.DELETE: ("-", "red", "will be destroyed"),
+    Action.REVERT: ("<", "cyan", "will be reverted to"),
 }
 DRIFT = {
     "deleted": "was deleted outside kvmstate",
@@ -63,7 +64,7 @@ def render_plan(plan: Plan, style: Style) -> str:
             for c in drift.changes:   # before = live, after = recorded
                 out.append(f"      {style('~', 'yellow')} {c.path:<{width}} = {value(c.after)} -> {value(c.before)}")
             out.append("")
-    changes = [c for c in plan.resource_changes if c.action != Action.NOOP]
+    changes = [c for c in plan.resource_changes if c.action != Action.NOOP or c.importing]
     for m in plan.moved:
         out.append(f"  # {style(m.from_, 'bold')} has moved to {style(m.to, 'bold')}")
     for address in plan.removed:
@@ -98,15 +99,29 @@ def summary_line(plan: Plan, done: bool = False) -> str:
     """`Plan: 1 to add, ...`, or after an apply `Resources: 1 added, ...`."""
     s = plan.summary
     if done:
-        return f"Resources: {s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} destroyed."
-    return f"Plan: {s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy."
+        imported = f"{s.imports} imported, " if s.imports else ""
+        return f"Resources: {imported}{s.add} added, {s.change} changed, {s.replace} replaced, {s.destroy} " \
+            f"destroyed" + (f", {s.revert} reverted." if s.revert else ".")
+    imports = f"{s.imports} to import, " if s.imports else ""
+    return f"Plan: {imports}{s.add} to add, {s.change} to change, {s.replace} to replace, {s.destroy} to destroy" + \
+        (f", {s.revert} to revert." if s.revert else ".")
+
+
+def heading(change: ResourceChange) -> tuple[str, str]:
+    """The sign and the verb of a change: `+` "will be created", "will be imported, then updated in place"."""
+    sign, _, verb = _HEAD.get(change.action, ("<=", "", ""))
+    if change.create_before_destroy:
+        sign, verb = "+/-", "must be replaced (the new one is created first)"
+    if change.importing:
+        verb = "will be imported" + (f", then {verb.removeprefix('will be ')}" if verb else "")
+    return sign, verb
 
 
 def _resource(change: ResourceChange, style: Style, on: str = "") -> list[str]:
-    sign, colour, verb = _HEAD[change.action]
-    if change.create_before_destroy:
-        sign, verb = "+/-", "must be replaced (the new one is created first)"
-    lines = [f"  # {style(change.address, 'bold')}{on} {verb}"]
+    sign, verb = heading(change)
+    colour = _HEAD.get(change.action, ("", "green"))[1]
+    lines = [f"  # {style(change.reverts, 'bold')}{on} {verb} {change.type} {change.name} ({change.address})"
+             if change.action == Action.REVERT else f"  # {style(change.address, 'bold')}{on} {verb}"]
     if change.reason:
         lines.append(style(f"  # (because {change.reason})", "dim"))
     lines.extend(style(f"  # ({note})", "dim") for note in change.notes)

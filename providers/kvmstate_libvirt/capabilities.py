@@ -1,5 +1,6 @@
 """What a host offers, from libvirt's capabilities and domain capabilities, each read once per host and
-cached on its `Host`: the one home of host feature probes (`doctor` and the domain type use them).
+cached on its `Host`: the one home of host feature probes (`doctor` and the domain type use them) and
+of the host facts lifecycle conditions read (`facts`).
 
 `check` compares a desired domain with it before any change: domain type, machine
 type, firmware and CPU mode, each reported at its attribute with what the host offers.
@@ -25,6 +26,16 @@ def host_caps(host: Host) -> ET.Element:
         with doing(f"reading the capabilities of host {host.name}"):
             host.cache["caps"] = ET.fromstring(host.conn.getCapabilities())
     return host.cache["caps"]
+
+
+def facts(host: Host) -> dict[str, int | str]:
+    """Memory (total and free, in bytes), logical CPUs and architecture: `host` in lifecycle conditions."""
+    if "facts" not in host.cache:
+        with doing(f"reading the memory and CPUs of host {host.name}"):
+            info = host.conn.getInfo()
+            host.cache["facts"] = {"memory": info[1] * 1024**2, "cpus": info[2], "arch": arch(host)}
+    with doing(f"reading the free memory of host {host.name}"):
+        return {**host.cache["facts"], "free_memory": host.conn.getFreeMemory()}
 
 
 def arch(host: Host) -> str:

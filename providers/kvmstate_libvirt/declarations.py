@@ -17,5 +17,7 @@ VOLUME = ResourceType("volume", "volumes", schema.Volume, "A volume inside a sto
 CLOUDINIT = ResourceType("cloudinit", "cloudinits", schema.Cloudinit,
                          "A cloud-init NoCloud seed ISO inside a storage pool.", scope="pool")
 DOMAIN = ResourceType("domain", "domains", schema.Domain, "A virtual machine.", marks_owner=True)
+SNAPSHOT = ResourceType("snapshot", "snapshots", schema.Snapshot, "A snapshot of a domain.", scope="domain",
+                        reverts="domain")
 
-TYPES: tuple[ResourceType, ...] = (NETWORK, POOL, VOLUME, CLOUDINIT, DOMAIN)
+TYPES: tuple[ResourceType, ...] = (NETWORK, POOL, VOLUME, CLOUDINIT, DOMAIN, SNAPSHOT)

@@ -13,7 +13,7 @@ import libvirt
 
 from kvmstate.provider import HostCheck
 
-from . import capabilities, features
+from . import capabilities, features, host_devices, placement, storage
 from .connection import Host
 from .errors import connect_hint, message
 
@@ -35,7 +35,9 @@ def diagnose(uri: str, name: str = "default") -> list[HostCheck]:
         cpu = [_cpu_flags("kvm" in offered)] if local else []
         checks = cpu + checks + [HostCheck("libvirtd", True, f"reachable at {uri} (libvirt {version // 1000000}."
                                                              f"{version // 1000 % 1000}.{version % 1000})")]
-        checks += _emulator(host, offered) + [_ovmf(host)] + features.doctor_checks(host)
+        checks += _emulator(host, offered) + [_ovmf(host)] + features.doctor_checks(host) + [placement.doctor_check(host)]
+        checks += [host_devices.doctor_check()] if local else []
+        checks += storage.doctor_checks(host)
     finally:
         conn.close()
     return checks

@@ -1,4 +1,5 @@
-"""Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached.
+"""Live changes to a domain: memory and vCPUs within their maximums, disks and interfaces attached or detached,
+vCPU and emulator pinning, SPICE USB redirection channels added or removed.
 
 Each change goes to the running guest and to its persistent definition at once
 (`AFFECT_LIVE | AFFECT_CONFIG`), or to the definition alone when the domain is
@@ -15,8 +16,9 @@ import libvirt
 from kvmstate.provider import ProviderError
 
 from .errors import doing, message
-from .schema import Domain, Volume
+from .schema import Domain, Volume, cpuset
 from .xml import devices as devs
+from .xml import peripherals
 
 
 def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Volume], changed: set[str]) -> None:
@@ -27,13 +29,17 @@ def apply(dom: libvirt.virDomain, name: str, spec: Domain, volumes: dict[str, Vo
             dom.setMemoryFlags(-(-spec.memory // 1024), flags)
     if "vcpu" in changed:
         _set_vcpus(dom, name, spec.vcpu, flags)
-    if "disks" in changed or "interfaces" in changed:
+    if "cputune" in changed:
+        _pin(dom, name, spec, flags)
+    if {"disks", "interfaces", "usb_redirects"} & changed:
         with doing(f"reading domain {name}"):
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         if "disks" in changed:
             _sync_disks(dom, name, root, spec, volumes, flags)
         if "interfaces" in changed:
             _sync_interfaces(dom, name, root, spec, flags)
+        if "usb_redirects" in changed:
+            _sync_redirects(dom, name, root, spec.usb_redirects or 0, flags)
 
 
 def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> None:
@@ -54,6 +60,26 @@ def _set_vcpus(dom: libvirt.virDomain, name: str, vcpus: int, flags: int) -> Non
                         f"and apply again to start it with {vcpus}, or set vcpu = {live} to keep them")
 
 
+def _pin(dom: libvirt.virDomain, name: str, spec: Domain, flags: int) -> None:
+    """Pin each vCPU of `cputune.vcpu_pins` (one past the list's end may run on every host CPU again) and the
+    emulator, when set. Offline vCPUs are pinned in the definition only."""
+    tune = spec.cputune
+    if tune is None:
+        return
+    count = dom.connect().getCPUMap()[0]
+    online = dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) if flags & libvirt.VIR_DOMAIN_AFFECT_LIVE else 0
+    pins = tune.vcpu_pins
+    for vcpu in range(spec.max_vcpu if pins is not None else 0):
+        cpus = cpuset(pins[vcpu]) if vcpu < len(pins) else set(range(count))
+        where = flags if vcpu < online else libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        with doing(f"pinning vCPU {vcpu} of domain {name}"):
+            dom.pinVcpuFlags(vcpu, tuple(cpu in cpus for cpu in range(count)), where)
+    if tune.emulator_pin is not None:
+        cpus = cpuset(tune.emulator_pin)
+        with doing(f"pinning the emulator threads of domain {name}"):
+            dom.pinEmulator(tuple(cpu in cpus for cpu in range(count)), flags)
+
+
 def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domain,
                 volumes: dict[str, Volume], flags: int) -> None:
     have = [d for d in root.findall("devices/disk") if d.get("device", "disk") == "disk"]
@@ -68,7 +94,7 @@ def _sync_disks(dom: libvirt.virDomain, name: str, root: ET.Element, spec: Domai
         order += 1
         el = devs.disk(disk, devs.volume_of(name, volumes, disk.volume), devs.free_dev(disk.bus, used),
                        order if bootable else None)
-        with doing(f"attaching disk {disk.volume} to domain {name}"):
+        with doing(f"attaching disk {disk.volume or disk.host_path} to domain {name}"):
             dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
 
 
@@ -80,6 +106,16 @@ def _sync_interfaces(dom: libvirt.virDomain, name: str, root: ET.Element, spec: 
         el = devs.interface(iface, iface.mac)
         with doing(f"attaching an interface on {iface.kind} {getattr(iface, iface.kind)} to domain {name}"):
             dom.attachDeviceFlags(ET.tostring(el, encoding="unicode"), flags)
+
+
+def _sync_redirects(dom: libvirt.virDomain, name: str, root: ET.Element, count: int, flags: int) -> None:
+    """Add or remove SPICE USB redirection channels until there are `count` (USB: no guest cooperation needed)."""
+    have = peripherals.redirects(root.find("devices"))
+    for el in have[count:]:
+        _detach(dom, name, el, "a USB redirection channel", flags)
+    for _ in range(count - len(have)):
+        with doing(f"attaching a USB redirection channel to domain {name}"):
+            dom.attachDeviceFlags(ET.tostring(peripherals.redirect(), encoding="unicode"), flags)
 
 
 def _detach(dom: libvirt.virDomain, name: str, el: ET.Element, what: str, flags: int) -> None:

@@ -26,7 +26,8 @@ def operations(type_name: str) -> ResourceOperations:
 
 
 class LibvirtProvider:
-    """Networks, storage pools, volumes, cloud-init seeds and domains on any number of libvirt hosts."""
+    """Networks, storage pools, volumes, cloud-init seeds, domains and their snapshots on any number of libvirt
+    hosts."""
 
     name = "libvirt"
 
@@ -73,6 +74,14 @@ class LibvirtProvider:
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         """Write the ownership mark into a domain or network; pools and volumes carry none."""
         return operations(live.type).adopt(self.connections.get(live.host), live, owner)
+
+    def facts(self, host: str) -> dict[str, Any]:
+        """The host's memory (total and free, bytes), logical CPUs and architecture."""
+        from .capabilities import facts
+        return facts(self.connections.get(host))
+    def revert(self, live: LiveObject) -> None:
+        """Put a snapshot's domain back to the snapshot (`--revert`)."""
+        operations(live.type).revert(self.connections.get(live.host), live)
 
     def doctor(self, uri: str) -> list[HostCheck]:
         """What a host needs for kvmstate's domains, checked as virt-host-validate does."""

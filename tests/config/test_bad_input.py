@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
+
+app = application()
 
 GOOD_NET = "networks:\n  lab:\n    mode: nat\n    ipv4: 192.168.150.0/24\n"
 
@@ -27,15 +29,23 @@ CASES = [
      '"disks[0].buss"'),
     ("type.yaml", "domains:\n  web:\n    vcpu: two\n", "Invalid value", 3, 5, '"vcpu"'),
     ("bool.hcl", 'pool "p" {\n  path = "/srv/p"\n  autostart = "maybe"\n}\n', "Invalid value", 3, 3, '"autostart"'),
-    ("enum.yaml", "networks:\n  lab:\n    mode: bridged\n", "Invalid value", 3, 5, "'nat', 'route', 'isolated', 'open' or 'bridge'"),
+    ("enum.yaml", "networks:\n  lab:\n    mode: bridged\n", "Invalid value", 3, 5,
+     "'nat', 'route', 'isolated', 'open', 'bridge', 'macvtap' or 'hostdev'"),
     ("size.yaml", "domains:\n  web:\n    memory: -1GiB\n", "Invalid value", 3, 5, "not a size"),
     ("zero.yaml", "domains:\n  web:\n    memory: 0\n", "Invalid value", 3, 5, "greater than zero"),
     ("huge.yaml", "domains:\n  web:\n    memory: 9000TiB\n", "Invalid value", 3, 5, "at most 1 PiB"),
     ("bridge.yaml", GOOD_NET + "    bridge: a-very-long-bridge-name\n", "Invalid value", 5, 5, '"bridge"'),
     ("traversal.yaml", "pools:\n  p:\n    path: /srv/../etc\n", "Invalid value", 3, 5, "without '..'"),
     ("relative.yaml", "pools:\n  p:\n    path: images\n", "Invalid value", 3, 5, "absolute path"),
-    ("dhcp.yaml", GOOD_NET + "    dhcp: {start: 10.0.0.2, end: 10.0.0.9}\n", "Invalid value", 2, 3,
+    ("dhcp.yaml", GOOD_NET + "    dhcp: {start: 10.0.0.2, end: 10.0.0.9}\n", "Invalid value", 5, 5,
      "inside 192.168.150.0/24"),
+    ("ipv6.yaml", GOOD_NET + "    ipv6: fd00:150::1/64\n", "Invalid value", 5, 5, "not an IPv6 network"),
+    ("ipv6-prefix.hcl", 'network "lab" {\n  ipv4 = "10.0.0.0/24"\n  ipv6 = "fd00::/48"\n  dhcp6 {\n'
+     '    start = "fd00::10"\n    end = "fd00::20"\n  }\n}\n', "Invalid value", 4, 3, "/64 or longer"),
+    ("dhcp6.yaml", GOOD_NET + "    ipv6: fd00:150::/64\n    dhcp6: {start: 'fd00:151::2', end: 'fd00:151::9'}\n",
+     "Invalid value", 6, 5, "inside fd00:150::/64"),
+    ("dhcp6-mac.yaml", GOOD_NET + "    ipv6: fd00:150::/64\n    dhcp6:\n      hosts:\n"
+     "        - {mac: '52:54:00:00:00:01', ip: 'fd00:150::10'}\n", "Unknown attribute", 8, 12, "id, name, ip"),
     ("cidr.yaml", "networks:\n  lab:\n    ipv4: 192.168.150.1/24\n", "Invalid value", 3, 5, "CIDR"),
     ("missing.yaml", "pools:\n  p:\n    autostart: true\n", "Missing required attribute", 2, 3, '"path"'),
     ("ref.yaml", "volumes:\n  v:\n    pool: nowhere\n    capacity: 1GiB\n", "Reference to undeclared resource", 3, 5,
@@ -173,6 +183,44 @@ CASES = [
      "is null, and the variable is declared `nullable = false`"),
     ("optional_default.hcl", 'variable "o" {\n  type = object({ a = optional(number, "x") })\n}\n', "Invalid type", 2, 23,
      "The default of optional(number) is not a number"),
+    ("hostdev_forms.hcl", 'domain "d" {\n  hostdev {\n    pci    = "0000:01:00.0"\n    vendor = "0x046d"\n  }\n}\n',
+     "Invalid value", 2, 3, "exactly one of `pci`"),
+    ("hostdev_pci.yaml", "domains:\n  d:\n    hostdevs:\n      - pci: 01:00.0\n", "Invalid value", 4, 9,
+     '"hostdevs[0].pci"'),
+    ("hostdev_twice.yaml", "domains:\n  d:\n    hostdevs: [{pci: '0000:01:00.0'}, {pci: '0000:01:00.0'}]\n",
+     "Invalid value", 3, 5, "passed through twice"),
+    ("usb_sound.yaml", "domains:\n  d:\n    usb_controller: none\n    sound: usb\n", "Invalid value", 4, 5,
+     "this `sound` value needs a USB bus"),
+    ("redirect.yaml", "domains:\n  d:\n    usb_redirects: 1\n", "Invalid value", 3, 5, "set graphics type spice"),
+    ("no_usb.hcl", 'domain "d" {\n  usb_controller = "none"\n  input {\n    type = "tablet"\n  }\n}\n',
+     "Invalid value", 3, 3, "this `inputs` value needs a USB bus"),
+    ("pins.yaml", "domains:\n  d:\n    vcpu: 2\n    cputune:\n      vcpu_pins: ['0', '1', '0']\n", "Invalid value", 4, 5,
+     "at most 2"),
+    ("cpuset.yaml", "domains:\n  d:\n    cputune:\n      emulator_pin: 3-1\n", "Invalid value", 4, 7,
+     "runs backwards"),
+    ("numa.hcl", 'domain "d" {\n  numatune {\n    nodeset = "zero"\n  }\n}\n', "Invalid value", 3, 5,
+     '"numatune.nodeset"'),
+    ("hugepage.yaml", "domains:\n  d:\n    memory_backing: {hugepage_size: 2MiB}\n", "Invalid value", 3, 5,
+     "needs `hugepages = true`"),
+    ("virtiofs_shared.yaml", "domains:\n  d:\n    filesystems: [{source: /srv, target: s}]\n"
+     "    memory_backing: {shared: false}\n", "Invalid value", 4, 5, "need shared memory"),
+    ("import_shape.hcl", 'import {\n  to = network.lab\n}\n', "Invalid import block", 1, 1, "it lacks id"),
+    ("import_extra.yaml", "import:\n  - to: network.lab\n    id: lab\n    provider: x\n", "Invalid import block", 2, 5,
+     "not provider"),
+    ("import_type.hcl", 'import {\n  to = disk.lab\n  id = "lab"\n}\n', "Unknown resource type", 2, 3,
+     "disk.lab is not of a resource type"),
+    ("import_to.hcl", 'import {\n  to = "network"\n  id = "lab"\n}\n', "Invalid address", 2, 3,
+     "'network' is not a resource address"),
+    ("import_id.hcl", 'import {\n  to = network.lab\n  id = 42\n}\n', "Invalid import block", 3, 3,
+     "`id` is the object's name in libvirt, a non-empty string, not 42"),
+    ("import_for_each.hcl", 'import {\n  for_each = 3\n  to = network.lab[each.key]\n  id = "lab"\n}\n',
+     "Invalid for_each", 2, 3, "a map or a list of strings, not a number"),
+    ("import_each.yaml", "import:\n  - for_each: [a]\n    to: network.lab[each.nope]\n    id: x\n",
+     "Invalid address", 3, 5, "'network.lab[each.nope]' is not a resource address"),
+    ("import_each_key.yaml", "import:\n  - for_each: [a]\n    to: network.lab[\"${each.nope}\"]\n    id: x\n",
+     "Invalid reference", 3, 5, "`each` has two attributes, each.key and each.value"),
+    ("import_twice.hcl", 'import {\n  to = network.lab\n  id = "a"\n}\nimport {\n  to = network.lab\n  id = "b"\n}\n',
+     "Duplicate import", 6, 3, "network.lab is imported twice"),
     ("seed_template.hcl", 'cloudinit "s" {\n  pool = "p"\n  user_data_template = "missing.j2"\n}\n', "Invalid value", 1, 1,
      "cannot read the template"),
 ]

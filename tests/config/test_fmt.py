@@ -7,7 +7,9 @@ from pathlib import Path
 import hcl2
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
+
+app = application()
 
 MESSY_HCL = '''# top comment
 network   "lab" {

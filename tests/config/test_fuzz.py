@@ -3,7 +3,9 @@
 Each run draws a new seed and prints it; KVMSTATE_FUZZ_SEED=N replays a run, and
 KVMSTATE_FUZZ_EXAMPLES sets the examples per test. Every example has a time budget
 (hypothesis' deadline), and the strategies include hostile shapes: YAML aliases,
-deep nesting, huge numbers and long strings.
+deep nesting, huge numbers and long strings. The release's syntax (locals, operators,
+conditionals, for, splat, template directives, try/can, validation, moved, removed and
+import blocks, lifecycle conditions) is fuzzed up to the plan, with bounded memory.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ HCL_SEED = (EXAMPLES / "basic-hcl" / "main.hcl").read_text()
 SEED = int(os.environ.get("KVMSTATE_FUZZ_SEED") or random.SystemRandom().randrange(2 ** 32))
 
 
-def fuzz(test):
-    return seed(SEED)(settings(max_examples=int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")),
+def fuzz(test, share: int = 1):
+    """`share`: a test that plans too runs 1/share of the examples (it costs several loads)."""
+    return seed(SEED)(settings(max_examples=max(1, int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")) // share),
                                deadline=timedelta(seconds=5), derandomize=False, database=None,
                                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                       HealthCheck.data_too_large])(test))
@@ -80,9 +83,18 @@ YAML_HOSTILE = st.one_of(
         f"*{'a' if i == 0 else f'a{i - 1}'}]\n" for i in range(n))),
     st.integers(1, 400).map(lambda n: "\n" + "".join("  " * i + "-\n" for i in range(n))),
     st.sampled_from(["? [a]\n: 1\n", "*nope", "&a [*a]", "count: 99999999999999999999", "<<: *a"]),
+    st.sampled_from(["\nimport:\n  - to: pool.images\n    id: images\n", "\nimport: {to: 1}\n", "\nimport: [[]]\n",
+                     "\nimport:\n  - for_each: ${range(3)}\n    to: pool.p[\"${each.key}\"]\n    id: ${each.value}\n",
+                     "lifecycle:\n  precondition:\n    - condition: ${self}\n      error_message: x\n",
+                     "lifecycle: {postcondition: [1]}", "\nmoved: [{from: 1}]\n", "\nremoved: 3\n"]),
 )
 HCL_HOSTILE = st.one_of(
     HOSTILE,
+    st.sampled_from(["import {\n  to = pool.images\n  id = \"images\"\n}\n", "import {\n  for_each = 3\n  to = x\n}\n",
+                     "import {\n  for_each = {a = 1}\n  to = pool.p[each.value]\n  id = each.key\n}\n", "import {}",
+                     "lifecycle {\n  precondition {\n    condition = self.x\n    error_message = 1\n  }\n}\n",
+                     "lifecycle {\n  postcondition {}\n}\n", "precondition {", "error_message = \"${self}\"",
+                     "validation {\n  condition = var.x\n  error_message = \"${var.x}\"\n}\n"]),
     st.sampled_from(["locals {\n  a = local.b\n  b = local.a\n}\n", "moved {\n  from = pool.images\n  to = pool.x\n}\n",
                      "removed {\n  from = pool.images\n}\n", "locals \"x\" {}", "moved {}", "validation {}",
                      "x = [for", "x = {for k, v in x : k => v...", "x = a ? b", "x = !!!!true"]),
@@ -103,6 +115,91 @@ def test_yaml_never_crashes(tmp_path_factory, text: str) -> None:
                       st.text(max_size=200)))
 def test_hcl_never_crashes(tmp_path_factory, text: str) -> None:
     load_text(tmp_path_factory.mktemp("h", numbered=True), "main.hcl", text)
+
+
+# The syntax added this release, every construct in one configuration the fuzzer mutates and then plans.
+LANGUAGE_SEED = '''variable "vms" {
+  type    = map(string)
+  default = { a = "64MiB", b = "128MiB" }
+  validation {
+    condition     = alltrue([for k, v in var.vms : can(regex("MiB$", v))])
+    error_message = "Sizes in MiB, not ${jsonencode(var.vms)}."
+  }
+}
+locals {
+  big   = { for k, v in var.vms : k => v if parsesize(v) > 100 * 1024 * 1024 }
+  names = [for k in keys(var.vms) : "vm-${k}"]
+  note  = "%{ for n in local.names }${n},%{ endfor }%{ if length(local.names) > 1 }many%{ else }one%{ endif }"
+}
+pool "images" {
+  path = try(local.big["zz"], "/srv/images")
+}
+domain "vm" {
+  for_each = var.vms
+  name     = "vm-${each.key}"
+  type     = contains(keys(local.big), each.key) ? "qemu" : "kvm"
+  memory   = each.value
+  vcpu     = length(local.names) * 2 - 1 == 3 ? 3 : 1
+  description = local.note
+  lifecycle {
+    precondition {
+      condition     = parsesize(self.memory) <= host.memory && !(self.vcpu > host.cpus)
+      error_message = "${self.name}: ${self.memory} on ${host.name}."
+    }
+    postcondition {
+      condition     = self.power == "running"
+      error_message = "${each.key} is ${self.power}."
+    }
+  }
+}
+moved {
+  from = domain.old
+  to   = domain.vm["a"]
+}
+removed {
+  from = pool.scratch
+}
+import {
+  for_each = { a = "vm-a" }
+  to       = domain.vm[each.key]
+  id       = each.value
+}
+import {
+  to = pool.images
+  id = "images"
+}
+output "names" {
+  value = domain.vm[*].name
+}
+'''
+
+
+@lambda test: fuzz(test, share=3)
+@given(text=st.one_of(mutate(LANGUAGE_SEED, st.text(max_size=30)), mutate(LANGUAGE_SEED, HCL_HOSTILE)))
+def test_new_syntax_loads_and_plans_within_bounds(tmp_path_factory, text: str) -> None:
+    """Mutations of the release's syntax load and plan (imports resolved, preconditions evaluated against the
+    fake provider's host facts) into a plan or diagnostics, within the deadline and 256 MiB of allocations."""
+    import tracemalloc
+
+    from kvmstate.plan.planner import make_plan
+    from kvmstate.provider import LiveObject
+    from kvmstate.state import State
+    from tests.engine.fake_provider import FakeProvider
+    provider = FakeProvider([LiveObject("domain", "vm-a", "default", "u-a", {"type": "qemu", "memory": "64MiB"}),
+                             LiveObject("pool", "images", "default", "u-p", {"path": "/srv/images"})])
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    folder = tmp_path_factory.mktemp("n", numbered=True)
+    (folder / "main.hcl").write_text(text, encoding="utf-8", errors="surrogatepass")
+    tracemalloc.start()
+    try:
+        make_plan(load(folder, registry), State(), registry)
+    except DiagnosticError as exc:
+        assert exc.diagnostics and all(d.summary and (d.position or d.address) for d in exc.diagnostics)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 256 * 1024 ** 2
 
 
 values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10 ** 40, 10 ** 40),

@@ -33,6 +33,8 @@ class FakeProvider:
         self.active = 0
         self.max_active = 0
         self.during: Callable[[str], None] | None = None
+        self.host_facts: dict[str, Any] = {"memory": 8 * 1024**3, "free_memory": 6 * 1024**3, "cpus": 4,
+                                           "arch": "x86_64"}
 
     def resource_types(self):
         return TYPES
@@ -91,6 +93,13 @@ class FakeProvider:
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
         with self._action(("delete", f"{type}.{name}")):
             self.objects.pop((host, type, name), None)
+
+    def facts(self, host: str) -> dict[str, Any]:
+        self.calls.append(("facts", host))
+        return dict(self.host_facts)
+    def revert(self, live: LiveObject) -> None:
+        with self._action(("revert", f"{live.type}.{live.name}")):
+            pass
 
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
 from kvmstate.config import load
 from kvmstate.config.variables import Inputs
 from kvmstate.plan.planner import make_plan
@@ -16,6 +16,8 @@ from kvmstate.state import State
 from kvmstate.render.mask import mask_plan
 
 from tests.engine.fake_provider import FakeProvider
+
+app = application()
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = ["basic", "basic-hcl", "lab-vars", "lab", "workstation", "multi-host"]

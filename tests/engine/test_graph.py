@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
+from kvmstate.addrs import Address
 from kvmstate.config import load
 from kvmstate.diagnostics import DiagnosticError
 from kvmstate.graph import CycleError, Graph
@@ -57,3 +58,11 @@ def test_depends_on_orders_without_a_reference(tmp_path: Path) -> None:
     (tmp_path / "main.yaml").write_text("things:\n  a:\n    depends_on: [thing.b]\n  b: {}\n")
     config = load(tmp_path, Registry([ThingProvider()]))
     assert config.graph.order() == ["thing.b", "thing.a"]
+
+
+def test_hcl_depends_on_takes_references(tmp_path: Path) -> None:
+    """`depends_on = [thing.b]` in HCL is a reference, as Terraform users write it, not a quoted address."""
+    (tmp_path / "main.hcl").write_text('thing "a" {\n  depends_on = [thing.b]\n}\nthing "b" {}\n')
+    config = load(tmp_path, Registry([ThingProvider()]))
+    assert config.graph.order() == ["thing.b", "thing.a"]
+    assert config.resources[Address("thing", "a")].meta.depends_on == ["thing.b"]

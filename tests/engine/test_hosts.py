@@ -274,7 +274,8 @@ def test_a_target_on_one_host_does_not_need_the_others(env, tmp_path: Path) -> N
 
 def test_state_list_shows_hosts_and_doctor_checks_every_host(env, tmp_path: Path) -> None:
     from typer.testing import CliRunner
-    from kvmstate.cli import app
+    from kvmstate.cli import application
+    app = application()
     _, registry, store = env
     folder = write(tmp_path / "c")
     ws = workspace(folder, registry, store)

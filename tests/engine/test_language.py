@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from kvmstate.apply.applier import apply_plan, record_outputs
-from kvmstate.cli import app
+from kvmstate.cli import application
 from kvmstate.config import load
 from kvmstate.config.variables import Inputs
 from kvmstate.plan.planner import make_plan
@@ -16,6 +16,8 @@ from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 
 from tests.engine.fake_provider import FakeProvider
+
+app = application()
 
 CONFIG = '''variable "path" {
   type    = string

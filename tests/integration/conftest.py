@@ -31,6 +31,24 @@ class Cli:
         return result
 
 
+PIDFILE = Path("/run/libvirt/libvirtd.pid")
+
+
+def daemon_up() -> bool:
+    return subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True).returncode == 0
+
+
+def restart_libvirtd():
+    """Start the private libvirtd again (after it was killed) and connect to it."""
+    import libvirt
+    subprocess.run(["libvirtd", "-d", "-p", str(PIDFILE)], check=True)
+    deadline = time.monotonic() + 60
+    while not daemon_up():
+        assert time.monotonic() < deadline, "libvirtd did not come back"
+        time.sleep(0.2)
+    return libvirt.open("qemu:///system")
+
+
 @pytest.fixture(scope="session")
 def guest() -> Path:
     """The cached test guest (.cache/guest), built from Debian packages by `make test` before it enters the
@@ -38,6 +56,17 @@ def guest() -> Path:
     out = ROOT / ".cache" / "guest"
     subprocess.run([ROOT / "scripts" / "build-test-guest", out], check=True, timeout=600)
     return out
+
+
+def identities(conn, prefix: str) -> dict[str, str]:
+    """Every object whose name starts with `prefix`: kind and name -> UUID (a volume's key)."""
+    ids = {f"domain {d.name()}": d.UUIDString() for d in conn.listAllDomains()}
+    ids |= {f"network {n.name()}": n.UUIDString() for n in conn.listAllNetworks()}
+    for pool in conn.listAllStoragePools():
+        ids[f"pool {pool.name()}"] = pool.UUIDString()
+        if pool.isActive():
+            ids |= {f"volume {v.name()}": v.key() for v in pool.listAllVolumes()}
+    return {k: v for k, v in ids.items() if k.split()[1].startswith(prefix)}
 
 
 @pytest.fixture

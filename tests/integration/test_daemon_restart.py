@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-import libvirt
 import pytest
 
-from tests.integration.conftest import Cli, Paused
+from tests.integration.conftest import PIDFILE, Cli, Paused, daemon_up, restart_libvirtd
 
 pytestmark = pytest.mark.libvirtd
-PIDFILE = Path("/run/libvirt/libvirtd.pid")
-
-
-def daemon_up() -> bool:
-    return subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True).returncode == 0
-
-
-def restart_libvirtd() -> libvirt.virConnect:
-    subprocess.run(["libvirtd", "-d", "-p", str(PIDFILE)], check=True)
-    deadline = time.monotonic() + 60
-    while not daemon_up():
-        assert time.monotonic() < deadline, "libvirtd did not come back"
-        time.sleep(0.2)
-    return libvirt.open("qemu:///system")
 
 
 @pytest.fixture

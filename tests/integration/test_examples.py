@@ -1,6 +1,6 @@
 """Every example a user is pointed at, applied for real on the private libvirtd.
 
-For each of examples/basic, basic-hcl, lab, lab-vars and the gitops example's `infra/`: apply, then a second
+For each of examples/basic, basic-hcl, lab, lab-vars, modules and the gitops example's `infra/`: apply, then a second
 plan with `--detailed-exitcode` exits 0 (nothing to do), then destroy leaves libvirt exactly as it was (no
 domain, network, pool or volume left). examples/lab is shrunk through its variables (see its header): its
 base image is a small qcow2 served by `http.server` on 127.0.0.1 inside the daemon's network namespace,
@@ -92,6 +92,16 @@ def test_lab_example_with_a_local_image(tmp_path: Path, served, conn) -> None:
     folder = copy(tmp_path, "lab")
     variables = ["--var", f"image_url={url}/base.qcow2", "--var", "memory=64MiB", "--var", "domain_type=qemu",
                  "--var", "wait_for_ip=false", "--var", "ssh_key=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI test@ci"]
+    round_trip(conn, folder, *variables)
+
+
+def test_modules_example_with_a_local_image(tmp_path: Path, served, conn) -> None:
+    """examples/modules, shrunk like the lab: its `vm` module called once per node with for_each."""
+    www, url = served
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(www / "base.qcow2"), "64M"], check=True)
+    folder = copy(tmp_path, "modules")
+    variables = ["--var", f"image_url={url}/base.qcow2", "--var", "memory=64MiB", "--var", "domain_type=qemu",
+                 "--var", 'nodes={ a = "128MiB", b = "128MiB" }']
     round_trip(conn, folder, *variables)
 
 

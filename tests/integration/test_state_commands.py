@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Cli
+from tests.integration.conftest import identities as all_identities
 
 pytestmark = pytest.mark.libvirtd
 
@@ -59,13 +60,7 @@ def write(workdir: Path, vm: str = "vm", nets: int = 1) -> None:
 
 def identities(conn) -> dict[str, str]:
     """Every object of this suite: kind and name -> UUID (a volume's key)."""
-    ids = {f"domain {d.name()}": d.UUIDString() for d in conn.listAllDomains()}
-    ids |= {f"network {n.name()}": n.UUIDString() for n in conn.listAllNetworks()}
-    for pool in conn.listAllStoragePools():
-        ids[f"pool {pool.name()}"] = pool.UUIDString()
-        if pool.isActive():
-            ids |= {f"volume {v.name()}": v.key() for v in pool.listAllVolumes()}
-    return {k: v for k, v in ids.items() if k.split()[1].startswith("sc-")}
+    return all_identities(conn, "sc-")
 
 
 @pytest.fixture

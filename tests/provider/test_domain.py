@@ -159,7 +159,8 @@ def test_normalize_machine_and_mac(provider, want, have, seen):
 
 
 def test_undefine_flags(provider, conn, monkeypatch):
-    """NVRAM and managed save go with the domain; a driver refusing the NVRAM flag still undefines."""
+    """NVRAM, managed save and snapshot metadata go with the domain; a driver refusing the NVRAM flag still
+    undefines."""
     created = provider.create(request("domain", "web", web(power="stopped"), VOLUMES))
     seen = []
     original = libvirt.virDomain.undefineFlags
@@ -169,6 +170,18 @@ def test_undefine_flags(provider, conn, monkeypatch):
         return original(self, flags)
     monkeypatch.setattr(libvirt.virDomain, "undefineFlags", record)
     provider.delete("domain", "h1", "web", created.identity)
-    assert seen == [libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
-                    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE]
+    kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    assert seen == [libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept, kept]
     assert conn.listAllDomains() == []
+
+
+def test_devices_the_xml_leaves_out_read_as_off():
+    from kvmstate_libvirt.schema import Domain
+    from kvmstate_libvirt.types.domain import in_desired_form
+    from kvmstate_libvirt.xml import domain as document
+    xml = document.to_xml(Domain(type="qemu", machine="pc"), "bare", volumes={})
+    live = document.from_xml(xml, autostart=False, power="running")
+    assert "usb_redirects" not in live and "memory_backing" not in live
+    want = {"usb_redirects": 0, "memory_backing": {"shared": False, "hugepages": True}, "interfaces": []}
+    seen = in_desired_form(live, want, {})
+    assert seen["usb_redirects"] == 0 and seen["memory_backing"] == {"shared": False, "hugepages": False}

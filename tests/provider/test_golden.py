@@ -19,7 +19,7 @@ import pytest
 from kvmstate.provider import Owner
 from kvmstate_libvirt import schema
 from kvmstate_libvirt.types.domain import in_desired_form
-from kvmstate_libvirt.xml import domain, network, patches, pool, volume
+from kvmstate_libvirt.xml import domain, network, patches, pool, snapshot, volume
 
 from provider_helpers import MODELS, prune, shown
 
@@ -34,19 +34,21 @@ def load(name: str) -> dict:
     return case
 
 
-DOCUMENTS = {"network": network, "pool": pool, "volume": volume, "domain": domain}
+DOCUMENTS = {"network": network, "pool": pool, "volume": volume, "domain": domain, "snapshot": snapshot}
 OUTSIDE = {"network": ("active", "autostart"), "pool": ("active", "autostart"), "volume": ("pool",),
-           "domain": ("autostart", "power")}      # attributes libvirt keeps outside the document
+           "domain": ("autostart", "power"), "snapshot": ("domain",)}      # attributes libvirt keeps outside the document
 
 
 # Attributes a document always says something about (a domain has a guest agent channel or not): read even
 # when unset, and then not compared.
-ALWAYS_READ = {"domain": {"guest_agent", "rng", "video", "boot_menu", "boot_order", "filesystems", "secure_boot"}}
+ALWAYS_READ = {"domain": {"guest_agent", "rng", "video", "boot_menu", "boot_order", "filesystems", "secure_boot",
+                          "inputs", "hostdevs", "memory_backing"},
+               "pool": {"path"}}       # a logical, iscsi or disk pool's default target path
 
 
 def build(case: dict) -> str:
     """The document of a case: `to_xml(spec, name, **known)`, with what each type's provider resolves."""
-    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool") if case.get(key) is not None}
+    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool", "pool_type") if case.get(key) is not None}
     if "backing" in case:
         known["backing"] = tuple(case["backing"])
     if case["type"] == "domain":

@@ -123,12 +123,18 @@ def test_static_hosts_and_dns_hosts_read_back(provider, conn):
     assert compared(provider, live, want) == want
 
 
-def test_static_hosts_change_in_place_in_any_order(provider, conn, monkeypatch):
-    created = provider.create(request("network", "lab", desired("network", **LAB)))
+def recorded_updates(monkeypatch) -> list[tuple]:
+    """The (command, section, index) of every network update from now on; stopping a network fails the test."""
     calls = []
     real = libvirt.virNetwork.update
-    monkeypatch.setattr(libvirt.virNetwork, "update", lambda self, *a: calls.append(a[:2]) or real(self, *a))
+    monkeypatch.setattr(libvirt.virNetwork, "update", lambda self, *a: calls.append(a[:3]) or real(self, *a))
     monkeypatch.setattr(libvirt.virNetwork, "destroy", lambda self: pytest.fail("the network was stopped"))
+    return calls
+
+
+def test_static_hosts_change_in_place_in_any_order(provider, conn, monkeypatch):
+    created = provider.create(request("network", "lab", desired("network", **LAB)))
+    calls = recorded_updates(monkeypatch)
     hosts = [{"mac": "52:54:00:00:00:12", "ip": "10.4.0.12", "name": "db"},           # added
              {"mac": "52:54:00:00:00:10", "ip": "10.4.0.20", "name": "web"}]          # address changed
     new = desired("network", **{**LAB, "dhcp": {**LAB["dhcp"], "hosts": hosts},
@@ -139,7 +145,8 @@ def test_static_hosts_change_in_place_in_any_order(provider, conn, monkeypatch):
     assert compared(provider, updated, new) == new          # libvirt appends; the order is not compared
     host, dns = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, libvirt.VIR_NETWORK_SECTION_DNS_HOST
     delete, add = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
-    assert calls == [(delete, host), (delete, host), (add, host), (add, host), (delete, dns), (add, dns)]
+    assert [call[:2] for call in calls] == [(delete, host), (delete, host), (add, host), (add, host),
+                                            (delete, dns), (add, dns)]
 
 
 def test_several_ranges_change_in_place(provider, conn):
@@ -172,5 +179,122 @@ def test_domain_and_mtu_restart_the_network_keeping_its_identity(provider, conn)
     ({"ipv4": "10.0.0.0/24", "dns": {"hosts": [{"ip": "10.0.0.5", "hostnames": ["bad name"]}]}}, "host name"),
 ])
 def test_bad_network_settings_are_refused(attrs, message):
+    with pytest.raises(ValueError, match=message):
+        desired("network", **attrs)
+
+
+DUAL = {"ipv4": "10.5.0.0/24", "ipv6": "fd00:5::/64", "dhcp": {"start": "10.5.0.100", "end": "10.5.0.150"},
+        "dhcp6": {"start": "fd00:5::100", "end": "fd00:5::1ff",
+                  "hosts": [{"id": "0:3:0:1:52:54:0:0:0:10", "ip": "fd00:5::10", "name": "web"}]},
+        "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "target": "web", "port": 389}],
+                "txt": [{"name": "lab", "value": "hello"}]}}
+
+
+def test_dual_stack_network_reads_back(provider, conn):
+    want = desired("network", **DUAL, isolate_ports=True)
+    provider.create(request("network", "lab", want))
+    (live,) = provider.read("h1", ["network"])
+    assert compared(provider, live, want) == want
+    ips = ET.fromstring(conn.networkLookupByName("lab").XMLDesc()).findall("ip")
+    assert [(ip.get("family"), ip.get("address")) for ip in ips] == [(None, "10.5.0.1"), ("ipv6", "fd00:5::1")]
+
+
+def test_dhcp6_and_dns_records_change_in_place(provider, conn, monkeypatch):
+    created = provider.create(request("network", "lab", desired("network", **DUAL)))
+    calls = recorded_updates(monkeypatch)
+    new = desired("network", **{**DUAL, "dhcp6": {"start": "fd00:5::200", "end": "fd00:5::2ff",
+                                                  "hosts": [{"name": "db", "ip": "fd00:5::11"}]},
+                                "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "target": "web", "port": 636}],
+                                        "txt": []}})
+
+    updated = provider.update(request("network", "lab", new), created, ["dhcp6", "dns.srv", "dns.txt"], restart=False)
+
+    assert compared(provider, updated, new) == new
+    host, rng = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE
+    srv, txt = libvirt.VIR_NETWORK_SECTION_DNS_SRV, libvirt.VIR_NETWORK_SECTION_DNS_TXT
+    delete, add = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+    assert calls == [(delete, host, 1), (add, host, 1), (delete, rng, 1), (add, rng, 1),   # the second <ip>
+                     (delete, srv, -1), (add, srv, -1), (delete, txt, -1)]
+
+
+def test_port_isolation_and_forwarders_restart_the_network_keeping_its_identity(provider, conn):
+    created = provider.create(request("network", "lab", desired("network", **DUAL)))
+    new = desired("network", **{**DUAL, "dns": {**DUAL["dns"], "forwarders": [{"addr": "10.5.0.53"}]}},
+                  isolate_ports=True)
+    updated = provider.update(request("network", "lab", new), created, ["isolate_ports", "dns.forwarders"],
+                              restart=True)
+    assert updated.identity == created.identity and compared(provider, updated, new) == new
+    assert ET.fromstring(conn.networkLookupByName("lab").XMLDesc()).find("port").get("isolated") == "yes"
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"ipv6": "fd00:5::1/64"}, "not an IPv6 network"),                                  # host bits set
+    ({"ipv6": "10.0.0.0/24"}, "not an IPv6 network"),
+    ({"ipv6": "fd00:5::/127"}, "too small"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00::/48", "dhcp6": {"start": "fd00::10", "end": "fd00::20"}}, "/64 or longer"),
+    ({"ipv4": "10.0.0.0/24", "dhcp6": {"start": "fd00::10", "end": "fd00::20"}}, "`dhcp6` needs `ipv6`"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "fd00:6::10", "end": "fd00:6::20"}},
+     "inside fd00:5::/64"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "fd00:5::1", "end": "fd00:5::20"}}, "the host's"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"start": "10.0.0.10", "end": "10.0.0.20"}}, "IPv6"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"hosts": [{"ip": "fd00:5::10"}]}}, "DUID"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64",
+      "dhcp6": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "fd00:5::10"}]}}, "mac"),
+    ({"ipv4": "10.0.0.0/24", "ipv6": "fd00:5::/64", "dhcp6": {"hosts": [{"name": "a", "ip": "fd00:5::10"},
+                                                                        {"name": "a", "ip": "fd00:5::11"}]}}, "the name"),
+    ({"mode": "bridge", "bridge": "br0", "ipv6": "fd00:5::/64"}, "only joins the host bridge"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "port": 389}]}}, "no `target`"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"srv": [{"service": "_ldap", "protocol": "tcp"}]}}, "pattern"),
+    ({"ipv4": "10.0.0.0/24", "dns": {"forwarders": [{}]}}, "`addr`, `domain` or both"),
+])
+def test_bad_ipv6_and_dns_settings_are_refused(attrs, message):
+    with pytest.raises(ValueError, match=message):
+        desired("network", **attrs)
+
+
+@pytest.fixture
+def host_nic(conn):
+    """A host interface eth1 on the test driver's host (its node file has none)."""
+    conn.interfaceDefineXML("<interface type='ethernet' name='eth1'><start mode='onboot'/>"
+                            "<mac address='aa:bb:cc:dd:ee:ff'/></interface>")
+
+
+@pytest.mark.parametrize("attrs", [{"mode": "macvtap", "host_interfaces": ["eth1"]},
+                                   {"mode": "macvtap", "host_interfaces": ["eth1"], "macvtap_mode": "passthrough"},
+                                   {"mode": "hostdev", "pf": "eth1"}])
+def test_device_networks_read_back_and_pass_the_check(provider, conn, host_nic, attrs):
+    want = desired("network", **attrs)
+    assert provider.check(request("network", "direct", want), None) == []
+    provider.create(request("network", "direct", want))
+    (live,) = provider.read("h1", ["network"])
+    assert compared(provider, live, want) == want
+
+
+def test_missing_host_interfaces_are_named_with_those_available(provider, host_nic):
+    want = desired("network", mode="macvtap", host_interfaces=["eth1", "eth9"])
+    (problem,) = provider.check(request("network", "direct", want), None)
+    assert problem.path == "host_interfaces[1]" and "no network interface eth9; it has eth1" in problem.message
+    (problem,) = provider.check(request("network", "sriov", desired("network", mode="hostdev", pf="ens9")), None)
+    assert problem.path == "pf" and "ens9" in problem.message
+
+
+def test_virtual_functions_are_read_from_the_pci_node_device():
+    from kvmstate_libvirt.host_interfaces import max_virtual_functions
+    pci = ("<device><name>pci_0000_03_00_0</name><capability type='pci'><domain>0</domain>"
+           "<capability type='virt_functions' maxCount='{}'/></capability></device>")
+    assert max_virtual_functions(pci.format(7)) == 7
+    assert max_virtual_functions("<device><capability type='pci'><domain>0</domain></capability></device>") == 0
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"mode": "macvtap"}, "needs `host_interfaces`"),
+    ({"mode": "hostdev"}, "needs `pf`"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0", "eth0"]}, "listed twice"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0"], "ipv4": "10.0.0.0/24"}, "host devices; ipv4"),
+    ({"mode": "hostdev", "pf": "eth0", "bridge": "br0"}, "host devices; bridge"),
+    ({"ipv4": "10.0.0.0/24", "macvtap_mode": "vepa"}, "only go with mode macvtap"),
+    ({"mode": "macvtap", "host_interfaces": ["eth0"], "pf": "eth1"}, "only go with mode hostdev"),
+])
+def test_bad_device_networks_are_refused(attrs, message):
     with pytest.raises(ValueError, match=message):
         desired("network", **attrs)

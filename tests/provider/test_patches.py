@@ -39,7 +39,7 @@ def test_bad_xpath_is_refused_at_its_place(xpath, message):
 @pytest.mark.parametrize("patch", [{"xpath": "/domain/a"}, {"xpath": "/domain/a", "set": "1", "remove": True},
                                    {"xpath": "/domain/a", "remove": False}])
 def test_a_patch_sets_or_removes(patch):
-    with pytest.raises(ValidationError, match="exactly one of `set` and `remove = true`"):
+    with pytest.raises(ValidationError, match="exactly one of `set`, `remove = true` and `add`"):
         schema.Domain.model_validate({"xml_patches": [patch]})
 
 
@@ -150,3 +150,45 @@ def test_hcl_xml_patch_blocks_fill_the_list():
     (raw,) = read_hcl("main.kvs.hcl", text, {"domain": schema.Domain}, diags)
     assert raw.body["xml_patches"] == [{"xpath": "/domain/features/pmu/@state", "set": "off"},
                                        {"xpath": "/domain/devices/memballoon", "remove": True}]
+
+
+PANIC = {"xpath": "/domain/devices", "add": "<panic model='isa'/>"}
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"xpath": "/domain/devices", "add": "<panic"}, "one well-formed XML element"),
+    ({"xpath": "/domain/devices", "add": "<a/><b/>"}, "one well-formed XML element"),
+    ({"xpath": "/domain/features/@x", "add": "<a/>"}, "cannot end in an attribute"),
+    ({"xpath": "/domain/devices", "add": "<a/>", "remove": True}, "exactly one of"),
+])
+def test_a_bad_add_is_refused(patch, message):
+    with pytest.raises(ValidationError, match=message):
+        schema.Domain.model_validate({"xml_patches": [patch]})
+
+
+def test_add_appends_once_and_reads_back_what_libvirt_expanded():
+    root = ET.fromstring("<domain><devices><disk/></devices></domain>")
+    spec = schema.Domain.model_validate({"xml_patches": [PANIC, {"xpath": "/domain/clock/timer",
+                                                                "add": "<x name='rtc'><y/></x>"}]})
+    patches.apply(root, spec.xml_patches)
+    patches.apply(root, spec.xml_patches)                       # idempotent: the element is there already
+    assert [el.get("model") for el in root.findall("devices/panic")] == ["isa"]
+    assert root.find("clock/timer/x/y") is not None              # created along a simple path
+    wanted = [p.model_dump(exclude_none=True) for p in spec.xml_patches]
+    root.find("devices/panic").append(ET.Element("address", type="isa", iobase="0x505"))   # libvirt's additions
+    assert patches.read_back(root, wanted) == wanted
+    root.find("devices").remove(root.find("devices/panic"))
+    assert patches.read_back(root, wanted)[0] == {"xpath": "/domain/devices", "add": None}
+
+
+def test_schema_invalid_patches_are_problems_at_their_index(provider):
+    want = desired("domain", type="qemu", power="stopped",
+                   xml_patches=[NOSHARE, {"xpath": "/domain/devices", "add": "<bogus-device/>"}])
+    (problem,) = provider.check(request("domain", "bad", want), None)
+    assert problem.path == "xml_patches[1]" and "does not follow libvirt's schema (domain.rng)" in problem.message
+    good = desired("domain", type="qemu", power="stopped", xml_patches=[NOSHARE, PANIC])
+    assert provider.check(request("domain", "good", good), None) == []
+    net = desired("network", mode="nat", ipv4="192.168.162.0/24",
+                  xml_patches=[{"xpath": "/network/forward/@mode", "set": "sideways"}])
+    (problem,) = provider.check(request("network", "n", net), None)
+    assert problem.path == "xml_patches[0]" and "network.rng" in problem.message

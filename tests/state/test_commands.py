@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvmstate.cli import app
+from kvmstate.cli import application
 from kvmstate.state import State, StateResource
 from kvmstate.state.postgres import PostgresBackend
 from kvmstate.state.store import StateStore
+
+app = application()
 
 
 @pytest.fixture(autouse=True)

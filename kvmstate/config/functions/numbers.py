@@ -1,4 +1,4 @@
-"""Numeric functions: min max ceil floor abs signum pow parseint log."""
+"""Numeric functions: min max ceil floor abs signum pow parseint log parsesize."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from kvmstate.config.functions.base import FunctionError, function, number, string, whole
 from kvmstate.config.operators import OperatorError, checked
+from kvmstate.units import parse_size
 
 
 def _numbers(args: tuple, name: str) -> list[int | float]:
@@ -83,3 +84,12 @@ def parseint(text: Any, base_: Any) -> int:
         return checked(int(text, b))
     except (ValueError, OperatorError):
         raise FunctionError(f"{text!r} is not a whole number in base {b}") from None
+
+
+@function
+def parsesize(value: Any) -> int:
+    """Bytes in a size such as "512MiB" (kvmstate's sizes), to compare with numbers such as host.memory."""
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise FunctionError(str(exc)) from None

@@ -12,8 +12,9 @@ from .cloudinit import Cloudinits
 from .domain import Domains
 from .network import Networks
 from .pool import Pools
+from .snapshot import Snapshots
 from .volume import Volumes
 
 OPERATIONS: dict[str, ResourceOperations] = {
-    ops.declaration.name: ops for ops in (Networks(), Pools(), Volumes(), Cloudinits(), Domains())
+    ops.declaration.name: ops for ops in (Networks(), Pools(), Volumes(), Cloudinits(), Domains(), Snapshots())
 }

@@ -37,6 +37,10 @@ class ResourceOperations:
     def delete(self, host: Host, name: str, identity: str) -> None:
         """Delete the object; gone already is not an error."""
 
+    def revert(self, host: Host, live: LiveObject) -> None:
+        """Put the object this one `reverts` back to it; only snapshots do."""
+        raise ProviderError(f"the libvirt provider cannot revert to a {self.declaration.name}")
+
     def adopt(self, host: Host, live: LiveObject, owner: Owner) -> LiveObject:
         """Write the ownership mark; types without `<metadata>` return the object as is."""
         return live

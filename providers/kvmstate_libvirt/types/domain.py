@@ -14,13 +14,13 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, hotplug
+from .. import addresses, capabilities, features, host_devices, hotplug, placement, storage
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
 from ..schema import Domain, Volume
 from ..xml import domain as document
-from ..xml import ownership, patches
+from ..xml import ownership, patches, validate
 from ..xml.util import parse
 from .base import ResourceOperations, changed, names
 
@@ -73,9 +73,18 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks name by path, host devices, CPUs,
+        NUMA nodes and hugepages, and XML patches libvirt's schema refuses, before any change."""
         spec = Domain.model_validate(request.attributes)
-        return capabilities.check(host, spec) + features.check(host, spec)
+        problems = (capabilities.check(host, spec) + features.check(host, spec)
+                    + storage.disk_problems(host, spec, _volumes(request, spec))
+                    + host_devices.check(host, spec) + placement.check(host, spec))
+        if spec.xml_patches:
+            bare = spec.model_copy(update={"xml_patches": None})
+            problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
+                                                               owner=request.owner, seed_pool=_seed_pool(request, spec)),
+                                               spec.xml_patches)
+        return problems
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
         """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
@@ -158,7 +167,9 @@ class Domains(ResourceOperations):
         _stop(dom, name, host.shutdown_timeout)
         if not persistent:
             return                  # a transient domain is gone once stopped
-        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        # A replaced domain's snapshots are replaced after it: their metadata goes with the old definition.
+        kept = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | kept
         with doing(f"undefining domain {name}"):
             try:
                 dom.undefineFlags(flags)
@@ -166,7 +177,7 @@ class Domains(ResourceOperations):
                 if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
                     raise
                 # Drivers without NVRAM support (the test driver) reject the flag.
-                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                dom.undefineFlags(kept)
 
     def _result(self, host: Host, dom: libvirt.virDomain, spec: Domain,
                 stale: dict[str, float] | None = None) -> LiveObject:
@@ -222,6 +233,8 @@ def _volumes(request: Request, spec: Domain) -> dict[str, Volume]:
     found = {}
     for kind, devices in (("disks", spec.disks), ("cdroms", spec.cdroms)):
         for i, device in enumerate(devices):
+            if device.volume is None:
+                continue            # a disk attached by path
             dep = request.referenced(f"{kind}[{i}].volume")
             found[dep.name] = Volume.model_validate(dep.attributes)
     return found
@@ -247,8 +260,21 @@ def _stop(dom: libvirt.virDomain, name: str, timeout: float) -> None:
             dom.destroy()
 
 
+def _absent_as_off(attrs: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """What the XML leaves out, in the desired form: no redirection channel is `usb_redirects = 0`, no
+    `<memoryBacking>` part is false (the document reads back only the parts it has)."""
+    if "usb_redirects" in desired and "usb_redirects" not in attrs:
+        attrs = {**attrs, "usb_redirects": 0}
+    want = desired.get("memory_backing")
+    if isinstance(want, dict):
+        have = attrs.get("memory_backing") or {}
+        attrs = {**attrs, "memory_backing": {**{k: False for k in ("hugepages", "shared") if k in want}, **have}}
+    return attrs
+
+
 def in_desired_form(attrs: dict[str, Any], desired: dict[str, Any], aliases: dict[str, set[str]]) -> dict[str, Any]:
     """A copy of `attrs` where values meaning the same as `desired` take its form; `aliases`: alias -> canonicals."""
+    attrs = _absent_as_off(attrs, desired)
     want, have = desired.get("machine"), attrs.get("machine")
     alias = want and have and want != have and (have in aliases.get(want, ()) or want in aliases.get(have, ()))
     macs = {i: want_iface["mac"] for i, (want_iface, have_iface)

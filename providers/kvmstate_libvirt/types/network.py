@@ -1,5 +1,5 @@
-"""Networks: read, create, update (DHCP ranges and hosts, DNS hosts live; domain and MTU by a restart;
-active, autostart), adopt and delete. Identity: the UUID.
+"""Networks: read, create, update (DHCP and DHCPv6 ranges and hosts, DNS hosts, SRV and TXT records live;
+domain, MTU and port isolation by a restart; active, autostart), adopt and delete. Identity: the UUID.
 
 Live changes go through libvirt's network update (`virsh net-update`), which changes
 dnsmasq's configuration without stopping the network; the pieces libvirt cannot
@@ -12,14 +12,15 @@ from typing import Any
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Owner, Request
+from kvmstate.provider import LiveObject, Owner, Problem, Request
 
+from .. import host_interfaces
 from ..connection import Host
 from ..declarations import NETWORK
 from ..errors import doing, find
-from ..schema import Dhcp, DnsHost, Network
+from ..schema import Dhcp, Dhcp6, Dns, Network
 from ..xml import network as document
-from ..xml import ownership, patches
+from ..xml import network_dns, ownership, patches, validate
 from ..xml.util import parse
 from .base import ResourceOperations, changed, listed
 
@@ -68,11 +69,11 @@ class Networks(ResourceOperations):
         if restart:
             _redefine(net, name, spec)
         else:
-            if "dhcp" in top:
-                _update_dhcp(net, name, spec, current.attributes.get("dhcp"), spec.dhcp)
+            for family, key in document.FAMILIES:
+                if key in top:
+                    _update_dhcp(net, name, spec, family, current.attributes.get(key), getattr(spec, key))
             if "dns" in top:
-                _update_dns(net, name, spec, (current.attributes.get("dns") or {}).get("hosts", []),
-                            spec.dns.hosts if spec.dns else [])
+                _update_dns(net, name, spec, current.attributes.get("dns"), spec.dns)
         if "active" in top:
             with doing(f"{'starting' if spec.active else 'stopping'} network {name}"):
                 net.create() if spec.active else net.destroy()
@@ -81,21 +82,34 @@ class Networks(ResourceOperations):
                 net.setAutostart(int(spec.autostart))
         return self.live(host, net)
 
+    def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
+        """The host interfaces a macvtap or hostdev network names exist (libvirt would start it regardless), and
+        no XML patch makes a document libvirt's schema refuses, before any change."""
+        spec = Network.model_validate(request.attributes)
+        problems = host_interfaces.check(host, spec)
+        if spec.xml_patches:
+            bare = spec.model_copy(update={"xml_patches": None})
+            problems += validate.check_patches(document.to_xml(bare, request.name, owner=request.owner),
+                                               spec.xml_patches)
+        return problems
+
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-        """DHCP ranges and hosts and DNS hosts in the desired order: libvirt keeps them in the order they were
-        added, and their order means nothing; and what the document has at the paths of the desired XML
-        patches (one more XML read, only then)."""
+        """DHCP ranges and hosts of both families and DNS entries in the desired order: libvirt keeps them in
+        the order they were added, and their order means nothing; and what the document has at the paths of
+        the desired XML patches (one more XML read, only then)."""
         attrs = dict(live.attributes)
-        want, have = desired.get("dhcp"), attrs.get("dhcp")
-        if isinstance(want, dict) and isinstance(have, dict):
-            ranges = in_order(_all_ranges(have), _all_ranges(want))
-            have = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
-            if ranges:
-                have.update(start=ranges[0]["start"], end=ranges[0]["end"], ranges=ranges[1:])
-            attrs["dhcp"] = have
+        for _, key in document.FAMILIES:
+            want, have = desired.get(key), attrs.get(key)
+            if isinstance(want, dict) and isinstance(have, dict):
+                ranges = in_order(_all_ranges(have), _all_ranges(want))
+                have = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
+                if ranges:
+                    have.update(start=ranges[0]["start"], end=ranges[0]["end"], ranges=ranges[1:])
+                attrs[key] = have
         want, have = desired.get("dns"), attrs.get("dns")
         if isinstance(want, dict) and isinstance(have, dict):
-            attrs["dns"] = {**have, "hosts": in_order(have.get("hosts", []), want.get("hosts", []))}
+            attrs["dns"] = {**have, **{key: in_order(have.get(key, []), want.get(key, []))
+                                       for key in DNS_SECTIONS if key in have}}
         if desired.get("xml_patches"):
             net = find(f"looking up network {live.name}", host.conn.networkLookupByUUIDString, live.identity)
             if net is not None:
@@ -149,42 +163,53 @@ def _flags(net: libvirt.virNetwork) -> int:
     return libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG | (libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE if net.isActive() else 0)
 
 
-def _sync(net: libvirt.virNetwork, section: int, old: list[str], new: list[str]) -> None:
+def _sync(net: libvirt.virNetwork, section: int, old: list[str], new: list[str], index: int = -1) -> None:
     """Delete the elements of `old` not in `new`, then add those of `new` not in `old` (deletions first, so an
-    address or MAC can move from one entry to another)."""
+    address or MAC can move from one entry to another); `index` names the `<ip>` element of DHCP sections."""
     flags = _flags(net)
     for xml in old:
         if xml not in new:
-            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1, xml, flags)
+            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, index, xml, flags)
     for xml in new:
         if xml not in old:
-            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, -1, xml, flags)
+            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, index, xml, flags)
 
 
-def _update_dhcp(net: libvirt.virNetwork, name: str, spec: Network, old: dict | None, new: Dhcp | None) -> None:
-    """Swap DHCP ranges and static hosts in place (no restart); redefine and restart the network if libvirt
-    refuses (the first range added or the last removed on an older libvirt)."""
-    old_dhcp = Dhcp.model_validate(old) if old else Dhcp()
-    new_dhcp = new or Dhcp()
+def _update_dhcp(net: libvirt.virNetwork, name: str, spec: Network, family: str, old: dict | None,
+                 new: Dhcp | None) -> None:
+    """Swap the DHCP ranges and static hosts of one family in place (no restart); redefine and restart the
+    network if libvirt refuses (the first range added or the last removed on an older libvirt)."""
+    model = Dhcp6 if family == "ipv6" else Dhcp
+    old_dhcp = model.model_validate(old) if old else model()
+    new_dhcp = new or model()
     try:
         # Documented (command, section) order: right on libvirt 9.0 (the old swap was fixed long ago).
-        # libvirt signals dnsmasq itself; a host entry needs no restart.
+        # libvirt signals dnsmasq itself; a host entry needs no restart. With two <ip> elements, libvirt
+        # needs the index of the one meant.
+        index = document.ip_index(parse(net.XMLDesc(0)), family)
         with doing(f"updating the DHCP hosts of network {name}"):
-            _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
-                  [document.dhcp_host_xml(h) for h in old_dhcp.hosts], [document.dhcp_host_xml(h) for h in new_dhcp.hosts])
-        _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE,
-              [document.range_xml(r) for r in old_dhcp.all_ranges()], [document.range_xml(r) for r in new_dhcp.all_ranges()])
+            _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, [document.dhcp_host_xml(h) for h in old_dhcp.hosts],
+                  [document.dhcp_host_xml(h) for h in new_dhcp.hosts], index)
+        _sync(net, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE, [document.range_xml(r) for r in old_dhcp.all_ranges()],
+              [document.range_xml(r) for r in new_dhcp.all_ranges()], index)
         return
     except libvirt.libvirtError:
         pass
     _redefine(net, name, spec)
 
 
-def _update_dns(net: libvirt.virNetwork, name: str, spec: Network, old: list[dict], new: list[DnsHost]) -> None:
-    """Swap DNS host entries in place (libvirt cannot modify one: the old is deleted, the new added)."""
+DNS_SECTIONS = {"hosts": (libvirt.VIR_NETWORK_SECTION_DNS_HOST, network_dns.host_xml),
+                "srv": (libvirt.VIR_NETWORK_SECTION_DNS_SRV, network_dns.srv_xml),
+                "txt": (libvirt.VIR_NETWORK_SECTION_DNS_TXT, network_dns.txt_xml)}
+
+
+def _update_dns(net: libvirt.virNetwork, name: str, spec: Network, old: dict | None, new: Dns | None) -> None:
+    """Swap DNS hosts, SRV and TXT records in place (libvirt cannot modify one: the old is deleted, the new
+    added); redefine and restart the network if libvirt refuses."""
+    old_dns, new_dns = Dns.model_validate(old or {}), new or Dns()
     try:
-        _sync(net, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
-              [document.dns_host_xml(DnsHost.model_validate(h)) for h in old], [document.dns_host_xml(h) for h in new])
+        for key, (section, to_xml) in DNS_SECTIONS.items():
+            _sync(net, section, [to_xml(e) for e in getattr(old_dns, key)], [to_xml(e) for e in getattr(new_dns, key)])
         return
     except libvirt.libvirtError:
         pass
@@ -192,7 +217,8 @@ def _update_dns(net: libvirt.virNetwork, name: str, spec: Network, old: list[dic
 
 
 def _redefine(net: libvirt.virNetwork, name: str, spec: Network) -> None:
-    """Write DHCP, DNS, domain and MTU into the persistent definition and restart a running network."""
+    """Write DHCP, DNS, port isolation, domain and MTU into the persistent definition and restart a running
+    network."""
     with doing(f"redefining network {name}"):
         xml = document.with_settings(_defined_xml(net), spec)
         active = net.isActive()

@@ -1,12 +1,17 @@
-"""Storage pools: read, create (define, build, start), update (active, autostart) and delete.
-Identity: the UUID. Pools carry no owner mark."""
+"""Storage pools: read, check (the host's storage programs), create (define, build, start), update (active,
+autostart) and delete. Identity: the UUID. Pools carry no owner mark.
+
+Building makes the storage: a dir pool's directory, a netfs pool's mount point, a logical pool's volume
+group on `source.devices`, a disk pool's partition table (never over an existing one). Deleting undoes only
+what building made: an existing volume group, disk or iSCSI target is left as it was."""
 
 from __future__ import annotations
 
 import libvirt
 
-from kvmstate.provider import LiveObject, Request
+from kvmstate.provider import LiveObject, Problem, Request
 
+from .. import storage
 from ..connection import Host
 from ..declarations import POOL
 from ..errors import doing, find
@@ -37,13 +42,16 @@ class Pools(ResourceOperations):
                                               libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART)
         return [self.live(host, pool, pool.name() in active, pool.name() in autostart) for pool in pools]
 
+    def check(self, host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
+        """A pool type whose programs (LVM, mount.nfs, iscsiadm, parted) the host lacks, before any change."""
+        return storage.pool_problems(host, Pool.model_validate(request.attributes))
+
     def create(self, host: Host, request: Request) -> LiveObject:
         spec = Pool.model_validate(request.attributes)
         name = request.name
         with doing(f"defining pool {name}"):
             pool = host.conn.storagePoolDefineXML(document.to_xml(spec, name), 0)
-        with doing(f"building pool {name} (creating {spec.path})"):
-            pool.build(0)
+        _build(pool, name, spec)
         if spec.active:
             with doing(f"starting pool {name}"):
                 pool.create(0)
@@ -58,8 +66,8 @@ class Pools(ResourceOperations):
             pool = host.conn.storagePoolLookupByUUIDString(current.identity)
         top = changed(paths)
         if "active" in top and spec.active:
-            with doing(f"building pool {name} (creating {spec.path})"):
-                pool.build(0)            # idempotent for a dir pool; needed when a create stopped before its build
+            if spec.type in ("dir", "netfs"):
+                _build(pool, name, spec)     # idempotent for a directory; needed when a create stopped before it
             with doing(f"starting pool {name}"):
                 pool.create(0)
         elif "active" in top:
@@ -74,12 +82,45 @@ class Pools(ResourceOperations):
         pool = find(f"looking up pool {name}", host.conn.storagePoolLookupByUUIDString, identity)
         if pool is None:
             return
+        with doing(f"reading pool {name}"):
+            attrs = document.from_xml(_defined_xml(pool), active=False, autostart=False)
         with doing(f"stopping pool {name}"):
             if pool.isActive():
                 pool.destroy()
-        try:
-            pool.delete(0)  # removes the directory only when it is empty
-        except libvirt.libvirtError:
-            pass
+        if _built(attrs["type"], attrs.get("source", {}).get("devices")):
+            if attrs["type"] == "logical":
+                with doing(f"removing the volume group of pool {name}"):
+                    pool.delete(0)      # vgremove and pvremove: its logical volumes were deleted before it
+            else:
+                try:
+                    pool.delete(0)      # removes the directory only when it is empty
+                except libvirt.libvirtError:
+                    pass
         with doing(f"undefining pool {name}"):
             pool.undefine()
+
+
+def _built(pool_type: str, devices: list[str] | None) -> bool:
+    """Whether building the pool makes its storage, which deleting it then removes: a directory, or a volume
+    group on the devices it names. A disk's partition table is never removed, nor is an existing group."""
+    return pool_type in ("dir", "netfs") or (pool_type == "logical" and bool(devices))
+
+
+def _defined_xml(pool: libvirt.virStoragePool) -> str:
+    """The pool as defined (a started logical pool lists its group's devices, even those it was not built on);
+    the running one where the driver has no such flag (the test driver)."""
+    try:
+        return pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE)
+    except libvirt.libvirtError:
+        return pool.XMLDesc(0)
+
+
+def _build(pool: libvirt.virStoragePool, name: str, spec: Pool) -> None:
+    """Make the pool's storage; a disk pool's label is written only on a disk without one."""
+    if spec.type == "disk":
+        with doing(f"building pool {name} (a {spec.source.format or 'dos'} label on {spec.source.devices[0]})"):
+            pool.build(libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE)
+    elif _built(spec.type, spec.source.devices if spec.source else None):
+        what = f"a volume group on {', '.join(spec.source.devices)}" if spec.type == "logical" else spec.path
+        with doing(f"building pool {name} (creating {what})"):
+            pool.build(0)

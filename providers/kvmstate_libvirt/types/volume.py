@@ -1,5 +1,5 @@
-"""Storage volumes: read (every active pool, after a refresh), check, create (empty, from an image, or
-an overlay), grow, and delete. Identity: the volume's key (its path for dir pools)."""
+"""Storage volumes: read (every active pool, after a refresh), check, create (empty, from an image, an
+overlay, or a copy of another volume), grow, and delete. Identity: the volume's key (its path for dir pools)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import libvirt
 from kvmstate.provider import LiveObject, Problem, ProviderError, Request, Unreadable
 from kvmstate.units import format_size, parse_size
 
-from .. import image
+from .. import image, storage
 from ..connection import Host
 from ..declarations import VOLUME
 from ..errors import doing, find
@@ -49,7 +49,8 @@ class Volumes(ResourceOperations):
         return found
 
     def check(self, host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
-        """Refuse a shrink; for a new volume from a local image, check its format and size before any change."""
+        """Refuse a shrink; for a new volume, what its pool's type cannot hold, a copy smaller than its original,
+        and a local image's format and size, before any change."""
         spec = Volume.model_validate(request.attributes)
         if current is not None:
             have = current.attributes.get("capacity")
@@ -59,8 +60,9 @@ class Volumes(ResourceOperations):
                                 "capacity of at least the current one, or replace the volume (remove it from the "
                                 "configuration and apply, then add it back; its data is lost)")]
             return []
-        if spec.source is None or image.is_url(spec.source):
-            return []
+        problems = storage.volume_problems(host, request.name, spec, _pool_type(host, request)) + _clone_problems(request, spec)
+        if problems or spec.source is None or image.is_url(spec.source):
+            return problems
         try:
             with image.open_image(spec.source) as img:
                 fmt, size = image.format_problem(img, spec.format), image.capacity_problem(img, spec.capacity)
@@ -76,12 +78,33 @@ class Volumes(ResourceOperations):
             pool = host.conn.storagePoolLookupByName(spec.pool)
         if spec.source:
             return self._create_from_source(host, pool, name, spec)
+        if spec.clone_of:
+            return self._create_clone(host, request, pool, spec)
         backing = None
         if spec.backing_store:
             path, fmt, capacity = _base(host, request)
             backing, spec = (path, fmt), spec.model_copy(update={"capacity": spec.capacity or capacity})
         with doing(f"creating volume {name} in pool {spec.pool}"):
-            vol = pool.createXML(document.to_xml(spec, name, backing=backing), 0)
+            vol = pool.createXML(document.to_xml(spec, name, backing=backing, pool_type=_pool_type(host, request)), 0)
+        return self.live(host, vol, spec.pool)
+
+    def _create_clone(self, host: Host, request: Request, pool: libvirt.virStoragePool, spec: Volume) -> LiveObject:
+        """A full copy of `clone_of` (converted to `spec.format`), then grown to `capacity` when that is larger."""
+        original = request.referenced("clone_of")
+        with doing(f"looking up volume {original.name}, the original of volume {request.name}"):
+            source = host.conn.storagePoolLookupByName(original.attributes["pool"]).storageVolLookupByName(
+                original.name)
+            size = source.info()[1]
+        if spec.capacity is not None and spec.capacity < size:
+            raise ProviderError(f"volume {request.name}: a copy of {original.name} ({format_size(size)}) cannot "
+                                f"be smaller, not {format_size(spec.capacity)}")
+        xml = document.to_xml(spec.model_copy(update={"capacity": size}), request.name,
+                              pool_type=_pool_type(host, request))
+        with doing(f"copying volume {original.name} into volume {request.name} in pool {spec.pool}"):
+            vol = pool.createXMLFrom(xml, source, 0)
+        if spec.capacity is not None and spec.capacity > size:
+            with doing(f"growing volume {request.name} to {format_size(spec.capacity)}"):
+                vol.resize(spec.capacity, 0)
         return self.live(host, vol, spec.pool)
 
     def _create_from_source(self, host: Host, pool: libvirt.virStoragePool, name: str, spec: Volume) -> LiveObject:
@@ -137,6 +160,25 @@ class Volumes(ResourceOperations):
             return
         with doing(f"deleting volume {name}"):
             vol.delete(0)
+
+
+def _pool_type(host: Host, request: Request) -> str:
+    """The type of the volume's pool: as configured, else (a request without it) as libvirt has it, else dir."""
+    if "pool" in request.refs:
+        return request.referenced("pool").attributes.get("type", "dir")
+    pool = find("looking up a pool", host.conn.storagePoolLookupByName, request.attributes["pool"])
+    return ET.fromstring(pool.XMLDesc(0)).get("type", "dir") if pool is not None else "dir"
+
+
+def _clone_problems(request: Request, spec: Volume) -> list[Problem]:
+    """A copy whose capacity is below its original's, when both are known from the configuration."""
+    if not spec.clone_of or spec.capacity is None:
+        return []
+    size = request.referenced("clone_of").attributes.get("capacity")
+    if size is None or spec.capacity >= parse_size(size):
+        return []
+    return [Problem("capacity", f"volume {request.name}: a copy of {spec.clone_of} cannot be smaller than it "
+                                f"({size}); set a capacity of at least that, or leave it unset")]
 
 
 def _base(host: Host, request: Request) -> tuple[str, str, int]:

@@ -1,7 +1,8 @@
 """libvirt's XML documents, built from a desired model and parsed back into the model's vocabulary.
 
 One module per document (network, pool, volume, domain; a domain's devices in
-`devices`, the owner mark in `ownership`), each with the same two functions:
+`devices`, `platform` and `peripherals`, its memory and CPU placement in `tuning`,
+the owner mark in `ownership`), each with the same two functions:
 
     to_xml(spec, name, **known) -> str        the document for the desired model `spec` of object `name`;
                                               `known`: what the provider resolved or libvirt chose before

@@ -38,8 +38,11 @@ def free_dev(bus: str, used: set[str]) -> str:
     return dev_name(PREFIX[bus], index)
 
 
-def volume_of(domain: str, volumes: dict[str, Volume], name: str) -> Volume:
-    """The desired attributes of an attached volume (its pool and format), which the engine passes along."""
+def volume_of(domain: str, volumes: dict[str, Volume], name: str | None) -> Volume | None:
+    """The desired attributes of an attached volume (its pool and format), which the engine passes along;
+    None for a disk attached by path."""
+    if name is None:
+        return None
     if name not in volumes:
         raise ProviderError(f"domain {domain}: the attributes of volume {name} were not given")
     return volumes[name]
@@ -47,19 +50,26 @@ def volume_of(domain: str, volumes: dict[str, Volume], name: str) -> Volume:
 
 # ---- builders -----------------------------------------------------------------
 
-def disk(spec: Disk | Cdrom, vol: Volume, dev: str, order: int | None) -> ET.Element:
-    """A volume as a disk, or read-only as a CD-ROM; `order` is its boot order (none: not bootable)."""
+def disk(spec: Disk | Cdrom, vol: Volume | None, dev: str, order: int | None) -> ET.Element:
+    """A volume (or a host file or block device: `vol` None) as a disk, or a volume read-only as a CD-ROM;
+    `order` is its boot order (none: not bootable)."""
     cdrom = isinstance(spec, Cdrom)
-    el = ET.Element("disk", {"type": "volume", "device": "cdrom" if cdrom else "disk"})
-    driver = sub(el, "driver", name="qemu", type="raw" if cdrom else vol.format)
+    kind = "volume" if vol is not None else "file" if spec.file else "block"
+    el = ET.Element("disk", {"type": kind, "device": "cdrom" if cdrom else "disk"})
+    driver = sub(el, "driver", name="qemu", type="raw" if cdrom or vol is None else vol.format)
     if not cdrom:
-        for key in ("cache", "io", "discard"):
+        for key in ("cache", "io", "discard", "iothread"):
             if getattr(spec, key) is not None:
-                driver.set(key, getattr(spec, key))
-    sub(el, "source", pool=vol.pool, volume=spec.volume)
+                driver.set(key, str(getattr(spec, key)))
+    if vol is not None:
+        sub(el, "source", pool=vol.pool, volume=spec.volume)
+    else:
+        sub(el, "source", **{"file" if spec.file else "dev": spec.host_path})
     sub(el, "target", dev=dev, bus=spec.bus)
     if cdrom or spec.readonly:
         sub(el, "readonly")
+    if not cdrom and spec.shareable:
+        sub(el, "shareable")
     if not cdrom and spec.serial is not None:
         sub(el, "serial", spec.serial)
     if order is not None:
@@ -104,10 +114,13 @@ def parse_disk(el: ET.Element) -> dict[str, Any]:
     source = el.find("source")
     out: dict[str, Any] = {}
     if source is not None:
-        # A file disk is named by its file's basename: a dir pool names its volumes so.
+        # A file disk is named by its file's basename too: a dir pool names its volumes so.
         volume = source.get("volume") or os.path.basename(source.get("file") or source.get("dev") or "")
         if volume:
             out["volume"] = volume
+        for key, attr in (("file", "file"), ("block", "dev")):
+            if source.get(attr):
+                out[key] = source.get(attr)
     target = el.find("target")
     if target is not None and target.get("bus"):
         out["bus"] = target.get("bus")
@@ -116,9 +129,12 @@ def parse_disk(el: ET.Element) -> dict[str, Any]:
         for key in ("cache", "io", "discard"):
             if driver is not None and driver.get(key):
                 out[key] = driver.get(key)
+        if driver is not None and driver.get("iothread", "").isdigit():
+            out["iothread"] = int(driver.get("iothread"))
         if el.findtext("serial"):
             out["serial"] = el.findtext("serial")
         out["readonly"] = el.find("readonly") is not None
+        out["shareable"] = el.find("shareable") is not None
     return out
 
 

@@ -1,4 +1,5 @@
-"""The `<domain>` document; its devices are built and parsed in `devices`.
+"""The `<domain>` document; its devices are built and parsed in `devices`, `platform` and `peripherals`, memory
+and CPU placement in `tuning`.
 
 Vocabulary: see `schema.Domain`; autostart and power are kept outside it. A
 cloud-init seed is attached as a read-only CD-ROM that kvmstate marks with a user
@@ -17,7 +18,7 @@ from kvmstate.units import format_size
 from .. import seed as seeds
 from ..schema import Domain, Volume
 from . import devices as devs
-from . import ownership, patches, platform
+from . import ownership, patches, peripherals, platform, tuning
 from .util import parse, render, size_bytes, sub
 
 SEED_ALIAS = "ua-kvmstate-seed"      # a user alias marks the cloud-init CD-ROM kvmstate attached
@@ -41,10 +42,13 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
         ownership.add_owner(sub(root, "metadata"), owner)
     sub(root, "memory", _kib(spec.max_memory), unit="KiB")
     sub(root, "currentMemory", _kib(spec.memory), unit="KiB")
-    platform.memory_backing(root, spec)
+    tuning.memory_backing(root, spec)
     vcpu = sub(root, "vcpu", str(spec.max_vcpu), placement="static")
     if spec.vcpu != spec.max_vcpu:
         vcpu.set("current", str(spec.vcpu))
+    if spec.iothreads:
+        sub(root, "iothreads", str(spec.iothreads))
+    tuning.placement(root, spec)
     _os(sub(root, "os"), spec)
     features = sub(root, "features")
     sub(features, "acpi")
@@ -73,6 +77,7 @@ def to_xml(spec: Domain, name: str, *, volumes: dict[str, Volume], owner: Owner 
     devs.graphics(devices, spec.graphics)
     devs.serial(devices, spec.serial)
     platform.build_devices(devices, spec)
+    peripherals.build(devices, spec)
     patches.apply(root, spec.xml_patches or [])
     return render(root)
 
@@ -151,6 +156,8 @@ def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str,
         if size:
             attrs[key] = format_size(size)
     attrs.setdefault("memory", attrs.get("max_memory"))
+    if root.findtext("iothreads"):
+        attrs["iothreads"] = int(root.findtext("iothreads"))
     os_el = root.find("os")
     machine = root.find("os/type")
     if machine is not None and machine.get("machine"):
@@ -177,6 +184,8 @@ def from_xml(xml: str | ET.Element, *, autostart: bool, power: str) -> dict[str,
     if seed:
         attrs["cloudinit"] = seed
     attrs.update(platform.parse(root))
+    attrs.update(peripherals.parse(root))
+    attrs.update(tuning.parse(root))
     return attrs
 
 

@@ -1,12 +1,14 @@
-"""XML patches, the escape hatch: `{xpath, set | remove}` applied to a document after kvmstate built it.
+"""XML patches, the escape hatch: `{xpath, set | remove | add}` applied to a document after kvmstate built it.
 
 An xpath is absolute (`/domain/memoryBacking/nosharepages`), in ElementTree's limited
 XPath (steps, `//`, `*`, predicates `[@a='v']`, `[tag]`, `[1]`); a last step
 `/@name` selects an attribute. `set` gives the text of every matching element or the
 value of the attribute, creating missing elements along a simple path (plain tag
-names only); `remove` deletes every matching element or attribute.
+names only); `remove` deletes every matching element or attribute; `add` appends an
+element given as an XML snippet under every matching element (created like `set`'s),
+unless one holding the snippet is there already.
 
-`check` validates an expression (the schema calls it at plan time); `apply` patches a
+`check` validates an expression and `snippet` an `add` (the schema calls them at plan time); `apply` patches a
 document; `read_back` says what a live document has at the desired patches' paths,
 so patched parts are compared like any attribute. Nothing here imports libvirt.
 """
@@ -58,11 +60,34 @@ def check(xpath: str, root: str) -> None:
                          + (f": {exc}" if isinstance(exc, SyntaxError) else "")) from None
 
 
+def snippet(text: str) -> ET.Element:
+    """The element an `add` gives; ValueError, with a sentence, unless it is one well-formed element."""
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ValueError(f"`add` must be one well-formed XML element such as <watchdog model='i6300esb'/>: "
+                         f"{exc}") from None
+
+
+def contains(have: ET.Element, want: ET.Element) -> bool:
+    """Whether `have` holds `want`: same tag, `want`'s attributes and text, and each of its children held by one
+    of `have`'s (libvirt adds defaults and addresses to what it was given)."""
+    return have.tag == want.tag and all(have.get(k) == v for k, v in want.attrib.items()) and \
+        ((want.text or "").strip() in ("", (have.text or "").strip())) and \
+        all(any(contains(h, w) for h in have) for w in want)
+
+
 def apply(root: ET.Element, patches: list) -> None:
-    """Apply `patches` (models with xpath, set, remove) to the document `root`, in order."""
+    """Apply `patches` (models with xpath, set, remove, add) to the document `root`, in order."""
     for patch in patches:
         _, path, attr = split(patch.xpath)
         found = root.findall(path)
+        if patch.add is not None:
+            element = snippet(patch.add)
+            for el in found or [_create(root, path, patch.xpath)]:
+                if not any(contains(child, element) for child in el):
+                    el.append(snippet(patch.add))
+            continue
         if patch.remove:
             parents = {child: parent for parent in root.iter() for child in parent}
             for el in found:
@@ -97,6 +122,10 @@ def holds(root: ET.Element, patch: dict[str, Any]) -> tuple[bool, Any]:
     (the text or value of the first match; None when nothing matches)."""
     _, path, attr = split(patch["xpath"])
     found = root.findall(path)
+    if patch.get("add") is not None:
+        element = snippet(patch["add"])
+        ok = bool(found) and all(any(contains(child, element) for child in el) for el in found)
+        return ok, patch["add"] if ok else None
     values = [el.get(attr) for el in found] if attr is not None else [el.text or "" for el in found]
     present = [v for v in values if v is not None]
     if patch.get("remove"):
@@ -108,12 +137,12 @@ def holds(root: ET.Element, patch: dict[str, Any]) -> tuple[bool, Any]:
 def read_back(root: ET.Element, desired: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The live `xml_patches`: the desired list when every patch holds in `root`; otherwise the desired list up
     to the first patch that does not hold, that one showing the live value (`set` null: nothing there;
-    `remove` false: the removed node is back), and the rest."""
+    `remove` false: the removed node is back; `add` null: the added element is not there), and the rest."""
     out = [dict(p) for p in desired]
     for i, patch in enumerate(desired):
         ok, value = holds(root, patch)
         if not ok:
-            out[i] = {"xpath": patch["xpath"], "set": value} if not patch.get("remove") \
-                else {"xpath": patch["xpath"], "remove": False}
+            op = "add" if patch.get("add") is not None else "remove" if patch.get("remove") else "set"
+            out[i] = {"xpath": patch["xpath"], op: False if op == "remove" else value}
             break
     return out

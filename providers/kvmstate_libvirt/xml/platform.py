@@ -70,14 +70,6 @@ def build_devices(devices: ET.Element, spec: Domain) -> None:
         sub(el, "backend", type="emulator", version=spec.tpm.version)
 
 
-def memory_backing(root: ET.Element, spec: Domain) -> None:
-    """Shared memory, which virtiofs needs (memfd: no hugepages required)."""
-    if spec.filesystems:
-        el = sub(root, "memoryBacking")
-        sub(el, "source", type="memfd")
-        sub(el, "access", mode="shared")
-
-
 def parse(root: ET.Element) -> dict[str, Any]:
     """The platform attributes of a domain, from libvirt's XML (every one; the planner compares those set)."""
     devices = root.find("devices")

@@ -1,7 +1,7 @@
 """The `<pool>` document.
 
-Vocabulary: type (dir), path; active and autostart are kept outside it. Pools have
-no `<metadata>`, so no owner mark.
+Vocabulary: type, path, source (built and read in `pool_source`); active and
+autostart are kept outside it. Pools have no `<metadata>`, so no owner mark.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from ..schema import Pool
+from . import pool_source
 from .util import parse, render, sub
 
 
@@ -17,7 +18,8 @@ def to_xml(spec: Pool, name: str) -> str:
     """The `<pool>` document for a desired pool."""
     root = ET.Element("pool", type=spec.type)
     sub(root, "name", name)
-    sub(sub(root, "target"), "path", spec.path)
+    pool_source.build(root, spec, name)
+    sub(sub(root, "target"), "path", pool_source.target_path(spec, name))
     return render(root)
 
 
@@ -28,6 +30,9 @@ def from_xml(xml: str | ET.Element, *, active: bool, autostart: bool) -> dict[st
     path = root.findtext("target/path")
     if path:
         attrs["path"] = path
+    source = pool_source.parse(root)
+    if source is not None:
+        attrs["source"] = source
     attrs["active"] = active
     attrs["autostart"] = autostart
     return attrs

@@ -1,0 +1,188 @@
+"""Module calls in the loader: addresses, outputs, arguments and every bad call named by file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kvmstate.addrs import Address, ModuleAddress, ModuleStep, covers, parse_target
+from kvmstate.config import load
+from kvmstate.diagnostics import DiagnosticError
+from kvmstate.provider import Registry
+
+from tests.engine.fake_provider import FakeProvider
+
+DISK = '''variable "name" {
+  type = string
+}
+
+variable "size" {
+  type    = string
+  default = "1GiB"
+}
+
+volume "this" {
+  name     = "${var.name}-disk"
+  pool     = "images"
+  capacity = var.size
+}
+
+output "volume" {
+  value = volume.this.name
+}
+'''
+
+POOL = 'pool "images" {\n  path = "/srv/images"\n}\n'
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def registry() -> Registry:
+    return Registry([FakeProvider()])
+
+
+def errors(root: Path) -> list:
+    with pytest.raises(DiagnosticError) as exc:
+        load(root, registry())
+    return exc.value.diagnostics
+
+
+def test_addresses_round_trip_and_order() -> None:
+    text = 'module.lab["a"].module.disk[0].volume.this'
+    address = Address.parse(text)
+    assert address.module == (ModuleStep("lab", "a"), ModuleStep("disk", 0))
+    assert str(address) == text and address.resource == Address("volume", "this", None, address.module)
+    assert sorted([address, Address("volume", "z")]) == [Address("volume", "z"), address]
+    assert parse_target("module.lab") == ModuleAddress((ModuleStep("lab"),))
+    assert covers(parse_target("module.lab"), address) and not covers(parse_target('module.lab["b"]'), address)
+    with pytest.raises(ValueError, match="not a resource address"):
+        Address.parse("module.lab.volume")
+
+
+def test_for_each_call_outputs_and_nested_modules(tmp_path: Path) -> None:
+    root = write(tmp_path, {"main.hcl": POOL + '''
+module "lab" {
+  source   = "./lab"
+  for_each = toset(["a", "b"])
+  prefix   = each.key
+}
+
+domain "watcher" {
+  memory = "256MiB"
+  disk {
+    volume = module.lab["b"].disk
+  }
+}
+''', "lab/main.hcl": '''variable "prefix" {}
+
+module "disk" {
+  source = "../disk"
+  count  = 2
+  name   = "${var.prefix}-${count.index}"
+}
+
+output "disk" {
+  value = module.disk[1].volume
+}
+''', "disk/main.hcl": DISK})
+    config = load(root, registry())
+    inside = Address.parse('module.lab["b"].module.disk[1].volume.this')
+    assert config.resources[inside].object_name == "b-1-disk"
+    assert len([a for a in config.resources if a.type == "volume"]) == 4
+    watcher = config.resources[Address("domain", "watcher")]
+    assert watcher.spec.disks[0].volume == "b-1-disk"
+    assert config.dependencies(watcher.address) == [inside]      # the output's own reads, nothing more
+
+
+def test_call_depends_on_orders_every_resource_inside(tmp_path: Path) -> None:
+    root = write(tmp_path, {"main.yaml": '''pools:
+  images: {path: /srv/images}
+  late: {path: /srv/late}
+modules:
+  disk:
+    source: ./disk
+    name: x
+    depends_on: [pool.late]
+''', "disk/main.hcl": DISK})
+    config = load(root, registry())
+    assert Address("pool", "late") in config.dependencies(Address.parse("module.disk.volume.this"))
+
+
+@pytest.mark.parametrize("files, summary, file, line, attribute", [
+    ({"main.hcl": 'module "m" {\n  source = "./nowhere"\n}\n'}, "Module folder not found", "main.hcl", 2, "source"),
+    ({"main.hcl": 'module "m" {\n  source = "git::https://example.org/m.git"\n}\n'}, "Unsupported module source",
+     "main.hcl", 2, "source"),
+    ({"main.hcl": 'module "m" {\n  source = "/etc"\n}\n'}, "Unsupported module source", "main.hcl", 2, "source"),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./disk"\n  name = "a"\n  colour = "red"\n}\n',
+      "disk/main.hcl": DISK}, "Unsupported argument", "main.hcl", 7, "colour"),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./disk"\n}\n', "disk/main.hcl": DISK},
+     "No value for required variable", "main.hcl", 4, None),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./disk"\n  name = "a"\n}\n'
+      'output "o" {\n  value = module.m.nothing\n}\n', "disk/main.hcl": DISK},
+     "Reference to undeclared module output", "main.hcl", 9, "value"),
+    ({"main.yaml": "modules:\n  m:\n    source: ./loop\n", "loop/main.hcl": 'module "again" {\n  source = "../loop"\n}\n'},
+     "Module calls itself", "loop/main.hcl", 2, "source"),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./disk"\n  name = module.n.volume\n}\n'
+      'module "n" {\n  source = "./disk"\n  name = module.m.volume\n}\n', "disk/main.hcl": DISK},
+     "Dependency cycle", "main.hcl", None, None),
+    ({"main.hcl": 'module "m" {\n  source = "./h"\n}\n', "h/main.hcl": 'host "b" {\n  uri = "test:///default"\n}\n'},
+     "Not allowed in a module", "h/main.hcl", 1, None),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./d"\n  count = 2\n}\n',
+      "d/main.hcl": 'volume "this" {\n  pool = "images"\n  capacity = "1GiB"\n}\n'},
+     "Duplicate object name", "d/main.hcl", 1, None),
+    ({"main.hcl": 'domain "d" {\n  disk {\n    volume = module.gone.volume\n  }\n}\n'},
+     "Reference to undeclared module", "main.hcl", 3, None),
+    ({"main.hcl": POOL + 'module "m" {\n  source = "./disk"\n  name = "a"\n  size = 3\n}\n',
+      "disk/main.hcl": DISK.replace('type    = string\n  default = "1GiB"', 'type    = string\n  default = "1GiB"\n'
+                                    '  validation {\n    condition     = endswith(var.size, "iB")\n'
+                                    '    error_message = "A size."\n  }')},
+     "Invalid value for variable", "main.hcl", 7, None),
+])
+def test_bad_calls_name_file_line_and_field(tmp_path: Path, files, summary, file, line, attribute) -> None:
+    found = errors(write(tmp_path, files))
+    match = [d for d in found if d.summary == summary]
+    assert match, [(d.summary, d.detail) for d in found]
+    diag = match[0]
+    assert diag.position is not None and Path(diag.position.file) == tmp_path / file, diag
+    if line is not None:
+        assert diag.position.line == line, diag
+    if attribute is not None:
+        assert diag.attribute == attribute, diag
+
+
+def test_host_passed_through_a_variable(tmp_path: Path) -> None:
+    root = write(tmp_path, {"main.hcl": 'host "kvm1" {\n  uri = "test:///default"\n}\n' + POOL.replace(
+        '}\n', '  host = "kvm1"\n}\n') + 'module "m" {\n  source = "./disk"\n  name = "a"\n  host = "kvm1"\n}\n',
+        "disk/main.hcl": DISK.replace('variable "size"', 'variable "host" {}\n\nvariable "size"').replace(
+            '  capacity = var.size\n', '  capacity = var.size\n  host     = var.host\n')})
+    config = load(root, registry())
+    assert config.resources[Address.parse("module.m.volume.this")].host == "kvm1"
+    main = (root / "main.hcl").read_text()
+    (root / "main.hcl").write_text(main.replace('name = "a"\n  host = "kvm1"', 'name = "a"\n  host = "kvm2"'))
+    assert [d.address for d in errors(root) if "kvm2" in d.detail] == ["module.m.volume.this"]
+
+
+def test_state_surgery_and_graph_take_module_addresses(tmp_path: Path) -> None:
+    from kvmstate.apply.applier import apply_plan
+    from kvmstate.plan.planner import make_plan
+    from kvmstate.render.dot import render_dot
+    from kvmstate.state import State, StateStore, ops
+
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    reg = Registry([provider])
+    config = load(Path(__file__).parents[1] / "scenarios" / "modules_for_each" / "after", reg)
+    state = State()
+    assert apply_plan(make_plan(config, state, reg), config, state, StateStore(tmp_path / "s.json"), reg).ok
+    assert 'module.vm["db"].volume.root' in state.get("domain.monitor").dependencies
+    ops.move(state, 'module.vm["db"].volume.root', "module.keep.volume.root")
+    assert "module.keep.volume.root" in state.get("domain.monitor").dependencies
+    ops.remove(state, "module.spare[0].domain.this")
+    assert state.get("module.spare[0].domain.this") is None and state.get("module.spare[0].volume.root") is not None
+    assert '"module.vm[\\"web\\"].domain.this" -> "module.vm[\\"web\\"].volume.root"' in render_dot(config.graph)
