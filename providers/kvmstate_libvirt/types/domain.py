@@ -14,7 +14,7 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, host_devices, hotplug, placement, storage
+from .. import addresses, capabilities, features, host_devices, hotplug, overlays, placement, storage
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -87,12 +87,13 @@ class Domains(ResourceOperations):
         return problems
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
+        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, a
+        disk on an external snapshot's overlay as its configured volume, and
         what the definition has at the paths of the desired XML patches (one more XML read, only then)."""
         aliases: dict[str, set[str]] = {}
         if desired.get("machine") and desired.get("machine") != live.attributes.get("machine"):
             aliases = capabilities.machine_aliases(host, live.attributes.get("type"))
-        attrs = in_desired_form(live.attributes, desired, aliases)
+        attrs = overlays.as_configured(host, in_desired_form(live.attributes, desired, aliases), desired)
         for key, value in live.running.items():
             if attrs.get(key) == desired.get(key):      # the definition is as wanted: show the running value
                 attrs = {**attrs, key: value}

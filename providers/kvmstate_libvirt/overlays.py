@@ -1,0 +1,169 @@
+"""The overlay files of external snapshots: where they go, how a disk's chain of them is read, and how one is
+merged back into the file below it when its snapshot is deleted.
+
+An external snapshot of a disk whose volume is `V` puts the disk onto a new qcow2 file `V.<snapshot>` in the
+same folder (so the same pool), backed by the file the disk used before. libvirt 9.0 can neither delete nor
+revert to such a snapshot, so deleting one commits its overlay into the file below (a block commit, with a
+pivot when the overlay is the disk's active layer), drops the snapshot's metadata and deletes the overlay
+volume. A block job needs a running QEMU: a shut-off domain is started paused for it (its guest never runs)
+and stopped again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import libvirt
+
+from kvmstate.provider import ProviderError
+
+from .connection import Host
+from .errors import doing
+from .xml.util import parse
+
+JOB_TIMEOUT = 600.0         # seconds a block commit may take
+_LOCKS: dict[str, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def domain_lock(uuid: str) -> threading.Lock:
+    """One lock per domain: its snapshots are made and merged one at a time (apply runs actions in parallel,
+    and a disk takes one block job at a time)."""
+    with _GUARD:
+        return _LOCKS.setdefault(uuid, threading.Lock())
+
+
+def overlay_name(volume: str, snapshot: str) -> str:
+    """The overlay volume an external snapshot puts a disk whose configured volume is `volume` onto."""
+    return f"{volume}.{snapshot}"
+
+
+def disk_files(host: Host, root: ET.Element) -> list[tuple[str, str | None]]:
+    """(target, file or device) of each disk (not CD-ROM) of a `<domain>` document, in order; a volume's
+    file is asked of its pool."""
+    found = []
+    for disk in root.findall("devices/disk"):
+        if disk.get("device", "disk") != "disk":
+            continue
+        source, target = disk.find("source"), disk.find("target")
+        path = None if source is None else source.get("file") or source.get("dev")
+        if source is not None and source.get("volume"):
+            with doing(f"looking up volume {source.get('volume')} in pool {source.get('pool')}"):
+                path = host.conn.storagePoolLookupByName(source.get("pool")).storageVolLookupByName(
+                    source.get("volume")).path()
+        found.append(((target.get("dev") if target is not None else "") or "", path))
+    return found
+
+
+def backing_path(host: Host, path: str) -> str | None:
+    """The file a volume (found by its path) is a qcow2 overlay of; None when it has none or is no volume."""
+    try:
+        root = parse(host.conn.storageVolLookupByPath(path).XMLDesc(0))
+    except libvirt.libvirtError:
+        return None
+    return root.findtext("backingStore/path")
+
+
+def leads_to(host: Host, path: str, volume: str) -> bool:
+    """Whether the file `path` is `volume`'s own file, or an overlay whose chain of backing files, all of
+    them named as kvmstate names overlays, leads back to it in the same folder."""
+    folder, seen = os.path.dirname(path), set()
+    while path and path not in seen:
+        name = os.path.basename(path)
+        if os.path.dirname(path) != folder or not (name == volume or name.startswith(volume + ".")):
+            return False
+        if name == volume:
+            return True
+        seen.add(path)
+        path = backing_path(host, path)
+    return False
+
+
+def as_configured(host: Host, attrs: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """Live domain attributes where a disk whose file is an overlay of the configured volume (made by an
+    external snapshot) reads as that volume; the rest unchanged. Asks libvirt only for such disks."""
+    disks = attrs.get("disks") or []
+    wanted = desired.get("disks") or []
+    fixed = None
+    for i, (have, want) in enumerate(zip(disks, wanted)):
+        volume, current = want.get("volume"), have.get("volume")
+        if not volume or current == volume or not (current or "").startswith(volume + ".") or not have.get("file"):
+            continue
+        if leads_to(host, have["file"], volume):
+            fixed = fixed or [dict(d) for d in disks]
+            fixed[i]["volume"] = volume
+    return attrs if fixed is None else {**attrs, "disks": fixed}
+
+
+def refresh(host: Host, path: str) -> None:
+    """Refresh the pool whose folder holds `path`, so that its volumes include new overlay files."""
+    folder = os.path.dirname(path)
+    for pool in host.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        if parse(pool.XMLDesc(0)).findtext("target/path") == folder:
+            with doing(f"refreshing storage pool {pool.name()}"):
+                pool.refresh(0)
+
+
+def merge(host: Host, dom: libvirt.virDomain, overlays: dict[str, str]) -> None:
+    """Commit each overlay (by disk target) into the file below it and delete the overlay volume; a shut-off
+    domain is started paused for the block jobs and stopped again."""
+    started = not dom.isActive()
+    if started:
+        with doing(f"starting domain {dom.name()} paused to merge snapshot overlays"):
+            dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+    try:
+        for target, overlay in overlays.items():
+            _commit(host, dom, target, overlay)
+    finally:
+        if started and dom.isActive():
+            with doing(f"stopping domain {dom.name()} after merging snapshot overlays"):
+                dom.destroy()
+    for overlay in overlays.values():
+        _delete_file(host, overlay)
+
+
+def _active_layer(host: Host, dom: libvirt.virDomain, target: str) -> str | None:
+    for found, path in disk_files(host, parse(dom.XMLDesc(0))):
+        if found == target:
+            return path
+    return None
+
+
+def _commit(host: Host, dom: libvirt.virDomain, target: str, overlay: str) -> None:
+    """Commit `overlay` into its backing file: an active commit and a pivot when the disk runs on it."""
+    active = _active_layer(host, dom, target) == overlay
+    flags = libvirt.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE if active else 0
+    what = f"merging overlay {os.path.basename(overlay)} of domain {dom.name()}'s disk {target} into its backing file"
+    with doing(what):
+        dom.blockCommit(target, None, None if active else overlay, 0, flags)
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while True:
+            info = dom.blockJobInfo(target, 0)
+            if not info:
+                return                  # a commit below the active layer ends by itself
+            if active and info["end"] and info["cur"] == info["end"]:
+                dom.blockJobAbort(target, libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                while dom.blockJobInfo(target, 0):
+                    time.sleep(0.05)
+                return
+            if time.monotonic() > deadline:
+                raise ProviderError(f"{what}: not done after {JOB_TIMEOUT:g}s")
+            time.sleep(0.05)
+
+
+def _delete_file(host: Host, path: str) -> None:
+    """Delete the overlay volume at `path` (refreshing its pool first when the pool has not listed it)."""
+    try:
+        vol = host.conn.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        refresh(host, path)
+        try:
+            vol = host.conn.storageVolLookupByPath(path)
+        except libvirt.libvirtError:
+            return              # gone already
+    with doing(f"deleting overlay volume {os.path.basename(path)}"):
+        vol.delete(0)

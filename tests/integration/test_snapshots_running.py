@@ -1,0 +1,166 @@
+"""Snapshots of a running domain on a real libvirtd (the test guest booting under TCG): an internal snapshot
+records the state `running` and a revert brings the domain back running; two external disk-only snapshots
+made through `for_each` under names unlike their addresses put the disk onto overlay volumes, the next plan is
+empty, a description changes in place, `--revert` to one is refused at plan time, and destroy merges the
+overlays back and leaves nothing (no overlay file, no snapshot, no domain, no pool)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from .conftest import Cli
+
+pytestmark = pytest.mark.libvirtd
+
+MAIN = """
+pool "images" {{
+  name = "run-pool"
+  path = "{pool}"
+}}
+
+volume "disk" {{
+  name     = "run-disk"
+  pool     = pool.images
+  capacity = "16MiB"
+  format   = "qcow2"
+}}
+
+domain "vm" {{
+  name    = "run-guest"
+  type    = "qemu"
+  machine = "pc"
+  memory  = "128MiB"
+  kernel  = "{guest}/vmlinuz"
+  initrd  = "{guest}/initrd.img"
+  cmdline = "console=ttyS0"
+  power   = "{power}"
+
+  disk {{
+    volume = volume.disk
+  }}
+}}
+
+snapshot "points" {{
+  for_each    = {{ {points} }}
+  name        = each.value
+  domain      = domain.vm
+  kind        = "{kind}"
+  description = "{description} ${{each.key}}"
+}}
+"""
+
+
+@pytest.fixture
+def lab(tmp_path: Path, guest: Path, conn):
+    folder = tmp_path / "running"
+    folder.mkdir()
+    cli = Cli(folder)
+    pool = tmp_path / "pool"
+
+    def write(kind: str, points: str, description: str = "taken", power: str = "running") -> None:
+        (folder / "main.hcl").write_text(MAIN.format(pool=pool, guest=guest, kind=kind, points=points,
+                                                     description=description, power=power))
+
+    cli.write, cli.pool = write, pool
+    yield cli
+    cli("destroy", "--auto-approve", "--shutdown-timeout", "2", check=None)
+    assert "run-guest" not in [d.name() for d in conn.listAllDomains()]
+    assert "run-pool" not in [p.name() for p in conn.listAllStoragePools()]
+
+
+def snapshots(conn) -> dict[str, ET.Element]:
+    dom = conn.lookupByName("run-guest")
+    return {s.getName(): ET.fromstring(s.getXMLDesc(0)) for s in dom.listAllSnapshots(0)}
+
+
+def disk_file(conn, flags: int = 0) -> str:
+    root = ET.fromstring(conn.lookupByName("run-guest").XMLDesc(flags))
+    source = root.find("devices/disk[@device='disk']/source")
+    return source.get("file") or source.get("volume")
+
+
+def exit_code(cli: Cli, *args: str) -> int:
+    return cli("plan", "--detailed-exitcode", *args, check=None).returncode
+
+
+def test_internal_snapshot_of_a_running_domain_reverts_it_running(lab, conn) -> None:
+    lab.write("internal", 'live = "while-running"')
+    lab("apply", "--auto-approve")
+    found = snapshots(conn)
+    assert found["while-running"].findtext("state") == "running"
+    assert found["while-running"].find("memory").get("snapshot") == "internal"
+    assert exit_code(lab) == 0
+
+    # Stopped through the configuration, then reverted: the snapshot's memory state runs again, and the next
+    # plan shows that the file wants it stopped.
+    lab.write("internal", 'live = "while-running"', power="stopped")
+    lab("apply", "--auto-approve", "--shutdown-timeout", "2")
+    assert conn.lookupByName("run-guest").state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+    target = 'snapshot.points["live"]'
+    assert "domain.vm will be reverted to snapshot while-running" in lab("plan", "--revert", target).stdout
+    lab("apply", "--auto-approve", "--revert", target)
+    dom = conn.lookupByName("run-guest")
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert dom.snapshotCurrent(0).getName() == "while-running"
+    plan = lab("plan").stdout
+    assert "domain.vm will be updated in place" in plan and 'power = "running" -> "stopped"' in plan, plan
+
+
+def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
+    lab.write("external", 'first = "before-upgrade", second = "after-upgrade"')
+    lab("apply", "--auto-approve")
+    found = snapshots(conn)
+    assert sorted(found) == ["after-upgrade", "before-upgrade"]
+    assert {s.findtext("state") for s in found.values()} == {"disk-snapshot"}
+    assert found["before-upgrade"].find("disks/disk").get("snapshot") == "external"
+    pool = conn.storagePoolLookupByName("run-pool")
+    volumes = sorted(v.name() for v in pool.listAllVolumes())
+    assert volumes == ["run-disk", "run-disk.after-upgrade", "run-disk.before-upgrade"]
+    top = Path(disk_file(conn)).name
+    assert top in volumes[1:] and Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)).name == top
+    assert conn.lookupByName("run-guest").state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert exit_code(lab) == 0                          # the disk on its overlay is the configured volume
+
+    # A description changes in place: the same snapshots, their metadata redefined.
+    lab.write("external", 'first = "before-upgrade", second = "after-upgrade"', description="kept")
+    plan = lab("plan").stdout
+    assert plan.count("will be updated in place") == 2 and "Plan: 0 to add, 2 to change, 0 to replace" in plan, plan
+    lab("apply", "--auto-approve")
+    after = snapshots(conn)
+    assert after["before-upgrade"].findtext("description") == "kept first"
+    assert after["before-upgrade"].findtext("creationTime") == found["before-upgrade"].findtext("creationTime")
+    assert exit_code(lab) == 0
+
+    # libvirt 9.0 cannot revert to an external snapshot: refused at plan time, at its place in the file.
+    result = lab("plan", "--revert", 'snapshot.points["first"]', check=1)
+    assert "cannot revert a domain to an external snapshot" in result.stderr, result.stderr
+    assert "main.hcl line" in result.stderr, result.stderr
+
+    # Removing one snapshot merges its overlay back; the domain keeps running on the other.
+    lab.write("external", 'second = "after-upgrade"', description="kept")
+    plan = lab("plan").stdout
+    assert "Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy" in plan or "1 to destroy" in plan, plan
+    lab("apply", "--auto-approve")
+    assert sorted(snapshots(conn)) == ["after-upgrade"]
+    assert sorted(v.name() for v in pool.listAllVolumes()) == ["run-disk", "run-disk.after-upgrade"]
+    assert Path(disk_file(conn)).name == "run-disk.after-upgrade"
+    assert conn.lookupByName("run-guest").state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert exit_code(lab) == 0
+
+    lab("destroy", "--auto-approve", "--shutdown-timeout", "2")
+    assert conn.listAllDomains() == [] and conn.listAllStoragePools() == []
+    assert not lab.pool.exists() or list(lab.pool.iterdir()) == []
+
+
+def test_mixing_kinds_on_one_domain_is_refused_at_plan_time(lab, conn) -> None:
+    lab.write("external", 'first = "outer"')
+    lab("apply", "--auto-approve")
+    lab.write("external", 'first = "outer"')
+    (lab.workdir / "more.hcl").write_text('snapshot "inner" {\n  name   = "inner-one"\n  domain = domain.vm\n}\n')
+    result = lab("plan", check=1)
+    assert "on more.hcl line 1" in result.stderr and "keeps one kind" in result.stderr, result.stderr
+    (lab.workdir / "more.hcl").unlink()
