@@ -23,7 +23,8 @@ from kvmstate.provider import ProviderError
 
 from .connection import Host
 from .errors import doing
-from .xml.util import parse
+from .xml import snapshot as snapshot_document
+from .xml.util import parse, render
 
 JOB_TIMEOUT = 600.0         # seconds a block commit may take
 _LOCKS: dict[str, threading.Lock] = {}
@@ -97,6 +98,35 @@ def as_configured(host: Host, attrs: dict[str, Any], desired: dict[str, Any]) ->
             fixed = fixed or [dict(d) for d in disks]
             fixed[i]["volume"] = volume
     return attrs if fixed is None else {**attrs, "disks": fixed}
+
+
+def kept_on_overlays(host: Host, xml: str, old: ET.Element) -> str:
+    """A new `<domain>` document where each volume disk stays on the overlay its old definition (`old`) runs
+    on, when that overlay leads back to the same volume: redefining a domain keeps its external snapshots."""
+    root = parse(xml)
+    pairs = zip([d for d in root.findall("devices/disk") if d.get("device", "disk") == "disk"],
+                [d for d in old.findall("devices/disk") if d.get("device", "disk") == "disk"])
+    changed = False
+    for new, was in pairs:
+        source, old_source = new.find("source"), was.find("source")
+        volume = source.get("volume") if source is not None else None
+        current = old_source.get("file") if old_source is not None else None
+        if volume and current and os.path.basename(current) != volume and leads_to(host, current, volume):
+            new.set("type", "file")
+            source.attrib.clear()
+            source.set("file", current)
+            changed = True
+    return render(root) if changed else xml
+
+
+def merge_all(host: Host, dom: libvirt.virDomain) -> None:
+    """Merge back the overlays of every external snapshot of a domain (before it is deleted, so that its
+    volumes keep what was written since)."""
+    with doing(f"reading the snapshots of domain {dom.name()}"):
+        found = [files for snap in dom.listAllSnapshots(0) if (files := snapshot_document.overlays(snap.getXMLDesc(0)))]
+    with domain_lock(dom.UUIDString()):
+        for files in found:
+            merge(host, dom, files)
 
 
 def refresh(host: Host, path: str) -> None:

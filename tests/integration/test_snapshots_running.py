@@ -6,6 +6,7 @@ overlays back and leaves nothing (no overlay file, no snapshot, no domain, no po
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -30,7 +31,7 @@ volume "disk" {{
 }}
 
 domain "vm" {{
-  name    = "run-guest"
+  name    = "{domain}"
   type    = "qemu"
   machine = "pc"
   memory  = "128MiB"
@@ -61,9 +62,10 @@ def lab(tmp_path: Path, guest: Path, conn):
     cli = Cli(folder)
     pool = tmp_path / "pool"
 
-    def write(kind: str, points: str, description: str = "taken", power: str = "running") -> None:
+    def write(kind: str, points: str, description: str = "taken", power: str = "running",
+              domain: str = "run-guest") -> None:
         (folder / "main.hcl").write_text(MAIN.format(pool=pool, guest=guest, kind=kind, points=points,
-                                                     description=description, power=power))
+                                                     description=description, power=power, domain=domain))
 
     cli.write, cli.pool = write, pool
     yield cli
@@ -77,8 +79,8 @@ def snapshots(conn) -> dict[str, ET.Element]:
     return {s.getName(): ET.fromstring(s.getXMLDesc(0)) for s in dom.listAllSnapshots(0)}
 
 
-def disk_file(conn, flags: int = 0) -> str:
-    root = ET.fromstring(conn.lookupByName("run-guest").XMLDesc(flags))
+def disk_file(conn, flags: int = 0, domain: str = "run-guest") -> str:
+    root = ET.fromstring(conn.lookupByName(domain).XMLDesc(flags))
     source = root.find("devices/disk[@device='disk']/source")
     return source.get("file") or source.get("volume")
 
@@ -151,6 +153,14 @@ def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
     assert conn.lookupByName("run-guest").state()[0] == libvirt.VIR_DOMAIN_RUNNING
     assert exit_code(lab) == 0
 
+    # A replaced domain (renamed) merges its overlays back first; its snapshot is taken again of the new one.
+    lab.write("external", 'second = "after-upgrade"', description="kept", domain="run-renamed")
+    assert lab("plan").stdout.count("must be replaced") == 2
+    lab("apply", "--auto-approve", "--shutdown-timeout", "2")
+    assert sorted(v.name() for v in pool.listAllVolumes()) == ["run-disk", "run-disk.after-upgrade"]
+    assert Path(disk_file(conn, domain="run-renamed")).name == "run-disk.after-upgrade"
+    assert exit_code(lab) == 0
+
     lab("destroy", "--auto-approve", "--shutdown-timeout", "2")
     assert conn.listAllDomains() == [] and conn.listAllStoragePools() == []
     assert not lab.pool.exists() or list(lab.pool.iterdir()) == []
@@ -164,3 +174,37 @@ def test_mixing_kinds_on_one_domain_is_refused_at_plan_time(lab, conn) -> None:
     result = lab("plan", check=1)
     assert "on more.hcl line 1" in result.stderr and "keeps one kind" in result.stderr, result.stderr
     (lab.workdir / "more.hcl").unlink()
+
+
+def qemu_io(path: Path, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["qemu-io", "-f", "qcow2", "-c", command, str(path)], capture_output=True, text=True)
+
+
+def test_external_snapshot_of_a_stopped_domain_survives_a_redefinition_and_merges_back(lab, conn) -> None:
+    lab.write("external", 'only = "frozen"', power="stopped")
+    lab("apply", "--auto-approve")
+    overlay = lab.pool / "run-disk.frozen"
+    assert Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)) == overlay
+    assert exit_code(lab) == 0
+    written = qemu_io(overlay, "write -P 0xab 0 64k")       # what the guest wrote after the snapshot
+    assert written.returncode == 0, written.stderr
+
+    # A restart-class change redefines the domain: its disk stays on the overlay.
+    lab.write("external", 'only = "frozen"', power="stopped")
+    main = lab.workdir / "main.hcl"
+    main.write_text(main.read_text().replace('cmdline = "console=ttyS0"', 'cmdline = "console=ttyS0 quiet"'))
+    lab("apply", "--auto-approve")
+    assert Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)) == overlay
+    assert exit_code(lab) == 0
+
+    # Removing the snapshot merges the overlay into the volume (the domain started paused for it, then off).
+    main.write_text(main.read_text().split('snapshot "points"')[0])
+    lab("apply", "--auto-approve")
+    assert conn.lookupByName("run-guest").state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+    assert conn.lookupByName("run-guest").listAllSnapshots(0) == []
+    assert Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)).name == "run-disk"
+    assert sorted(v.name() for v in conn.storagePoolLookupByName("run-pool").listAllVolumes()) == ["run-disk"]
+    assert not overlay.exists()
+    read = qemu_io(lab.pool / "run-disk", "read -P 0xab 0 64k")
+    assert read.returncode == 0 and "Pattern verification failed" not in read.stdout, read.stdout
+    assert exit_code(lab) == 0

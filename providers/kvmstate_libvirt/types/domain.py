@@ -165,6 +165,7 @@ class Domains(ResourceOperations):
         if dom is None:
             return
         persistent = dom.isPersistent()
+        overlays.merge_all(host, dom)       # a replaced domain's volumes keep what its snapshots' overlays hold
         _stop(dom, name, host.shutdown_timeout)
         if not persistent:
             return                  # a transient domain is gone once stopped
@@ -188,13 +189,15 @@ class Domains(ResourceOperations):
         return obj
 
     def _redefine(self, host: Host, request: Request, spec: Domain, dom: libvirt.virDomain) -> libvirt.virDomain:
-        """Define the new XML (same UUID, libvirt's MACs kept by position) and restart a running domain."""
+        """Define the new XML (same UUID, libvirt's MACs kept by position, disks on their snapshot overlays) and
+        restart a running domain."""
         name = request.name
         with doing(f"reading domain {name}"):
-            old = document.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), autostart=False, power="stopped")
-        macs = [iface.get("mac") for iface in old["interfaces"]]
+            root = parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        macs = [iface.get("mac") for iface in document.from_xml(root, autostart=False, power="stopped")["interfaces"]]
         xml = document.to_xml(spec, name, volumes=_volumes(request, spec), owner=request.owner, uuid=dom.UUIDString(),
                               macs=macs, seed_pool=_seed_pool(request, spec))
+        xml = overlays.kept_on_overlays(host, xml, root)      # disks stay on their external snapshots' overlays
         with doing(f"defining domain {name}"):
             dom = host.conn.defineXML(xml)
         if dom.isActive() and spec.power == "running":
