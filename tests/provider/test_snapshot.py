@@ -95,3 +95,61 @@ def test_a_domain_with_snapshots_can_be_deleted(provider, conn, web):
     (dom,) = provider.read("h1", ["domain"])
     provider.delete("domain", "h1", "web", dom.identity)
     assert conn.listAllDomains() == [] and provider.read("h1", ["snapshot"]) == []
+
+
+def test_check_of_an_external_snapshot(provider, web):
+    """An external snapshot needs volumes in folder pools and a name that fits in a file name."""
+    want = desired("snapshot", domain="web", kind="external")
+    assert provider.check(request("snapshot", "before", want, {"domain.web": domain(), **VOLUMES}), None) == []
+    by_path = request("snapshot", "before", want,
+                      {"domain.web": domain(disks=[{"volume": "root"}, {"file": "/srv/x.img"}]), **VOLUMES})
+    (problem,) = provider.check(by_path, None)
+    assert problem.path == "kind" and "disk /srv/x.img is attached by path" in problem.message
+    (problem,) = provider.check(request("snapshot", "a/b", want, {"domain.web": domain(), **VOLUMES}), None)
+    assert 'cannot contain "/"' in problem.message
+    in_lvm = request("snapshot", "before", want, {"domain.web": domain(), "pool.images": desired(
+        "pool", type="logical", source={"name": "vg0"}), **VOLUMES})
+    (problem,) = provider.check(in_lvm, None)
+    assert "volume root is in a logical pool" in problem.message
+
+
+def test_one_domain_keeps_one_kind_of_snapshot(provider, web):
+    provider.create(snapshot("inside")[1])
+    want = desired("snapshot", domain="web", kind="external")
+    (problem,) = provider.check(request("snapshot", "outside", want, {"domain.web": domain(), **VOLUMES}), None)
+    assert problem.path == "kind" and "already has the internal snapshot inside" in problem.message
+    assert provider.check(snapshot("inside-too")[1], None) == []
+
+
+def test_no_revert_to_an_external_snapshot(provider):
+    (problem,) = provider.revert_problems("snapshot", {"domain": "web", "kind": "external"})
+    assert problem.path == "kind" and "cannot revert a domain to an external snapshot" in problem.message
+    assert provider.revert_problems("snapshot", {"domain": "web", "kind": "internal"}) == []
+    assert provider.revert_problems("domain", {}) == []
+
+
+POOL = """<pool type='dir'><name>images</name><target><path>/srv/images</path></target></pool>"""
+VOLUME = """<volume><name>{name}</name><capacity>1048576</capacity>
+  <target><format type='qcow2'/></target>{backing}</volume>"""
+
+
+def test_a_disk_on_an_overlay_of_its_volume_reads_as_the_volume(provider, conn, web):
+    """The chain of backing files decides: root.before -> root.later -> root reads as root; an overlay of
+    another file, or one in another folder, does not."""
+    pool = conn.storagePoolCreateXML(POOL, 0)
+    for name, backing in (("root", None), ("other", None), ("root.later", "root"), ("root.before", "root.later"),
+                          ("root.stray", "other")):
+        store = f"<backingStore><path>/srv/images/{backing}</path><format type='qcow2'/></backingStore>" \
+            if backing else ""
+        pool.createXML(VOLUME.format(name=name, backing=store), 0)
+    (live,) = provider.read("h1", ["domain"])
+    want = domain()
+
+    def reads_as(path: str) -> str:
+        live.attributes["disks"] = [{"volume": path.rsplit("/", 1)[1], "file": path, "bus": "virtio",
+                                     "readonly": False, "shareable": False}]
+        return provider.normalize(live, want)["disks"][0]["volume"]
+
+    assert reads_as("/srv/images/root.before") == "root"
+    assert reads_as("/srv/images/root.stray") == "root.stray"
+    assert reads_as("/elsewhere/root.before") == "root.before"
