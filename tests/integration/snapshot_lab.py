@@ -78,3 +78,17 @@ def snapshots(conn, domain: str = "snap-guest") -> dict[str, ET.Element]:
 
 def exit_code(cli: Cli, *args: str) -> int:
     return cli("plan", "--detailed-exitcode", *args, check=None).returncode
+
+
+def redescribed(lab: Cli, conn, name: str, expected: str, **write) -> None:
+    """Write the files again with another description: both snapshots are updated in place (the live class),
+    the same snapshots (creation time kept) redefined, and the next plan is empty."""
+    before = snapshots(conn)
+    lab.write(description="kept", **write)
+    plan = lab("plan").stdout
+    assert plan.count("will be updated in place") == 2 and "Plan: 0 to add, 2 to change, 0 to replace" in plan, plan
+    lab("apply", "--auto-approve")
+    after = snapshots(conn)
+    assert after[name].findtext("description") == expected
+    assert after[name].findtext("creationTime") == before[name].findtext("creationTime")
+    assert exit_code(lab) == 0

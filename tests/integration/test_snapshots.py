@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from .snapshot_lab import exit_code, lab, snapshots  # noqa: F401 (lab: the fixture)
+from .snapshot_lab import exit_code, lab, redescribed, snapshots  # noqa: F401 (lab: the fixture)
 
 pytestmark = pytest.mark.libvirtd
 
@@ -27,14 +27,7 @@ def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
     assert exit_code(lab) == 0
 
     # A description is changed in place: the same snapshots (creation time kept), redefined.
-    lab.write(description="kept")
-    plan = lab("plan").stdout
-    assert plan.count("will be updated in place") == 2 and "Plan: 0 to add, 2 to change, 0 to replace" in plan, plan
-    lab("apply", "--auto-approve")
-    after = snapshots(conn)
-    assert after["pre-upgrade"].findtext("description") == "kept before"
-    assert after["pre-upgrade"].findtext("creationTime") == found["pre-upgrade"].findtext("creationTime")
-    assert exit_code(lab) == 0
+    redescribed(lab, conn, "pre-upgrade", "kept before")
 
     # Revert: a title set behind kvmstate's back (kvmstate does not manage titles) is gone afterwards.
     dom = conn.lookupByName("snap-guest")

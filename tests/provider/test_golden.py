@@ -48,7 +48,8 @@ ALWAYS_READ = {"domain": {"guest_agent", "rng", "video", "boot_menu", "boot_orde
 
 def build(case: dict) -> str:
     """The document of a case: `to_xml(spec, name, **known)`, with what each type's provider resolves."""
-    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool", "pool_type", "overlays", "others") if case.get(key) is not None}
+    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool", "pool_type", "overlays", "others")
+             if case.get(key) is not None}
     if "backing" in case:
         known["backing"] = tuple(case["backing"])
     if case["type"] == "domain":

@@ -166,11 +166,11 @@ def _mixed(host: Host, domain: str, kind: str, name: str) -> list[Problem]:
     clash = sorted(other for other, other_kind in others.items() if other_kind != kind)
     if not clash:
         return []
-    return [Problem("kind", f"snapshot {name}: domain {domain} already has the {'internal' if kind == 'external' else 'external'} "
-                    f"snapshot {clash[0]}, and a domain keeps one kind: libvirt 9.0 cannot delete an external "
-                    "snapshot whose parent is internal, and an internal one taken on an overlay would go when the "
-                    f"overlay is merged back. Delete {clash[0]} first, or take this one as kind = "
-                    f"\"{'external' if kind == 'internal' else 'internal'}\".")]
+    other = "internal" if kind == "external" else "external"
+    return [Problem("kind", f"snapshot {name}: domain {domain} already has the {other} snapshot {clash[0]}, and a "
+                    "domain keeps one kind: libvirt 9.0 cannot delete an external snapshot whose parent is internal, "
+                    "and an internal one taken on an overlay would go when the overlay is merged back. Delete "
+                    f"{clash[0]} first, or take this one as kind = \"{other}\".")]
 
 
 def _internal_problems(request: Request, domain: Dependency) -> list[Problem]:
@@ -201,13 +201,14 @@ def _external_problems(request: Request, domain: Dependency) -> list[Problem]:
     """An external snapshot puts each disk onto an overlay file beside its volume, named after both: every
     disk must be a volume of a folder pool, and the snapshot's name a file name."""
     if "/" in request.name or request.name.startswith("."):
-        return [Problem("kind", f"snapshot {request.name}: an external snapshot's name is part of its overlay "
+        return [Problem("name", f"snapshot {request.name}: an external snapshot's name is part of its overlay "
                         "files' names, so it cannot contain \"/\" or start with \".\"; choose another name.")]
     for i, disk in enumerate(domain.attributes.get("disks", [])):
         if "volume" not in disk:
+            path = disk.get("file") or disk.get("block")
             return [Problem("kind", f"snapshot {request.name}: an external snapshot puts each disk onto an overlay "
-                            f"volume in the disk's pool, but {domain.name}'s disk {disk.get('file') or disk.get('block')} "
-                            "is attached by path, outside any pool kvmstate reads. Attach a volume instead.")]
+                            f"volume in the disk's pool, but {domain.name}'s disk {path} is attached by path, "
+                            "outside any pool kvmstate reads. Attach a volume instead.")]
         volume = request.referenced(f"disks[{i}].volume", of=domain)
         pool = request.dependencies.get(volume.refs.get("pool"))
         kind = pool.attributes.get("type", "dir") if pool is not None else "dir"

@@ -2,9 +2,9 @@
 
 Vocabulary: kind (internal unless a disk or the memory went to an external file),
 description. An external snapshot names each disk's new overlay file (`overlays`: disk target -> file);
-the disks it leaves out (CD-ROMs) are marked `snapshot='no'`. The domain is kept outside it (the snapshot is read through its domain). Snapshots have no
-`<metadata>`, so no owner mark: the identity (domain UUID, name, creation time) tells
-kvmstate's snapshot from another of the same name.
+the disks it leaves out (CD-ROMs) are marked `snapshot='no'`. The domain is kept outside it (the snapshot
+is read through its domain). Snapshots have no `<metadata>`, so no owner mark: the identity (domain UUID,
+name, creation time) tells kvmstate's snapshot from another of the same name.
 """
 
 from __future__ import annotations
