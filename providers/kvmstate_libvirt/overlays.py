@@ -122,8 +122,7 @@ def kept_on_overlays(host: Host, xml: str, old: ET.Element) -> str:
 def merge_all(host: Host, dom: libvirt.virDomain) -> None:
     """Merge back the overlays of every external snapshot of a domain (before it is deleted, so that its
     volumes keep what was written since)."""
-    with doing(f"reading the snapshots of domain {dom.name()}"):
-        found = [files for snap in dom.listAllSnapshots(0) if (files := snapshot_document.overlays(snap.getXMLDesc(0)))]
+    found = snapshot_overlays(dom)
     with domain_lock(dom.UUIDString()):
         for files in found:
             merge(host, dom, files)
@@ -136,6 +135,20 @@ def refresh(host: Host, path: str) -> None:
         if parse(pool.XMLDesc(0)).findtext("target/path") == folder:
             with doing(f"refreshing storage pool {pool.name()}"):
                 pool.refresh(0)
+
+
+def merge_note(dom: libvirt.virDomain, overlays: list[str]) -> str:
+    """What `merge` of these overlay files will do, in the plan's words."""
+    names = ", ".join(sorted(os.path.basename(path) for path in overlays))
+    paused = "" if dom.isActive() else f"; {dom.name()} is shut off, so it is started paused for it and stopped again"
+    return (f"the overlays {names} are merged into the files below them (block commit) and deleted first, keeping "
+            f"what was written since the snapshot{paused}")
+
+
+def snapshot_overlays(dom: libvirt.virDomain) -> list[dict[str, str]]:
+    """The overlay files (by disk target) of each external snapshot of a domain."""
+    with doing(f"reading the snapshots of domain {dom.name()}"):
+        return [files for snap in dom.listAllSnapshots(0) if (files := snapshot_document.overlays(snap.getXMLDesc(0)))]
 
 
 def merge(host: Host, dom: libvirt.virDomain, overlays: dict[str, str]) -> None:

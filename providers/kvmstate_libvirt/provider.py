@@ -84,6 +84,10 @@ class LibvirtProvider:
         """Put a snapshot's domain back to the snapshot (`--revert`)."""
         operations(live.type).revert(self.connections.get(live.host), live)
 
+    def delete_notes(self, live: LiveObject) -> list[str]:
+        """How deleting the object goes when it is more than a delete (an external snapshot's overlays)."""
+        return operations(live.type).delete_notes(self.connections.get(live.host), live)
+
     def revert_problems(self, type: str, attributes: dict[str, Any]) -> list[Problem]:
         """Why reverting to a snapshot with these (live) attributes would fail (an external one)."""
         return operations(type).revert_problems(attributes)

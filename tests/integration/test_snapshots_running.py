@@ -78,6 +78,8 @@ def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
     lab.write(kind="external", points='second = "after-upgrade"', description="kept", power="running")
     plan = lab("plan").stdout
     assert "Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy." in plan, plan
+    assert "(libvirt 9.0 cannot delete an external snapshot: the overlays snap-disk.before-upgrade are merged " \
+        "into the files below them (block commit) and deleted first" in plan, plan
     lab("apply", "--auto-approve")
     assert sorted(snapshots(conn)) == ["after-upgrade"]
     assert sorted(v.name() for v in pool.listAllVolumes()) == ["snap-disk", "snap-disk.after-upgrade"]
@@ -88,7 +90,9 @@ def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
     # A replaced domain (renamed) merges its overlays back first; its snapshot is taken again of the new one.
     lab.write(kind="external", points='second = "after-upgrade"', description="kept", power="running",
               domain="snap-renamed")
-    assert lab("plan").stdout.count("must be replaced") == 2
+    plan = lab("plan").stdout
+    assert plan.count("must be replaced") == 2, plan
+    assert "before it goes, what its external snapshots leave: the overlays snap-disk.after-upgrade" in plan, plan
     lab("apply", "--auto-approve", "--shutdown-timeout", "2")
     assert sorted(v.name() for v in pool.listAllVolumes()) == ["snap-disk", "snap-disk.after-upgrade"]
     assert Path(disk_file(conn, domain="snap-renamed")).name == "snap-disk.after-upgrade"
@@ -132,6 +136,7 @@ def test_external_snapshot_of_a_stopped_domain_survives_a_redefinition_and_merge
 
     # Removing the snapshot merges the overlay into the volume (the domain started paused for it, then off).
     (lab.workdir / "snapshots.hcl").unlink()
+    assert "snap-guest is shut off, so it is started paused for it and stopped again" in lab("plan").stdout
     lab("apply", "--auto-approve")
     assert conn.lookupByName("snap-guest").state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
     assert conn.lookupByName("snap-guest").listAllSnapshots(0) == []

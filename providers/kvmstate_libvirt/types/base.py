@@ -41,6 +41,10 @@ class ResourceOperations:
         """Put the object this one `reverts` back to it; only snapshots do."""
         raise ProviderError(f"the libvirt provider cannot revert to a {self.declaration.name}")
 
+    def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
+        """How deleting the object goes, for the plan, when it is more than a delete."""
+        return []
+
     def revert_problems(self, attributes: dict[str, Any]) -> list[Problem]:
         """Why reverting to an object with these live attributes would fail, found at plan time."""
         return []

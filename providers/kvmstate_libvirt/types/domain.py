@@ -160,6 +160,15 @@ class Domains(ResourceOperations):
                             ownership.NAMESPACE, flags)
         return self.live(host, dom)
 
+    def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
+        """A domain with external snapshots merges their overlays into its volumes before it goes."""
+        dom = find(f"looking up domain {live.name}", host.conn.lookupByUUIDString, live.identity)
+        found = overlays.snapshot_overlays(dom) if dom is not None else []
+        if not found:
+            return []
+        files = [path for files in found for path in files.values()]
+        return ["before it goes, what its external snapshots leave: " + overlays.merge_note(dom, files)]
+
     def delete(self, host: Host, name: str, identity: str) -> None:
         dom = find(f"looking up domain {name}", host.conn.lookupByUUIDString, identity)
         if dom is None:

@@ -54,6 +54,17 @@ class Snapshots(ResourceOperations):
         check = _external_problems if kind == "external" else _internal_problems
         return problems + check(request, domain)
 
+    def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
+        """An external snapshot is merged back before it goes."""
+        if live.attributes.get("kind") != "external":
+            return []
+        dom, snap = self._lookup(host, live.name, live.identity)
+        files = document.overlays(snap.getXMLDesc(0)) if snap is not None else {}
+        if not files:
+            return []
+        return ["libvirt 9.0 cannot delete an external snapshot: " + overlays.merge_note(dom, list(files.values()))
+                + ", then the snapshot's metadata is deleted"]
+
     def revert_problems(self, attributes: dict[str, Any]) -> list[Problem]:
         """libvirt 9.0 reverts a domain to internal snapshots only."""
         if attributes.get("kind") != "external":
