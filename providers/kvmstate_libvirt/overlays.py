@@ -19,7 +19,7 @@ from typing import Any
 
 import libvirt
 
-from kvmstate.provider import ProviderError
+from kvmstate.provider import Problem, ProviderError
 
 from .connection import Host
 from .errors import doing
@@ -98,6 +98,38 @@ def as_configured(host: Host, attrs: dict[str, Any], desired: dict[str, Any]) ->
             fixed = fixed or [dict(d) for d in disks]
             fixed[i]["volume"] = volume
     return attrs if fixed is None else {**attrs, "disks": fixed}
+
+
+def base_volume(host: Host, path: str) -> str | None:
+    """The volume whose external snapshots' overlays `path` is the top of (named `<volume>.<snapshot>`, the
+    chain leading back to it); None when `path` is no such overlay (a volume on a base image is not)."""
+    chain, below = [], backing_path(host, path)
+    while below and below not in chain and below != path:
+        chain.append(below)
+        below = backing_path(host, below)
+    name = os.path.basename(path)
+    for below in reversed(chain):               # the deepest: snapshot names may hold dots
+        if name.startswith(os.path.basename(below) + ".") and leads_to(host, path, os.path.basename(below)):
+            return os.path.basename(below)
+    return None
+
+
+def detach_problems(host: Host, attrs: dict[str, Any], desired: dict[str, Any]) -> list[Problem]:
+    """Disks that run on an external snapshot's overlay and that the desired domain would take off it (another
+    volume, or no disk there): the overlay would be left out of the domain with what was written since."""
+    wanted = desired.get("disks") or []
+    problems = []
+    for i, have in enumerate(attrs.get("disks") or []):
+        path = have.get("file")
+        base = base_volume(host, path) if path and "." in os.path.basename(path) else None
+        want = wanted[i].get("volume") if i < len(wanted) else None
+        if base is not None and want != base:
+            problems.append(Problem(f"disks[{i}]" if i >= len(wanted) else f"disks[{i}].volume",
+                                    f"disk {i + 1} runs on {os.path.basename(path)}, the overlay of an external "
+                                    f"snapshot of volume {base}; taking it off would leave out what was written "
+                                    "since the snapshot. Delete the domain's external snapshots first (which merges "
+                                    "them back), then change the disk."))
+    return problems
 
 
 def kept_on_overlays(host: Host, xml: str, old: ET.Element) -> str:

@@ -134,6 +134,14 @@ def test_external_snapshot_of_a_stopped_domain_survives_a_redefinition_and_merge
     assert Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)) == overlay
     assert exit_code(lab) == 0
 
+    # Taking the disk off its overlay is refused at plan time, at the domain's disks in the file.
+    kept = main.read_text()
+    main.write_text(kept.replace("  disk {\n    volume = volume.disk\n  }\n", ""))
+    result = lab("plan", check=1)
+    assert "disk 1 runs on snap-disk.frozen, the overlay of an external snapshot of volume snap-disk" in \
+        result.stderr and "main.hcl line" in result.stderr, result.stderr
+    main.write_text(kept)
+
     # Removing the snapshot merges the overlay into the volume (the domain started paused for it, then off).
     (lab.workdir / "snapshots.hcl").unlink()
     assert "snap-guest is shut off, so it is started paused for it and stopped again" in lab("plan").stdout

@@ -133,23 +133,48 @@ VOLUME = """<volume><name>{name}</name><capacity>1048576</capacity>
   <target><format type='qcow2'/></target>{backing}</volume>"""
 
 
-def test_a_disk_on_an_overlay_of_its_volume_reads_as_the_volume(provider, conn, web):
-    """The chain of backing files decides: root.before -> root.later -> root reads as root; an overlay of
-    another file, or one in another folder, does not."""
+@pytest.fixture
+def chains(conn):
+    """Volumes in a folder pool: root <- root.later <- root.before (external snapshots' overlays), other <-
+    root.stray (an overlay of another file), base <- web (a volume on a base image)."""
     pool = conn.storagePoolCreateXML(POOL, 0)
     for name, backing in (("root", None), ("other", None), ("root.later", "root"), ("root.before", "root.later"),
-                          ("root.stray", "other")):
+                          ("root.stray", "other"), ("base", None), ("web", "base")):
         store = f"<backingStore><path>/srv/images/{backing}</path><format type='qcow2'/></backingStore>" \
             if backing else ""
         pool.createXML(VOLUME.format(name=name, backing=store), 0)
+    return pool
+
+
+def on(live, *paths: str):
+    """The live domain with its disks on these files."""
+    live.attributes["disks"] = [{"volume": path.rsplit("/", 1)[1], "file": path, "bus": "virtio", "readonly": False,
+                                 "shareable": False} for path in paths]
+    return live
+
+
+def test_a_disk_on_an_overlay_of_its_volume_reads_as_the_volume(provider, web, chains):
+    """The chain of backing files decides: root.before -> root.later -> root reads as root; an overlay of
+    another file, or one in another folder, does not."""
     (live,) = provider.read("h1", ["domain"])
     want = domain()
+    assert provider.normalize(on(live, "/srv/images/root.before"), want)["disks"][0]["volume"] == "root"
+    assert provider.normalize(on(live, "/srv/images/root.stray"), want)["disks"][0]["volume"] == "root.stray"
+    assert provider.normalize(on(live, "/elsewhere/root.before"), want)["disks"][0]["volume"] == "root.before"
 
-    def reads_as(path: str) -> str:
-        live.attributes["disks"] = [{"volume": path.rsplit("/", 1)[1], "file": path, "bus": "virtio",
-                                     "readonly": False, "shareable": False}]
-        return provider.normalize(live, want)["disks"][0]["volume"]
 
-    assert reads_as("/srv/images/root.before") == "root"
-    assert reads_as("/srv/images/root.stray") == "root.stray"
-    assert reads_as("/elsewhere/root.before") == "root.before"
+def test_a_disk_is_not_taken_off_a_snapshot_overlay(provider, web, chains):
+    """Another volume, or no disk, where a disk runs on an external snapshot's overlay is refused at plan time;
+    a volume on a base image is no snapshot overlay."""
+    (live,) = provider.read("h1", ["domain"])
+    vols = {**VOLUMES, "volume.web": desired("volume", pool="images", capacity="1GiB")}
+    other = request("domain", "web", domain(disks=[{"volume": "web"}]), vols)
+    (problem,) = provider.check(other, on(live, "/srv/images/root.before"))
+    assert problem.path == "disks[0].volume" and "runs on root.before, the overlay of an external snapshot of " \
+        "volume root" in problem.message
+    none = request("domain", "web", domain(disks=[]), vols)
+    (problem,) = provider.check(none, on(live, "/srv/images/root.before"))
+    assert problem.path == "disks[0]"
+    same = request("domain", "web", domain(), vols)
+    assert provider.check(same, on(live, "/srv/images/root.before")) == []
+    assert provider.check(request("domain", "web", domain(), vols), on(live, "/srv/images/web")) == []

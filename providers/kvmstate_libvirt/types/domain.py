@@ -74,11 +74,13 @@ class Domains(ResourceOperations):
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
         (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks name by path, host devices, CPUs,
-        NUMA nodes and hugepages, and XML patches libvirt's schema refuses, before any change."""
+        NUMA nodes and hugepages, XML patches libvirt's schema refuses, and disks taken off a snapshot's overlay,
+        before any change."""
         spec = Domain.model_validate(request.attributes)
         problems = (capabilities.check(host, spec) + features.check(host, spec)
                     + storage.disk_problems(host, spec, _volumes(request, spec))
-                    + host_devices.check(host, spec) + placement.check(host, spec))
+                    + host_devices.check(host, spec) + placement.check(host, spec)
+                    + (overlays.detach_problems(host, live.attributes, request.attributes) if live else []))
         if spec.xml_patches:
             bare = spec.model_copy(update={"xml_patches": None})
             problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
