@@ -152,12 +152,12 @@ def kept_on_overlays(host: Host, xml: str, old: ET.Element) -> str:
 
 
 def merge_all(host: Host, dom: libvirt.virDomain) -> None:
-    """Merge back the overlays of every external snapshot of a domain (before it is deleted, so that its
-    volumes keep what was written since)."""
-    found = snapshot_overlays(dom)
+    """Merge back the overlays of every external snapshot of a domain and delete their memory files (before
+    it is deleted, so that its volumes keep what was written since)."""
+    found = snapshot_files(dom)
     with domain_lock(dom.UUIDString()):
-        for files in found:
-            merge(host, dom, files)
+        for files, memory in found:
+            merge(host, dom, files, memory)
 
 
 def refresh(host: Host, path: str) -> None:
@@ -169,23 +169,25 @@ def refresh(host: Host, path: str) -> None:
                 pool.refresh(0)
 
 
-def merge_note(dom: libvirt.virDomain, overlays: list[str]) -> str:
-    """What `merge` of these overlay files will do, in the plan's words."""
+def merge_note(dom: libvirt.virDomain, overlays: list[str], memory: list[str]) -> str:
+    """What `merge` of these overlay (and memory) files will do, in the plan's words."""
     names = ", ".join(sorted(os.path.basename(path) for path in overlays))
     paused = "" if dom.isActive() else f"; {dom.name()} is shut off, so it is started paused for it and stopped again"
+    saved = f"; the memory file {', '.join(sorted(os.path.basename(m) for m in memory))} is deleted" if memory else ""
     return (f"the overlays {names} are merged into the files below them (block commit) and deleted first, keeping "
-            f"what was written since the snapshot{paused}")
+            f"what was written since the snapshot{paused}{saved}")
 
 
-def snapshot_overlays(dom: libvirt.virDomain) -> list[dict[str, str]]:
-    """The overlay files (by disk target) of each external snapshot of a domain."""
+def snapshot_files(dom: libvirt.virDomain) -> list[tuple[dict[str, str], str | None]]:
+    """The overlay files (by disk target) and memory file of each external snapshot of a domain."""
     with doing(f"reading the snapshots of domain {dom.name()}"):
-        return [files for snap in dom.listAllSnapshots(0) if (files := snapshot_document.overlays(snap.getXMLDesc(0)))]
+        docs = [snap.getXMLDesc(0) for snap in dom.listAllSnapshots(0)]
+    return [(files, snapshot_document.memory_file(xml)) for xml in docs if (files := snapshot_document.overlays(xml))]
 
 
-def merge(host: Host, dom: libvirt.virDomain, overlays: dict[str, str]) -> None:
-    """Commit each overlay (by disk target) into the file below it and delete the overlay volume; a shut-off
-    domain is started paused for the block jobs and stopped again."""
+def merge(host: Host, dom: libvirt.virDomain, overlays: dict[str, str], memory: str | None = None) -> None:
+    """Commit each overlay (by disk target) into the file below it and delete the overlay volumes and the
+    memory file; a shut-off domain is started paused for the block jobs and stopped again."""
     started = not dom.isActive()
     if started:
         with doing(f"starting domain {dom.name()} paused to merge snapshot overlays"):
@@ -197,8 +199,8 @@ def merge(host: Host, dom: libvirt.virDomain, overlays: dict[str, str]) -> None:
         if started and dom.isActive():
             with doing(f"stopping domain {dom.name()} after merging snapshot overlays"):
                 dom.destroy()
-    for overlay in overlays.values():
-        _delete_file(host, overlay)
+    for path in [*overlays.values(), *([memory] if memory else [])]:
+        _delete_file(host, path)
 
 
 def _active_layer(host: Host, dom: libvirt.virDomain, target: str) -> str | None:
@@ -231,7 +233,8 @@ def _commit(host: Host, dom: libvirt.virDomain, target: str, overlay: str) -> No
 
 
 def _delete_file(host: Host, path: str) -> None:
-    """Delete the overlay volume at `path` (refreshing its pool first when the pool has not listed it)."""
+    """Delete the volume at `path`, an overlay or memory file (refreshing its pool first when the pool has not
+    listed it)."""
     try:
         vol = host.conn.storageVolLookupByPath(path)
     except libvirt.libvirtError:
@@ -240,5 +243,5 @@ def _delete_file(host: Host, path: str) -> None:
             vol = host.conn.storageVolLookupByPath(path)
         except libvirt.libvirtError:
             return              # gone already
-    with doing(f"deleting overlay volume {os.path.basename(path)}"):
+    with doing(f"deleting volume {os.path.basename(path)}"):
         vol.delete(0)

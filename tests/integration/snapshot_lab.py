@@ -43,7 +43,7 @@ domain "vm" {{
 SNAPSHOTS = """snapshot "points" {{
   for_each    = {{ {points} }}
   name        = each.value
-  domain      = domain.vm{kind}
+  domain      = domain.vm{kind}{memory}
   description = "{description} ${{each.key}}"
 }}
 """
@@ -58,11 +58,12 @@ def lab(tmp_path: Path, guest: Path, conn):
     cli = Cli(folder)
 
     def write(description: str = "taken", fmt: str = "qcow2", domain: str = "snap-guest", power: str = "stopped",
-              kind: str | None = None, points: str = TWO) -> None:
+              kind: str | None = None, points: str = TWO, memory: bool = False) -> None:
         (folder / "main.hcl").write_text(MAIN.format(pool=cli.pool, guest=guest, format=fmt, domain=domain,
                                                      power=power))
         (folder / "snapshots.hcl").write_text(SNAPSHOTS.format(
-            description=description, kind=f'\n  kind        = "{kind}"' if kind else "", points=points))
+            description=description, kind=f'\n  kind        = "{kind}"' if kind else "", points=points,
+            memory='\n  memory      = each.key == "first"' if memory else ""))
 
     cli.write, cli.pool = write, tmp_path / "pool"
     yield cli

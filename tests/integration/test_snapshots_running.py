@@ -51,23 +51,27 @@ def test_internal_snapshot_of_a_running_domain_reverts_it_running(lab, conn) -> 
 
 
 def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
-    lab.write(kind="external", points=TWO_EXTERNAL, power="running")
+    lab.write(kind="external", points=TWO_EXTERNAL, power="running", memory=True)
     lab("apply", "--auto-approve")
     found = snapshots(conn)
     assert sorted(found) == ["after-upgrade", "before-upgrade"]
-    assert {s.findtext("state") for s in found.values()} == {"disk-snapshot"}
     assert found["before-upgrade"].find("disks/disk").get("snapshot") == "external"
+    assert found["after-upgrade"].findtext("state") == "disk-snapshot"        # disk-only
+    assert found["before-upgrade"].findtext("state") == "running"             # with its memory
+    assert found["before-upgrade"].find("memory").get("file") == str(lab.pool / "snap-guest.before-upgrade.memory")
     pool = conn.storagePoolLookupByName("snap-pool")
     volumes = sorted(v.name() for v in pool.listAllVolumes())
-    assert volumes == ["snap-disk", "snap-disk.after-upgrade", "snap-disk.before-upgrade"]
+    assert volumes == ["snap-disk", "snap-disk.after-upgrade", "snap-disk.before-upgrade",
+                       "snap-guest.before-upgrade.memory"]
     top = Path(disk_file(conn)).name
-    assert top in volumes[1:] and Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)).name == top
+    assert top in volumes[1:3] and Path(disk_file(conn, libvirt.VIR_DOMAIN_XML_INACTIVE)).name == top
     assert conn.lookupByName("snap-guest").state()[0] == libvirt.VIR_DOMAIN_RUNNING
     plan = lab("plan").stdout           # the disk on its overlay is the configured volume: no change, no drift
     assert "No changes" in plan and "outside kvmstate" not in plan, plan
 
     # A description changes in place: the same snapshots, their metadata redefined.
-    redescribed(lab, conn, "before-upgrade", "kept first", kind="external", points=TWO_EXTERNAL, power="running")
+    redescribed(lab, conn, "before-upgrade", "kept first", kind="external", points=TWO_EXTERNAL, power="running",
+                memory=True)
 
     # libvirt 9.0 cannot revert to an external snapshot: refused at plan time, at its place in the file.
     result = lab("plan", "--revert", 'snapshot.points["first"]', check=1)
@@ -80,6 +84,7 @@ def test_external_snapshots_of_a_running_domain(lab, conn) -> None:
     assert "Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy." in plan, plan
     assert "(libvirt 9.0 cannot delete an external snapshot: the overlays snap-disk.before-upgrade are merged " \
         "into the files below them (block commit) and deleted first" in plan, plan
+    assert "the memory file snap-guest.before-upgrade.memory is deleted" in plan, plan
     lab("apply", "--auto-approve")
     assert sorted(snapshots(conn)) == ["after-upgrade"]
     assert sorted(v.name() for v in pool.listAllVolumes()) == ["snap-disk", "snap-disk.after-upgrade"]

@@ -113,6 +113,19 @@ def test_check_of_an_external_snapshot(provider, web):
     assert "volume root is in a logical pool" in problem.message
 
 
+def test_memory_is_for_external_snapshots_of_running_domains(provider, web):
+    def problems(domain_attrs: dict, **attrs):
+        want = desired("snapshot", domain="web", **attrs)
+        return provider.check(request("snapshot", "s", want, {"domain.web": domain_attrs, **VOLUMES}), None)
+
+    assert problems(domain(), kind="external", memory=True) == []
+    assert problems(domain(power="stopped"), kind="external", memory=False) == []
+    (problem,) = problems(domain(), memory=True)
+    assert problem.path == "memory" and "memory applies to external snapshots" in problem.message
+    (problem,) = problems(domain(power="stopped"), kind="external", memory=True)
+    assert problem.path == "memory" and 'web has power = "stopped"' in problem.message
+
+
 def test_one_domain_keeps_one_kind_of_snapshot(provider, web):
     provider.create(snapshot("inside")[1])
     want = desired("snapshot", domain="web", kind="external")

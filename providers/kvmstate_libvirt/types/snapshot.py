@@ -46,11 +46,11 @@ class Snapshots(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the domain allows, read from the configuration before any change: an internal snapshot needs
-        qcow2 disks and no running UEFI domain, an external one volumes in folder pools; and no domain keeps
-        both kinds (checked against its snapshots in libvirt)."""
+        qcow2 disks and no running UEFI domain, an external one volumes in folder pools (and a running domain
+        for its memory); and no domain keeps both kinds (checked against its snapshots in libvirt)."""
         kind = request.attributes.get("kind", "internal")
         domain = request.referenced("domain")
-        problems = _mixed(host, domain.name, kind, request.name)
+        problems = _mixed(host, domain.name, kind, request.name) + _memory_problems(request, domain)
         check = _external_problems if kind == "external" else _internal_problems
         return problems + check(request, domain)
 
@@ -59,11 +59,12 @@ class Snapshots(ResourceOperations):
         if live.attributes.get("kind") != "external":
             return []
         dom, snap = self._lookup(host, live.name, live.identity)
-        files = document.overlays(snap.getXMLDesc(0)) if snap is not None else {}
+        xml = snap.getXMLDesc(0) if snap is not None else "<domainsnapshot/>"
+        files, memory = document.overlays(xml), document.memory_file(xml)
         if not files:
             return []
-        return ["libvirt 9.0 cannot delete an external snapshot: " + overlays.merge_note(dom, list(files.values()))
-                + ", then the snapshot's metadata is deleted"]
+        return ["libvirt 9.0 cannot delete an external snapshot: " + overlays.merge_note(
+            dom, list(files.values()), [memory] if memory else []) + ", then the snapshot's metadata is deleted"]
 
     def revert_problems(self, attributes: dict[str, Any]) -> list[Problem]:
         """libvirt 9.0 reverts a domain to internal snapshots only."""
@@ -103,13 +104,14 @@ class Snapshots(ResourceOperations):
         dom, snap = self._lookup(host, name, identity)
         if snap is None:
             return
-        files = document.overlays(snap.getXMLDesc(0))
+        xml = snap.getXMLDesc(0)
+        files = document.overlays(xml)
         if not files:
             with doing(f"deleting snapshot {name} of domain {dom.name()}"):
                 snap.delete(0)
             return
         with overlays.domain_lock(dom.UUIDString()):
-            overlays.merge(host, dom, files)
+            overlays.merge(host, dom, files, document.memory_file(xml))
             with doing(f"deleting the metadata of snapshot {name} of domain {dom.name()}"):
                 snap.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
 
@@ -146,8 +148,9 @@ class Snapshots(ResourceOperations):
 
 def _create_external(host: Host, dom: libvirt.virDomain, request: Request, spec: Snapshot
                      ) -> libvirt.virDomainSnapshot:
-    """A disk-only external snapshot: each disk onto a new overlay `<volume>.<snapshot>` beside its file,
-    then the pools refreshed so that they list the overlays."""
+    """An external snapshot: each disk onto a new overlay `<volume>.<snapshot>` beside its file (and the memory,
+    when asked, to `<domain>.<snapshot>.memory` beside the first), then the pools refreshed so that they list
+    the new files."""
     name = request.name
     domain = request.referenced("domain")
     volumes = [request.referenced(f"disks[{i}].volume", of=domain).name
@@ -158,9 +161,11 @@ def _create_external(host: Host, dom: libvirt.virDomain, request: Request, spec:
                for (target, path), volume in zip(overlays.disk_files(host, root), volumes) if path}
     others = [target.get("dev") for disk in root.findall("devices/disk") if (target := disk.find("target")) is not None
               and target.get("dev") not in targets]
-    flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+    memory = os.path.join(os.path.dirname(next(iter(targets.values()))), f"{spec.domain}.{name}.memory") \
+        if spec.memory and targets else None
+    flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC | (0 if memory else libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)
     with doing(f"creating external snapshot {name} of domain {spec.domain}"):
-        snap = dom.snapshotCreateXML(document.to_xml(spec, name, targets, others), flags)
+        snap = dom.snapshotCreateXML(document.to_xml(spec, name, targets, others, memory), flags)
     for path in {os.path.dirname(p): p for p in targets.values()}.values():
         overlays.refresh(host, path)
     return snap
@@ -202,6 +207,21 @@ def _internal_problems(request: Request, domain: Dependency) -> list[Problem]:
         return [Problem("kind", f"snapshot {request.name}: libvirt cannot take an internal snapshot of a "
                         f"running UEFI domain ({domain.name}): its firmware variables are a raw file. Take it "
                         "while the domain is stopped (power = \"stopped\"), or take an external snapshot.")]
+    return []
+
+
+def _memory_problems(request: Request, domain: Dependency) -> list[Problem]:
+    """`memory` is for an external snapshot of a domain the configuration runs."""
+    if request.attributes.get("memory") is None:
+        return []
+    if request.attributes.get("kind", "internal") != "external":
+        return [Problem("memory", f"snapshot {request.name}: memory applies to external snapshots; an internal "
+                        "snapshot of a running domain always keeps its memory. Remove memory, or set "
+                        "kind = \"external\".")]
+    if request.attributes["memory"] and domain.attributes.get("power", "running") != "running":
+        return [Problem("memory", f"snapshot {request.name}: only a running domain's memory can be saved, and "
+                        f"{domain.name} has power = \"{domain.attributes.get('power')}\". Set memory = false, or "
+                        "run the domain.")]
     return []
 
 
