@@ -178,6 +178,16 @@ def merge_note(dom: libvirt.virDomain, overlays: list[str], memory: list[str]) -
             f"what was written since the snapshot{paused}{saved}")
 
 
+def leftover_notes(dom: libvirt.virDomain) -> list[str]:
+    """What deleting a domain does with the files of its external snapshots still there, in the plan's words."""
+    found = snapshot_files(dom)
+    if not found:
+        return []
+    files = [path for files, _ in found for path in files.values()]
+    memory = [memory for _, memory in found if memory]
+    return ["before it goes, what its external snapshots leave: " + merge_note(dom, files, memory)]
+
+
 def snapshot_files(dom: libvirt.virDomain) -> list[tuple[dict[str, str], str | None]]:
     """The overlay files (by disk target) and memory file of each external snapshot of a domain."""
     with doing(f"reading the snapshots of domain {dom.name()}"):

@@ -165,12 +165,7 @@ class Domains(ResourceOperations):
     def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
         """A domain with external snapshots merges their overlays into its volumes before it goes."""
         dom = find(f"looking up domain {live.name}", host.conn.lookupByUUIDString, live.identity)
-        found = overlays.snapshot_files(dom) if dom is not None else []
-        if not found:
-            return []
-        files = [path for files, _ in found for path in files.values()]
-        memory = [memory for _, memory in found if memory]
-        return ["before it goes, what its external snapshots leave: " + overlays.merge_note(dom, files, memory)]
+        return overlays.leftover_notes(dom) if dom is not None else []
 
     def delete(self, host: Host, name: str, identity: str) -> None:
         dom = find(f"looking up domain {name}", host.conn.lookupByUUIDString, identity)
