@@ -129,6 +129,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)
+    _delete_notes(plan, registry)
     plan.count()
     if not desired and not options.destroy:
         plan.warnings.append(_empty_configuration(plan.summary.destroy))
@@ -176,6 +177,14 @@ def _name_users(plan: Plan, config: Configuration) -> None:
                 users.setdefault(str(dep), []).append(str(address))
     for address, names in users.items():
         replaced[address].reason += f"; it is used by {', '.join(sorted(names))}"
+
+
+def _delete_notes(plan: Plan, registry: Registry) -> None:
+    """Add the provider's word on how an object it deletes goes (an external snapshot's overlays merged back)."""
+    for change in plan.resource_changes:
+        provider, live = registry.provider_of[change.type], plan._live.get(change.address)
+        if change.action in (Action.DELETE, Action.REPLACE) and live is not None and hasattr(provider, "delete_notes"):
+            change.notes.extend(provider.delete_notes(live))
 
 
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
