@@ -172,21 +172,27 @@ def _create_external(host: Host, dom: libvirt.virDomain, request: Request, spec:
 
 
 def _mixed(host: Host, domain: str, kind: str, name: str) -> list[Problem]:
-    """The domain's other snapshots in libvirt of the other kind: one domain keeps one kind."""
+    """The domain's other snapshots of the other kind, in libvirt or checked earlier in this run (so planned
+    beside this one): one domain keeps one kind."""
+    planned = host.cache.setdefault("snapshot kinds planned", {}).setdefault(domain, {})
+    earlier = sorted(other for other, other_kind in planned.items() if other != name and other_kind != kind)
+    planned[name] = kind
+    other = "internal" if kind == "external" else "external"
+    why = ("a domain keeps one kind: libvirt 9.0 cannot delete an external snapshot whose parent is internal, and an "
+           "internal one taken on an overlay would go when the overlay is merged back.")
+    if earlier:
+        return [Problem("kind", f"snapshot {name}: the configuration also gives domain {domain} the {other} snapshot "
+                                f"{earlier[0]}, and {why} Give both the same kind.")]
     dom = find(f"looking up domain {domain}", host.conn.lookupByName, domain)
     if dom is None:
         return []
     with doing(f"listing snapshots of domain {domain}"):
-        others = {s.getName(): document.from_xml(s.getXMLDesc(0), domain=domain)["kind"]
-                  for s in dom.listAllSnapshots(0) if s.getName() != name}
-    clash = sorted(other for other, other_kind in others.items() if other_kind != kind)
+        clash = sorted(s.getName() for s in dom.listAllSnapshots(0) if s.getName() != name
+                       and document.from_xml(s.getXMLDesc(0), domain=domain)["kind"] != kind)
     if not clash:
         return []
-    other = "internal" if kind == "external" else "external"
-    return [Problem("kind", f"snapshot {name}: domain {domain} already has the {other} snapshot {clash[0]}, and a "
-                    "domain keeps one kind: libvirt 9.0 cannot delete an external snapshot whose parent is internal, "
-                    "and an internal one taken on an overlay would go when the overlay is merged back. Delete "
-                    f"{clash[0]} first, or take this one as kind = \"{other}\".")]
+    return [Problem("kind", f"snapshot {name}: domain {domain} already has the {other} snapshot {clash[0]}, and "
+                            f"{why} Delete {clash[0]} first, or take this one as kind = \"{other}\".")]
 
 
 def _internal_problems(request: Request, domain: Dependency) -> list[Problem]:
