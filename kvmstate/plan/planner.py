@@ -13,7 +13,7 @@ from kvmstate.addrs import Address, format_path, parse_path
 from functools import cache
 
 from kvmstate.config import Configuration, refactor
-from kvmstate.config.conditions import check_resource
+from kvmstate.config.conditions import check_names, check_resource
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
@@ -120,6 +120,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
         check_resource(resource, "precondition", resource.attributes, facts, diags)
+        check_names(resource, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     if options.revert and not options.refresh_only:
