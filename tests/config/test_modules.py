@@ -186,3 +186,41 @@ def test_state_surgery_and_graph_take_module_addresses(tmp_path: Path) -> None:
     ops.remove(state, "module.spare[0].domain.this")
     assert state.get("module.spare[0].domain.this") is None and state.get("module.spare[0].volume.root") is not None
     assert '"module.vm[\\"web\\"].domain.this" -> "module.vm[\\"web\\"].volume.root"' in render_dot(config.graph)
+
+
+def test_state_mv_and_moved_blocks_take_a_module_call_instance(tmp_path: Path) -> None:
+    """Trial: `state mv 'module.vm[0]' ...` was "Not in the state", and a moved block could not name a module
+    call, so turning a module's count into for_each planned a delete and a create of everything in it."""
+    from kvmstate.apply.applier import apply_plan
+    from kvmstate.plan.model import Action
+    from kvmstate.plan.planner import make_plan
+    from kvmstate.state import State, StateStore, ops
+
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    reg = Registry([provider])
+    call = 'module "d" {\n  source = "./disk"\n  count  = 2\n  name   = "d${count.index}"\n}\n'
+    root = write(tmp_path, {"main.hcl": POOL + call, "disk/main.hcl": DISK})
+    state = State()
+    assert apply_plan(make_plan(load(root, reg), state, reg), load(root, reg), state,
+                      StateStore(tmp_path / "s.json"), reg).ok
+    assert ops.move(state, "module.d[1]", "module.e") == [("module.d[1].volume.this", "module.e.volume.this")]
+    assert ops.move(state, "module.e", "module.d[1]") == [("module.e.volume.this", "module.d[1].volume.this")]
+    with pytest.raises(DiagnosticError, match="not recorded in the state"):
+        ops.move(state, "module.d[5]", "module.e")
+    with pytest.raises(DiagnosticError, match="Cannot change the type"):
+        ops.move(state, "module.d[0]", "volume.x")
+
+    keyed = 'module "d" {\n  source   = "./disk"\n  for_each = { a = 0, b = 1 }\n  name     = "d${each.value}"\n}\n'
+    moves = 'moved {\n  from = module.d[0]\n  to   = module.d["a"]\n}\nmoved {\n  from = module.d[1]\n' \
+            '  to   = module.d["b"]\n}\n'
+    (root / "main.hcl").write_text(POOL + keyed + moves)
+    plan = make_plan(load(root, reg), state, reg)
+    assert [(m.from_, m.to) for m in plan.moved] == [("module.d[0].volume.this", 'module.d["a"].volume.this'),
+                                                    ("module.d[1].volume.this", 'module.d["b"].volume.this')]
+    assert {c.action for c in plan.resource_changes} == {Action.NOOP}
+
+    (root / "main.hcl").write_text(POOL + keyed + 'moved {\n  from = module.d\n  to   = volume.x\n}\n')
+    found = [d for d in errors(root) if d.summary == "Invalid move"]
+    assert [(Path(d.position.file).name, d.position.line) for d in found] == [("main.hcl", 9)], found
+    assert "module.d is a module call; it can move only to another module call address" in found[0].detail
