@@ -151,8 +151,8 @@ def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
 
 def _with_undeclared(errors: list[Located], raw: RawResource, scope: Scope,
                      declared: dict[Address, RawResource]) -> list[Located]:
-    seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
-    return errors + [(e, p) for e, p in _undeclared(raw, scope, declared) if (e.summary, e.detail, e.pos) not in seen]
+    seen = {(e.summary, e.pos) for e, _ in errors}        # one problem at one place is reported once
+    return errors + [(e, p) for e, p in _undeclared(raw, scope, declared) if (e.summary, e.pos) not in seen]
 
 
 def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:

@@ -224,3 +224,9 @@ def test_state_mv_and_moved_blocks_take_a_module_call_instance(tmp_path: Path) -
     found = [d for d in errors(root) if d.summary == "Invalid move"]
     assert [(Path(d.position.file).name, d.position.line) for d in found] == [("main.hcl", 9)], found
     assert "module.d is a module call; it can move only to another module call address" in found[0].detail
+
+
+def test_an_undeclared_module_in_depends_on_is_reported_once(tmp_path: Path) -> None:
+    """Trial: `depends_on = [module.zz]` printed the same error twice, with two wordings."""
+    found = errors(write(tmp_path, {"main.hcl": POOL.replace("}\n", "  depends_on = [module.zz]\n}\n")}))
+    assert [(d.summary, d.position.line) for d in found] == [("Reference to undeclared module", 3)]
