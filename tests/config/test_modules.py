@@ -230,3 +230,18 @@ def test_an_undeclared_module_in_depends_on_is_reported_once(tmp_path: Path) -> 
     """Trial: `depends_on = [module.zz]` printed the same error twice, with two wordings."""
     found = errors(write(tmp_path, {"main.hcl": POOL.replace("}\n", "  depends_on = [module.zz]\n}\n")}))
     assert [(d.summary, d.position.line) for d in found] == [("Reference to undeclared module", 3)]
+
+
+def test_count_from_an_untyped_variable_set_on_the_command_line(tmp_path: Path) -> None:
+    """Trial: `--var guests=1` for `variable "guests" { default = 2 }` gave the string "1", which count refused;
+    a string holding a whole number converts, as it does for arithmetic. One that does not is still an error."""
+    from typer.testing import CliRunner
+
+    from kvmstate.cli import application
+    app = application()
+    root = write(tmp_path, {"main.hcl": POOL + 'variable "n" {\n  default = 2\n}\nmodule "d" {\n  source = "./disk"\n'
+                            '  count  = var.n\n  name   = "d${count.index}"\n}\n', "disk/main.hcl": DISK})
+    ok = CliRunner().invoke(app, ["validate", "--no-color", str(root), "--var", "n=3"])
+    assert ok.exit_code == 0 and "(4 resources in 2 files)" in ok.stdout, ok.output
+    bad = CliRunner().invoke(app, ["validate", "--no-color", str(root), "--var", "n=3.5"])
+    assert bad.exit_code == 1 and "Error: Invalid count" in bad.stderr and "main.hcl line 9" in bad.stderr
