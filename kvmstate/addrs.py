@@ -83,7 +83,10 @@ class ModuleAddress:
 
     def contains(self, address: "Address") -> bool:
         """Whether the address lies in this module (in any instance where a step has no key)."""
-        inner = address.module
+        return self.holds(address.module)
+
+    def holds(self, inner: ModulePath) -> bool:
+        """Whether the module instance `inner` is this one or lies in it (any instance where a step has no key)."""
         return len(inner) >= len(self.path) and all(
             want.name == have.name and want.key in (None, have.key) for want, have in zip(self.path, inner))
 

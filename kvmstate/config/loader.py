@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from kvmstate.addrs import Address, ModuleAddress, covers, format_path, parse_target, valid_name
+from kvmstate.addrs import Address, ModuleAddress, ModulePath, covers, format_path, parse_target, valid_name
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import conditions as conditions_
 from kvmstate.config import imports as imports_
@@ -132,7 +132,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                           diags, local_raws, calls)
     files = files + [f for folder in calls.folders for f in find_files(folder)]     # saved plans hash them too
     _resolve_names(resources, registry, diags)
-    _check_refs(resources, diags)
+    _check_refs(resources, calls.instances, diags)
     hosts_.check_placement(resources, hosts, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
@@ -360,14 +360,16 @@ def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> Non
                 seen[key] = (res, path)
 
 
-def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
-    """References name declared resources, and never the resource that makes them."""
+def _check_refs(resources: dict[Address, Resource], calls: set[ModulePath], diags: Diagnostics) -> None:
+    """References name declared resources (or module calls, which may hold none), and never the resource that
+    makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
             target = parse_target(dep, res.address.module)
             if target in (res.address, res.address.resource):
                 _self_reference(res, ("depends_on", i), diags)
-            elif not any(covers(target, a) for a in resources):
+            elif not any(covers(target, a) for a in resources) and not (
+                    isinstance(target, ModuleAddress) and any(map(target.holds, calls))):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")

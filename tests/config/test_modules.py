@@ -245,3 +245,33 @@ def test_count_from_an_untyped_variable_set_on_the_command_line(tmp_path: Path) 
     assert ok.exit_code == 0 and "(4 resources in 2 files)" in ok.stdout, ok.output
     bad = CliRunner().invoke(app, ["validate", "--no-color", str(root), "--var", "n=3.5"])
     assert bad.exit_code == 1 and "Error: Invalid count" in bad.stderr and "main.hcl line 9" in bad.stderr
+
+
+NAMES = 'variable "prefix" {\n  type = string\n}\n\noutput "names" {\n  value = { a = "${var.prefix}-a" }\n}\n'
+
+
+def test_depends_on_a_module_call_without_resources(tmp_path: Path) -> None:
+    """Trial: `depends_on = [module.names]` on a call whose module has only outputs was "Reference to
+    undeclared resource"; an instance that does not exist still is."""
+    call = 'module "names" {\n  source = "./names"\n  prefix = "n"\n}\n'
+    root = write(tmp_path, {"main.hcl": call + POOL.replace("}\n", "  depends_on = [module.names]\n}\n"),
+                            "names/main.hcl": NAMES})
+    assert Address.parse("pool.images") in load(root, registry()).resources
+    (root / "main.hcl").write_text(call + POOL.replace("}\n", "  depends_on = [module.names[0]]\n}\n"))
+    assert [(d.summary, d.position.line) for d in errors(root)] == [("Invalid index", 7)]
+
+
+@pytest.mark.parametrize("to, found", [
+    ('module.d[each.key].volume.this', ['module.d["a"].volume.this']),
+    ('module.d', "not the module call module.d"),
+])
+def test_import_for_each_into_module_instances(tmp_path: Path, to, found) -> None:
+    """Trial: an import block's `to` took `each.key` only in the resource's own index, and a module call as
+    `to` was a traceback."""
+    call = 'module "d" {\n  source   = "./disk"\n  for_each = toset(["a"])\n  name     = each.key\n}\n'
+    block = f'import {{\n  for_each = {{ a = "a-disk" }}\n  to       = {to}\n  id       = each.value\n}}\n'
+    root = write(tmp_path, {"main.hcl": POOL + call + block, "disk/main.hcl": DISK})
+    if isinstance(found, list):
+        assert [str(i.target) for i in load(root, registry()).imports] == found
+    else:
+        assert [(d.summary, d.position.line) for d in errors(root) if found in d.detail] == [("Invalid address", 11)]
