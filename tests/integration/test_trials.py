@@ -134,10 +134,10 @@ output "vms" {
 '''
 
 
-def leftovers(conn) -> list[str]:
+def leftovers(conn, prefix: str = "kstrial") -> list[str]:
     names = [d.name() for d in conn.listAllDomains()] + [n.name() for n in conn.listAllNetworks()] + \
         [p.name() for p in conn.listAllStoragePools()]
-    return [n for n in names if n.startswith("kstrial")]
+    return [n for n in names if n.startswith(prefix)]
 
 
 def marked(xml: str) -> str:
@@ -201,3 +201,230 @@ def test_a_module_topology_refactored_keeps_every_object(refactor: Cli, conn, tm
     out = refactor("destroy", "--auto-approve", "--shutdown-timeout", "1").stdout
     assert "6 destroyed" in out
     assert leftovers(conn) == []
+
+
+VM = r'''variable "name" {
+  type = string
+}
+
+variable "mac" {
+  type = string
+}
+
+variable "ip" {
+  type = string
+}
+
+variable "pool" {}
+
+variable "network" {}
+
+variable "guest" {
+  type = string
+}
+
+variable "data_size" {
+  type = string
+}
+
+module "data" {
+  source = "../disk"
+  name   = "${var.name}-data"
+  pool   = var.pool
+  size   = var.data_size
+}
+
+volume "root" {
+  name     = "${var.name}-root"
+  pool     = var.pool
+  capacity = "8MiB"
+}
+
+cloudinit "seed" {
+  name      = "${var.name}-seed"
+  pool      = var.pool
+  user_data = templatefile("${path.module}/user-data.tftpl", { hostname = var.name, ip = var.ip })
+}
+
+domain "this" {
+  name      = var.name
+  type      = "qemu"
+  memory    = "64MiB"
+  kernel    = "${var.guest}/vmlinuz"
+  initrd    = "${var.guest}/initrd.img"
+  cmdline   = "console=ttyS0"
+  cloudinit = cloudinit.seed
+  disk {
+    volume = volume.root
+  }
+  disk {
+    volume = module.data.volume
+  }
+  interface {
+    network = var.network
+    mac     = var.mac
+  }
+  lifecycle {
+    precondition {
+      condition     = parsesize(self.memory) <= host.free_memory && host.cpus >= 1
+      error_message = "${self.name} needs ${self.memory}; ${host.name} has ${host.free_memory} bytes free."
+    }
+    postcondition {
+      condition     = self.power == "running"
+      error_message = "${self.name} did not start."
+    }
+  }
+}
+
+output "ip" {
+  value = var.ip
+}
+
+output "data" {
+  value = module.data.volume
+}
+'''
+
+DISK = r'''variable "name" {
+  type = string
+}
+
+variable "pool" {}
+
+variable "size" {
+  type = string
+}
+
+volume "this" {
+  name     = var.name
+  pool     = var.pool
+  capacity = var.size
+}
+
+output "volume" {
+  value = volume.this
+}
+'''
+
+LAB = r'''variable "guest" {
+  type = string
+}
+
+variable "data_size" {
+  type    = string
+  default = "4MiB"
+}
+
+locals {
+  cidr  = "192.168.189.0/24"
+  names = [for i in range(2) : format("kslang-%02d", i)]
+  nodes = { for i, n in local.names : n => { ip = cidrhost(local.cidr, 10 + i), mac = format("52:54:00:18:09:%02x", i) } }
+}
+
+network "lan" {
+  name = "kslang-net"
+  ipv4 = local.cidr
+  dhcp {
+    start = cidrhost(local.cidr, 100)
+    end   = cidrhost(local.cidr, 150)
+    hosts = [for n, v in local.nodes : { mac = v.mac, ip = v.ip, name = n }]
+  }
+}
+
+pool "store" {
+  name = "kslang-pool"
+  path = "/var/lib/libvirt/kslang-pool"
+}
+
+module "vm" {
+  source    = "./modules/vm"
+  for_each  = local.nodes
+  name      = each.key
+  mac       = each.value.mac
+  ip        = each.value.ip
+  pool      = pool.store
+  network   = network.lan
+  guest     = var.guest
+  data_size = var.data_size
+}
+
+volume "shared" {
+  name       = "kslang-shared"
+  pool       = pool.store
+  capacity   = "4MiB"
+  depends_on = [module.vm]
+}
+
+domain "monitor" {
+  name   = "kslang-monitor"
+  type   = "qemu"
+  memory = "64MiB"
+  power  = "stopped"
+  disk {
+    volume = module.vm["kslang-00"].data
+  }
+  disk {
+    volume = volume.shared
+  }
+}
+
+output "ips" {
+  value = { for name, vm in module.vm : name => vm.ip }
+}
+'''
+
+
+@pytest.fixture
+def lab(tmp_path: Path, guest: Path, conn):
+    files = {"main.hcl": LAB, "modules/vm/main.hcl": VM, "modules/disk/main.hcl": DISK,
+             "modules/vm/user-data.tftpl": "#cloud-config\nhostname: ${hostname}\n# ${ip}\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "lab.tfvars").write_text(f'guest = "{guest}"\n')
+    run = Cli(tmp_path)
+    yield run
+    run("destroy", "--auto-approve", "--shutdown-timeout", "1", check=None)
+    assert leftovers(conn, "kslang") == []
+
+
+def test_nested_modules_with_static_dhcp_and_templated_seeds(lab: Cli, conn) -> None:
+    files = ("--var-file", "lab.tfvars")
+    out = lab("apply", "--auto-approve", *files).stdout
+    assert "Resources: 12 added" in out
+    assert lab("plan", "--detailed-exitcode", *files).returncode == 0
+    hosts = ET.fromstring(conn.networkLookupByName("kslang-net").XMLDesc(0)).findall("ip/dhcp/host")
+    assert {(h.get("mac"), h.get("ip"), h.get("name")) for h in hosts} == {
+        ("52:54:00:18:09:00", "192.168.189.10", "kslang-00"), ("52:54:00:18:09:01", "192.168.189.11", "kslang-01")}
+    for i in (0, 1):
+        dom = conn.lookupByName(f"kslang-{i:02d}")
+        devices = ET.fromstring(dom.XMLDesc(0)).find("devices")
+        assert dom.isActive()
+        assert [d.find("source").get("volume") for d in devices.findall("disk")] == [
+            f"kslang-{i:02d}-root", f"kslang-{i:02d}-data", f"kslang-{i:02d}-seed.iso"]
+        assert devices.find("interface/mac").get("address") == f"52:54:00:18:09:{i:02x}"
+    monitor = ET.fromstring(conn.lookupByName("kslang-monitor").XMLDesc(0))
+    assert [d.find("source").get("volume") for d in monitor.findall("devices/disk")] == [
+        "kslang-00-data", "kslang-shared"]
+    assert json.loads(lab("output", "ips", "--json").stdout) == {"kslang-00": "192.168.189.10",
+                                                                 "kslang-01": "192.168.189.11"}
+
+    # A root variable reaches a volume two modules down: a live update of each instance's volume, and
+    # --target one module instance plans only its own.
+    grown = (*files, "--var", "data_size=8MiB")
+    plan = json.loads(lab("plan", "--json", *grown).stdout)
+    assert {c["address"]: c["action"] for c in plan["resource_changes"] if c["action"] != "no-op"} == {
+        'module.vm["kslang-00"].module.data.volume.this': "update",
+        'module.vm["kslang-01"].module.data.volume.this': "update"}
+    targeted = json.loads(lab("plan", "--json", *grown, "--target", 'module.vm["kslang-01"]').stdout)
+    assert [c["address"] for c in targeted["resource_changes"] if c["action"] != "no-op"] == [
+        'module.vm["kslang-01"].module.data.volume.this']
+    lab("apply", "--auto-approve", *grown)
+    assert lab("plan", "--detailed-exitcode", *grown).returncode == 0
+    pool = conn.storagePoolLookupByName("kslang-pool")
+    assert pool.storageVolLookupByName("kslang-01-data").info()[1] == 8 * 1024 * 1024
+    assert conn.lookupByName("kslang-00").isActive()
+
+    out = lab("destroy", "--auto-approve", "--shutdown-timeout", "1", *files).stdout
+    assert "12 destroyed" in out
+    assert leftovers(conn, "kslang") == []
