@@ -206,6 +206,9 @@ def test_state_mv_and_moved_blocks_take_a_module_call_instance(tmp_path: Path) -
                       StateStore(tmp_path / "s.json"), reg).ok
     assert ops.move(state, "module.d[1]", "module.e") == [("module.d[1].volume.this", "module.e.volume.this")]
     assert ops.move(state, "module.e", "module.d[1]") == [("module.e.volume.this", "module.d[1].volume.this")]
+    assert [b for _, b in ops.move(state, "module.d", "module.f")] == ["module.f[0].volume.this",
+                                                                       "module.f[1].volume.this"]
+    ops.move(state, "module.f", "module.d")
     with pytest.raises(DiagnosticError, match="not recorded in the state"):
         ops.move(state, "module.d[5]", "module.e")
     with pytest.raises(DiagnosticError, match="Cannot change the type"):
