@@ -377,7 +377,7 @@ output "ips" {
 @pytest.fixture
 def lab(tmp_path: Path, guest: Path, conn):
     files = {"main.hcl": LAB, "modules/vm/main.hcl": VM, "modules/disk/main.hcl": DISK,
-             "modules/vm/user-data.tftpl": "#cloud-config\nhostname: ${hostname}\n# ${ip}\n"}
+             "modules/vm/user-data.tftpl": "#cloud-config\nhostname: {{ hostname }}\n# {{ ip }}\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -408,6 +408,9 @@ def test_nested_modules_with_static_dhcp_and_templated_seeds(lab: Cli, conn) -> 
         "kslang-00-data", "kslang-shared"]
     assert json.loads(lab("output", "ips", "--json").stdout) == {"kslang-00": "192.168.189.10",
                                                                  "kslang-01": "192.168.189.11"}
+    state = json.loads((lab.workdir / "kvmstate.state.json").read_text())
+    seed = next(r for r in state["resources"] if r["address"] == 'module.vm["kslang-01"].cloudinit.seed')
+    assert seed["attributes"]["user_data"] == "#cloud-config\nhostname: kslang-01\n# 192.168.189.11\n"
 
     # A root variable reaches a volume two modules down: a live update of each instance's volume, and
     # --target one module instance plans only its own.
