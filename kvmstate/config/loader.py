@@ -89,9 +89,15 @@ class Configuration:
         return sorted(deps - {address})
 
 
+def is_configuration(path: Path) -> bool:
+    """A configuration file by its name: *.yaml, *.yml or *.hcl, and not hidden (`.gitlab-ci.yml`, an editor's
+    `.main.hcl.swp` are someone else's)."""
+    return path.suffix in EXTENSIONS and not path.name.startswith(".")
+
+
 def find_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in EXTENSIONS)
+        return sorted(p for p in path.iterdir() if p.is_file() and is_configuration(p))
     if path.is_file():
         return [path]
     raise error("No such file or folder", f"{path} does not exist; pass a desired-state file or a folder of "
@@ -105,7 +111,8 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     before the resources are expanded and validated (so connections open meanwhile)."""
     files = find_files(Path(path))
     if not files:
-        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
+        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file (hidden ones, such as "
+                    ".gitlab-ci.yml, are not configuration).")
     diags = Diagnostics()
     raws: list[RawResource] = []
     unreadable = False

@@ -303,3 +303,16 @@ def test_optional_attributes_and_nullable(tmp_path: Path) -> None:
     var_file.write_text("n: null\n")
     config = load(tmp_path, Registry([FakeProvider()]), Inputs(var_files=[var_file], env={}))
     assert config.variables == {"o": {"a": "x", "b": 5, "c": None}, "n": "d", "m": None}
+
+
+def test_hidden_files_beside_the_configuration_are_not_read(tmp_path: Path) -> None:
+    """Trial: a `.gitlab-ci.yml` (or an editor's hidden file) beside main.hcl was read as configuration, and
+    `kvmstate fmt` would rewrite the YAML under `.github/`."""
+    (tmp_path / "main.hcl").write_text('network "lab" {\n  mode = "isolated"\n}\n')
+    (tmp_path / ".gitlab-ci.yml").write_text("stages: [plan]\nplan:\n  script: [kvmstate plan]\n")
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "ci.yml").write_text("on:   push\n")
+    result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path)])
+    assert result.exit_code == 0 and "(1 resources in 1 files)" in result.stdout, result.output
+    assert CliRunner().invoke(app, ["fmt", "--check", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / ".github" / "ci.yml").read_text() == "on:   push\n"
