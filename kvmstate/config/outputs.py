@@ -61,7 +61,7 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
         sensitive = body.get("sensitive", False)
         for ref in refs_in(body["value"]):
             root = ref.root
-            first = ref.steps[0] if ref.steps else None
+            first = ref.steps[0] if ref.steps and isinstance(ref.steps[0], str) else None   # not pool[0]
             if root == "var" and first in declared:
                 if declared[first].sensitive and not sensitive:
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "

@@ -20,6 +20,8 @@ CASES = [
      "'52:54:00:00:00:01'}]\n  b:\n    interfaces:\n      - network: n\n        mac: '52:54:00:00:00:01'\n",
      "Duplicate value", 9, 9, 'domain.b sets "interfaces[0].mac" to 52:54:00:00:00:01, which domain.a already uses'),
     ("syntax.yaml", "networks:\n  lab: [\n    mode: nat\n", "Invalid YAML", 4, 1, "Expected ',' or ']'"),
+    ("output_index.hcl", 'pool "p" {\n  path = "/srv"\n}\noutput "o" {\n  value = pool[0]\n}\n', "Unknown reference",
+     5, 11, "pool[...] is neither a variable nor a resource"),
     ("unquoted_for.yaml", 'locals:\n  names: ${[for i in range(2) : format("web-%02d", i)]}\n', "Invalid YAML", 2,
      31, "inside an expression, whose `: ` or braces YAML reads as its own: quote the whole value"),
     ("syntax.hcl", 'network "lab" {\n  mode = \n}\n', "Invalid HCL", 2, 10, "a value is missing"),
