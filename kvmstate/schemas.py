@@ -52,8 +52,8 @@ def config_schema(registry: Registry) -> dict:
 
 
 def _language_sections() -> dict:
-    """`variables:`, `outputs:`, `import:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
-    `backend "KIND" { ... }`)."""
+    """`variables:`, `outputs:`, `locals:`, `moved:`, `removed:`, `import:` and `backend:` (HCL: `variable "NAME"
+    { ... }`, `output "NAME" { ... }`, `locals { ... }`, `backend "KIND" { ... }`, ...)."""
     def section(description: str, props: dict, required: list[str]) -> dict:
         return {"type": ["object", "null"], "description": description,
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
@@ -66,12 +66,36 @@ def _language_sections() -> dict:
             "default": {"description": "The value when no other source sets one; without it the variable is "
                                        "required."},
             "description": text,
-            "sensitive": {"type": "boolean", "description": "Outputs that read it must be sensitive too."}}, []),
+            "sensitive": {"type": "boolean", "description": "Outputs that read it must be sensitive too."},
+            "nullable": {"type": "boolean", "description": "false: null is not a value (default true)."},
+            "validation": {"type": "array", "description": "Rules the value must pass.",
+                           "items": {"type": "object", "additionalProperties": False,
+                                     "required": ["condition", "error_message"],
+                                     "properties": {"condition": {"description": "An expression giving true or "
+                                                                                 "false, e.g. ${var.n >= 1}."},
+                                                    "error_message": text}}}}, []),
         "outputs": section("Values recorded in the state at apply (HCL: `output \"NAME\" { ... }`).", {
             "value": {"description": "The value, usually an expression such as ${network.lab.name}."},
             "description": text,
             "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
             ["value"]),
+        "locals": {"type": ["object", "null"], "description": "Local values (HCL: `locals { NAME = ... }`); read as "
+                   "local.NAME.", "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}},
+        "moved": {"type": ["array", "null"], "description": "State entries renamed without touching libvirt (HCL: "
+                  "`moved { from = ..., to = ... }`); see docs/configuration.md.",
+                  "items": {"type": "object", "additionalProperties": False, "required": ["from", "to"],
+                            "properties": {
+                                "from": {**text, "description": "The address recorded, e.g. domain.web[0] or "
+                                                                "module.vm[0]."},
+                                "to": {**text, "description": "The address to record it at, e.g. domain.web[\"a\"] "
+                                                              "or module.vm[\"a\"]."}}}},
+        "removed": {"type": ["array", "null"], "description": "State entries forgotten, their objects kept in libvirt "
+                    "(HCL: `removed { from = ... }`).",
+                    "items": {"type": "object", "additionalProperties": False, "required": ["from"],
+                              "properties": {
+                                  "from": {**text, "description": "The address to forget, no longer declared."},
+                                  "lifecycle": {"type": "object", "additionalProperties": False,
+                                                "properties": {"destroy": {"const": False}}}}}},
         "import": {"type": ["array", "null"], "description": "Objects made outside kvmstate to adopt (HCL: "
                    "`import { to = ..., id = ... }`); see docs/configuration.md.",
                    "items": {"type": "object", "additionalProperties": False, "required": ["to", "id"],
