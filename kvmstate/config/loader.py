@@ -27,7 +27,7 @@ from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta, depends_on_written
+from kvmstate.config.meta import KEYS, Meta, depends_on_written, lifecycle_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
@@ -225,7 +225,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address], checks[address] = conditions_.take(raw, diags)
+            unique[address], checks[address] = conditions_.take(lifecycle_written(raw), diags)
 
     def make(raw: RawResource, address: Address, body: dict, inner: Scope) -> dict | InstanceValue | None:
         if raw.type == modules.BLOCK:

@@ -278,3 +278,24 @@ def test_import_for_each_into_module_instances(tmp_path: Path, to, found) -> Non
         assert [str(i.target) for i in load(root, registry()).imports] == found
     else:
         assert [(d.summary, d.position.line) for d in errors(root) if found in d.detail] == [("Invalid address", 11)]
+
+
+def test_ignore_changes_written_as_terraform_does(tmp_path: Path) -> None:
+    """Trial: `ignore_changes = [autostart]` (bare attribute names, Terraform's HCL) was "'autostart' is neither
+    var, local, ..."; the names are now paths of the resource's own attributes, checked as the quoted ones are."""
+    body = 'domain "d" {\n  lifecycle {\n    ignore_changes = [memory, disks[0].bus, "power"]\n  }\n}\n'
+    root = write(tmp_path, {"main.hcl": POOL + body + 'module "m" {\n  source = "./m"\n}\n',
+                            "m/main.hcl": body.replace("{\n", '{\n  name = "in-m"\n', 1)})
+    config = load(root, registry())
+    for address in ("domain.d", "module.m.domain.d"):
+        assert config.resources[Address.parse(address)].meta.lifecycle.ignore_changes == [
+            "memory", "disks[0].bus", "power"]
+    from kvmstate.plan.planner import make_plan
+    from kvmstate.state import State
+    (root / "main.hcl").write_text(POOL + body.replace("memory,", "memroy,"))
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(root, Registry([provider])), State(), Registry([provider]))
+    assert [(d.position.line, d.position.column, '"memroy"' in d.detail) for d in exc.value.diagnostics] == [
+        (6, 23, True)]
