@@ -59,6 +59,10 @@ def _language_sections() -> dict:
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
                 "additionalProperties": {"type": "object", "additionalProperties": False, "properties": props,
                                          "required": required}}
+    def blocks(description: str, props: dict, required: list[str]) -> dict:
+        """A YAML list of blocks (HCL: repeated unlabelled blocks)."""
+        return {"type": ["array", "null"], "description": description,
+                "items": {"type": "object", "additionalProperties": False, "properties": props, "required": required}}
     text = {"type": "string"}
     return {
         "variables": section("Input variables (HCL: `variable \"NAME\" { ... }`); read as var.NAME.", {
@@ -81,29 +85,20 @@ def _language_sections() -> dict:
             ["value"]),
         "locals": {"type": ["object", "null"], "description": "Local values (HCL: `locals { NAME = ... }`); read as "
                    "local.NAME.", "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}},
-        "moved": {"type": ["array", "null"], "description": "State entries renamed without touching libvirt (HCL: "
-                  "`moved { from = ..., to = ... }`); see docs/configuration.md.",
-                  "items": {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-                            "properties": {
-                                "from": {**text, "description": "The address recorded, e.g. domain.web[0] or "
-                                                                "module.vm[0]."},
-                                "to": {**text, "description": "The address to record it at, e.g. domain.web[\"a\"] "
-                                                              "or module.vm[\"a\"]."}}}},
-        "removed": {"type": ["array", "null"], "description": "State entries forgotten, their objects kept in libvirt "
-                    "(HCL: `removed { from = ... }`).",
-                    "items": {"type": "object", "additionalProperties": False, "required": ["from"],
-                              "properties": {
-                                  "from": {**text, "description": "The address to forget, no longer declared."},
-                                  "lifecycle": {"type": "object", "additionalProperties": False,
-                                                "properties": {"destroy": {"const": False}}}}}},
-        "import": {"type": ["array", "null"], "description": "Objects made outside kvmstate to adopt (HCL: "
-                   "`import { to = ..., id = ... }`); see docs/configuration.md.",
-                   "items": {"type": "object", "additionalProperties": False, "required": ["to", "id"],
-                             "properties": {
-                                 "to": {**text, "description": "The resource address, e.g. domain.web or "
-                                                               "domain.vm[\"${each.key}\"]."},
-                                 "id": {**text, "description": "The object's name in libvirt."},
-                                 "for_each": {"description": "A map or a list of strings: one import each."}}}},
+        "moved": blocks("State entries renamed without touching libvirt (HCL: `moved { from = ..., to = ... }`); "
+                        "see docs/configuration.md.", {
+            "from": {**text, "description": "The address recorded, e.g. domain.web[0] or module.vm[0]."},
+            "to": {**text, "description": "The address to record it at, e.g. domain.web[\"a\"] or module.vm[\"a\"]."}},
+            ["from", "to"]),
+        "removed": blocks("State entries forgotten, their objects kept in libvirt (HCL: `removed { from = ... }`).", {
+            "from": {**text, "description": "The address to forget, no longer declared."},
+            "lifecycle": {"type": "object", "additionalProperties": False,
+                          "properties": {"destroy": {"const": False}}}}, ["from"]),
+        "import": blocks("Objects made outside kvmstate to adopt (HCL: `import { to = ..., id = ... }`); see "
+                         "docs/configuration.md.", {
+            "to": {**text, "description": "The resource address, e.g. domain.web or domain.vm[\"${each.key}\"]."},
+            "id": {**text, "description": "The object's name in libvirt."},
+            "for_each": {"description": "A map or a list of strings: one import each."}}, ["to", "id"]),
         "backend": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
                     "description": "Where the state lives (HCL: `backend \"pg\" { ... }`); literals only, never a "
                                    "password: see docs/state.md.",
