@@ -89,7 +89,7 @@ class Calls:
         path = scope.module + (ModuleStep(raw.name, instance.key),)
         self.instances.add(path)
         inner = Scope(folder.path, values, resource_types=scope.resource_types, budget=scope.budget,
-                      workspace=scope.workspace, module=path)
+                      workspace=scope.workspace, module=path, root=scope.root or scope.base)
         blocks = [r for r in folder.raws if r.type in self.types or r.type == BLOCK]
         local_raws = [r for r in folder.raws if r.type == "local"]
         resources = self.validate(blocks, inner, local_raws, replace(self, stack=self.stack + (folder.path,)))

@@ -299,3 +299,16 @@ def test_ignore_changes_written_as_terraform_does(tmp_path: Path) -> None:
         make_plan(load(root, Registry([provider])), State(), Registry([provider]))
     assert [(d.position.line, d.position.column, '"memroy"' in d.detail) for d in exc.value.diagnostics] == [
         (6, 23, True)]
+
+
+def test_path_root_in_a_module_is_the_root_folder(tmp_path: Path) -> None:
+    """Trial: `path.root` inside a module was the module's folder, so `file("${path.root}/keys/id.pub")` read
+    from the wrong place."""
+    paths = 'output "paths" {\n  value = [path.module, path.root]\n}\n'
+    root = write(tmp_path, {"main.hcl": 'module "outer" {\n  source = "./outer"\n}\n',
+                            "outer/main.hcl": paths + 'module "inner" {\n  source = "../inner"\n}\n'
+                                                      'output "inner" {\n  value = module.inner.paths\n}\n',
+                            "inner/main.hcl": paths})
+    values = load(root, registry()).scope.resources[("module", "outer")].instances[None]
+    assert values["paths"] == [str(root / "outer"), str(root)]
+    assert values["inner"] == [str(root / "inner"), str(root)]
