@@ -86,6 +86,7 @@ class Scope:
     locals: dict[str, tuple[Any, frozenset[Address]]] = field(default_factory=dict)   # name -> value, reads
     symbols: dict[str, Any] = field(default_factory=dict)   # names a `for` binds
     module: ModulePath = ()                                 # the module instance being loaded; () at the root
+    root: Path | None = None                                # path.root inside a module: the root's folder
 
 
 SPECIAL = ("try", "can")
@@ -348,7 +349,8 @@ def _ref(expr: Ref, scope: Scope, depth: int = 0) -> Any:
         if steps.pop(0) not in ("module", "root", "cwd"):
             raise EvalError("Invalid reference", "`path` has the attributes path.module, path.root and path.cwd.",
                             expr.pos)
-        value = str(scope.base) if expr.steps[0] != "cwd" else str(Path.cwd())
+        where = expr.steps[0]
+        value = str(Path.cwd() if where == "cwd" else scope.root or scope.base if where == "root" else scope.base)
     elif root == "count":
         if scope.count_index is None:
             raise EvalError("Invalid reference", "count.index is only available in a resource that sets `count`.",

@@ -25,6 +25,7 @@ from kvmstate.config.expressions import Expr, contains_expr, refs_in
 from kvmstate.config.functions import type_name
 from kvmstate.config.limits import LimitError
 from kvmstate.config.meta import REPEAT
+from kvmstate.config.operators import OperatorError, number
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 from kvmstate.graph import Graph
@@ -159,11 +160,12 @@ def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
 
 
 def _with_undeclared(errors: list[Located], undeclared: list[Located]) -> list[Located]:
-    """`errors` and the references to undeclared names that they do not already report."""
+    """`errors` and the references to undeclared names that they do not already report (one problem at one
+    place is reported once)."""
     if not undeclared:
         return errors
-    seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
-    return errors + [(e, p) for e, p in undeclared if (e.summary, e.detail, e.pos) not in seen]
+    seen = {(e.summary, e.pos) for e, _ in errors}
+    return errors + [(e, p) for e, p in undeclared if (e.summary, e.pos) not in seen]
 
 
 def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:
@@ -218,6 +220,11 @@ def _instance_keys(meta: str, value: Any, scope: Scope, pos: Position, address: 
                    diags: Diagnostics) -> list[tuple[Any, Any]] | None:
     """The (key, each.value) pairs `count` or `for_each` asks for, within the load's instance budget."""
     if meta == "count":
+        if isinstance(value, str):           # an untyped variable set by --var or the environment: "2"
+            try:
+                value = number(value, "count")
+            except OperatorError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             diags.error("Invalid count", f"count must be a whole number, 0 or more; it is {shown(value)} "
                         f"({type_name(value)}).", pos, address, "count")

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from kvmstate.addrs import Address, ModuleAddress, covers, format_path, parse_target, valid_name
+from kvmstate.addrs import Address, ModuleAddress, ModulePath, covers, format_path, parse_target, valid_name
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import conditions as conditions_
 from kvmstate.config import imports as imports_
@@ -28,7 +28,7 @@ from kvmstate.config.expand import expand
 from kvmstate.config.expressions import contains_expr
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta, depends_on_written
+from kvmstate.config.meta import KEYS, Meta, depends_on_written, lifecycle_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
@@ -90,9 +90,15 @@ class Configuration:
         return sorted(deps - {address})
 
 
+def is_configuration(path: Path) -> bool:
+    """A configuration file by its name: *.yaml, *.yml or *.hcl, and not hidden (`.gitlab-ci.yml`, an editor's
+    `.main.hcl.swp` are someone else's)."""
+    return path.suffix in EXTENSIONS and not path.name.startswith(".")
+
+
 def find_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in EXTENSIONS)
+        return sorted(p for p in path.iterdir() if p.is_file() and is_configuration(p))
     if path.is_file():
         return [path]
     raise error("No such file or folder", f"{path} does not exist; pass a desired-state file or a folder of "
@@ -106,7 +112,8 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     before the resources are expanded and validated (so connections open meanwhile)."""
     files = find_files(Path(path))
     if not files:
-        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
+        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file (hidden ones, such as "
+                    ".gitlab-ci.yml, are not configuration).")
     diags = Diagnostics()
     raws: list[RawResource] = []
     unreadable = False
@@ -133,7 +140,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                           diags, local_raws, calls)
     files = files + [f for folder in calls.folders for f in find_files(folder)]     # saved plans hash them too
     _resolve_names(resources, registry, diags)
-    _check_refs(resources, diags)
+    _check_refs(resources, calls.instances, diags)
     hosts_.check_placement(resources, hosts, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
@@ -219,7 +226,7 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address], checks[address] = conditions_.take(raw, diags)
+            unique[address], checks[address] = conditions_.take(lifecycle_written(raw), diags)
 
     shared: dict[int, BaseModel] = {}     # id(raw) -> the spec every instance of a literal block shares
     blocks: dict[int, tuple[Path, bool]] = {}      # id(raw) -> (its folder, whether its attributes are literal)
@@ -379,14 +386,16 @@ def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> Non
                 seen[key] = (res, path)
 
 
-def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
-    """References name declared resources, and never the resource that makes them."""
+def _check_refs(resources: dict[Address, Resource], calls: set[ModulePath], diags: Diagnostics) -> None:
+    """References name declared resources (or module calls, which may hold none), and never the resource that
+    makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
             target = parse_target(dep, res.address.module)
             if target in (res.address, res.address.resource):
                 _self_reference(res, ("depends_on", i), diags)
-            elif not any(covers(target, a) for a in resources):
+            elif not any(covers(target, a) for a in resources) and not (
+                    isinstance(target, ModuleAddress) and any(map(target.holds, calls))):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")

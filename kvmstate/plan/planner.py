@@ -13,7 +13,8 @@ from kvmstate.addrs import Address, format_path, parse_path
 from functools import cache
 
 from kvmstate.config import Configuration, refactor
-from kvmstate.config.conditions import check_resource
+from kvmstate.config.conditions import check_names, check_resource
+from kvmstate.config.outputs import check as check_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
@@ -122,10 +123,14 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
         check_resource(resource, "precondition", resource.attributes, facts, diags)
+        check_names(resource, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     if options.revert and not options.refresh_only:
         plan_reverts(plan, config, registry, diags)
+    if config.scope is not None and not options.destroy:
+        check_outputs(config.outputs, config.scope, {a: {**r.attributes, "name": r.object_name}
+                                                      for a, r in desired.items()}, config.modes, diags)
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)
