@@ -472,7 +472,8 @@ def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any
             return value[step]
         known = ", ".join(sorted(map(str, value))) or "none"
         raise EvalError("Unsupported attribute", f"{expr.text()}: there is no attribute {step!r} here (known: "
-                        f"{known}). Values computed by libvirt are known only after apply, in outputs.", expr.pos)
+                        f"{known}). Values computed by libvirt are known only after apply, in the root module's "
+                        "outputs.", expr.pos)
     if value is None:
         raise EvalError("Attempt to get attribute from null value", f"{expr.text()}: the value is null, so it has "
                         f"no attribute {step!r}. Check it with `!= null` or use try().", expr.pos)
