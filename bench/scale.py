@@ -23,33 +23,46 @@ def topology_of(resources: int) -> Topology:
 
 
 def plan_vs_floor(resources: int, folder: Path, reps: int) -> dict:
+    """The no-op plan of the topology written with `for_each` and written with locals and `for` expressions
+    (Topology.yaml), next to the floor."""
     topo = topology_of(resources)
     uri, config, state = testdriver.build(topo, folder / f"scale-{resources}")
-    plan = [measure.KVMSTATE, "plan", str(config), "--state", str(state), "--uri", uri, "--detailed-exitcode"]
-    floor = [measure.PYTHON, "-m", "bench.floor", uri]
-    runs: dict[str, list[tuple[float, float]]] = {"plan": [], "floor": []}
+    computed = config.parent / "config-locals"
+    computed.mkdir(exist_ok=True)
+    (computed / "main.yaml").write_text(topo.yaml(style="locals"))
+    check_noop(computed, state, uri)
+    commands = {"plan": config, "plan_locals": computed}
+    runs: dict[str, list[tuple[float, float]]] = {"plan": [], "plan_locals": [], "floor": []}
     for _ in range(reps):
-        runs["plan"].append(measure.run(plan))          # exit 0: no changes (2 would fail the run)
-        runs["floor"].append(measure.run(floor))
-    return {"resources": topo.resources,
-            "plan_s": measure.median([r[0] for r in runs["plan"]]),
-            "plan_mib": max(r[1] for r in runs["plan"]),
-            "floor_s": measure.median([r[0] for r in runs["floor"]]),
-            "floor_mib": max(r[1] for r in runs["floor"]),
-            "runs": runs}
+        for kind, files in commands.items():      # exit 0: no changes (2 would fail the run)
+            runs[kind].append(measure.run([measure.KVMSTATE, "plan", str(files), "--state", str(state), "--uri", uri,
+                                           "--detailed-exitcode"]))
+        runs["floor"].append(measure.run([measure.PYTHON, "-m", "bench.floor", uri]))
+    return {"resources": topo.resources} | {f"{kind}_{what}": figure for kind, rounds in runs.items() for what, figure in
+                                            (("s", measure.median([r[0] for r in rounds])),
+                                             ("mib", max(r[1] for r in rounds)))} | {"runs": runs}
 
 
 def calls_of_noop_plan(resources: int, folder: Path) -> dict:
     """Libvirt calls a no-op plan makes, in total and as XML reads, by `class.method`."""
-    from kvmstate.cli.workspace import Workspace
     topo = topology_of(resources)
     uri, config, state = testdriver.build(topo, folder / f"calls-{resources}")
     with CallCounter() as counter:
-        ws = Workspace.open(config, state, uri)
-        plan = ws.plan(ws.load(), ws.read_state())
-        ws.close()
-    assert not plan.has_changes
+        check_noop(config, state, uri)
     calls = counter.remote()
     xml_reads = sum(v for k, v in calls.items() if k.endswith(".XMLDesc"))
     return {"resources": topo.resources, "total": sum(calls.values()), "xml_reads": xml_reads,
             "other": sum(calls.values()) - xml_reads, "by_call": calls}
+
+
+def check_noop(config: Path, state: Path, uri: str) -> None:
+    """Plan in this process, as `kvmstate plan` does, and fail unless nothing changed and nothing drifted."""
+    from kvmstate.cli.workspace import Workspace
+    ws = Workspace.open(config, state, uri)
+    try:
+        plan = ws.plan(ws.load(), ws.read_state())
+    finally:
+        ws.close()
+    if plan.has_changes or plan.drift:
+        raise RuntimeError(f"the plan of {config} is not a no-op: {plan.summary}, drift "
+                           f"{sorted({d.kind for d in plan.drift})}")

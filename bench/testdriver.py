@@ -24,15 +24,15 @@ NODE = """<node><cpu><mhz>3000</mhz><model>i686</model><active>4</active><nodes>
 <cores>4</cores><threads>1</threads></cpu><memory>8388608</memory></node>"""
 
 
-def build(topo: Topology, folder: Path, plain: bool = False) -> tuple[str, Path, Path]:
-    """(URI, configuration folder, state file) of a test host holding `topo`, all already applied
-    (`plain`: the topology written one line per object, see Topology.yaml)."""
+def build(topo: Topology, folder: Path, style: str = "for_each") -> tuple[str, Path, Path]:
+    """(URI, configuration folder, state file) of a test host holding `topo`, all already applied, written
+    in `style` (see Topology.yaml)."""
     folder.mkdir(parents=True, exist_ok=True)
     empty = folder / "empty.xml"
     empty.write_text(NODE)
     config_dir = folder / "config"
     config_dir.mkdir(exist_ok=True)
-    (config_dir / "main.yaml").write_text(topo.yaml(plain=plain))
+    (config_dir / "main.yaml").write_text(topo.yaml(style=style))
     provider = LibvirtProvider()
     provider.configure({"default": f"test://{empty}"}, {})
     registry = Registry([provider])

@@ -41,12 +41,15 @@ class Topology:
     capacity = 16 * MiB
     memory = 32 * MiB
 
-    def yaml(self, domain_type: str = "qemu", plain: bool = False) -> str:
+    def yaml(self, domain_type: str = "qemu", style: str = "for_each") -> str:
         """The kvmstate configuration of this topology. Every address differs from its libvirt name, networks
-        and domains are made with `for_each`, volumes with `count` (as users write them); `plain` writes one
+        and domains are made with `for_each`, volumes with `count` (as users write them). Style "locals"
+        computes the same instances from one number through locals and `for` expressions; "plain" writes one
         line per object instead, named by its address (bench.multihost repeats those lines per host)."""
-        if plain:
+        if style == "plain":
             return self._plain_yaml(domain_type)
+        if style == "locals":
+            return self._locals_yaml(domain_type)
         lines = ["variables:", "  subnets:", "    type: map(string)", "    default:"]
         lines += [f'      "{i}": {self.subnet(i)[0]}' for i in range(self.n)]
         lines += ["  disks:", "    type: map(number)", "    default:"]
@@ -61,6 +64,17 @@ class Topology:
                   "    disks: [{volume: '${volume.disk[each.value]}'}]",
                   "    interfaces: [{network: '${network.lan[each.key]}'}]"]
         return "\n".join(lines) + "\n"
+
+    def _locals_yaml(self, domain_type: str) -> str:
+        lines = ["variables:", "  size:", "    type: number", f"    default: {self.n}",
+                 "locals:", "  ids: '${[for i in range(var.size) : tostring(i)]}'",
+                 "  subnets: '${{for id in local.ids : id => format(\"10.%d.%d.0/24\", "
+                 "100 + floor(tonumber(id) / 250), tonumber(id) % 250)}}'",
+                 "  disks: '${{for id in local.ids : id => tonumber(id)}}'"]
+        body = self.yaml(domain_type).split("networks:", 1)[1]
+        body = body.replace("${var.subnets}", "${local.subnets}").replace("${var.disks}", "${local.disks}")
+        body = body.replace(f"count: {self.n}", "count: ${length(local.ids)}")
+        return "\n".join(lines) + "\nnetworks:" + body
 
     def _plain_yaml(self, domain_type: str) -> str:
         lines = ["networks:"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cached_property, total_ordering
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}"
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
@@ -83,9 +83,26 @@ class ModuleAddress:
 
     def contains(self, address: "Address") -> bool:
         """Whether the address lies in this module (in any instance where a step has no key)."""
-        inner = address.module
+        return self.holds(address.module)
+
+    def holds(self, inner: ModulePath) -> bool:
+        """Whether the module instance `inner` is this one or lies in it (any instance where a step has no key)."""
         return len(inner) >= len(self.path) and all(
             want.name == have.name and want.key in (None, have.key) for want, have in zip(self.path, inner))
+
+    def moved(self, address: "Address", to: "ModuleAddress") -> "Address | None":
+        """Where `address` lands when this module call instance moves to `to` (None when it is not inside): the
+        path below is kept; `module.a` to `module.b` moves every instance of `a`, keeping its key."""
+        *outer, last = self.path
+        want, n = to.path[-1], len(self.path)
+        every = last.key is None and want.key is None
+        if len(address.module) < n or list(address.module[:n - 1]) != outer:
+            return None
+        step = address.module[n - 1]
+        if step.name != last.name or not (step.key == last.key or every):
+            return None
+        landed = to.path[:-1] + (ModuleStep(want.name, step.key) if every else want,) + address.module[n:]
+        return Address(address.type, address.name, address.key, landed)
 
     @classmethod
     def parse(cls, text: str) -> "ModuleAddress":
@@ -108,11 +125,13 @@ class Address:
         prefix = module_text(self.module) + "." if self.module else ""
         return f"{prefix}{self.type}.{self.name}{_key_text(self.key)}"
 
+    @cached_property
     def _order(self) -> tuple:
+        """The sort key, made once per address (plans sort thousands of them many times)."""
         return ([s.order() for s in self.module], self.type, self.name, _key_order(self.key))
 
     def __lt__(self, other: "Address") -> bool:
-        return self._order() < other._order()
+        return self._order < other._order
 
     @property
     def resource(self) -> "Address":

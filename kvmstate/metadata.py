@@ -46,6 +46,11 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def child_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model of field `name` of `model` (a nested model, or a list of them); None for a plain value."""
+    return _children(model).get(name)
+
+
 def model_at(model: type[BaseModel] | None, path: Path) -> type[BaseModel] | None:
     """The nested model an attribute path leads to (None when the path leaves the models)."""
     for part in path:
@@ -84,8 +89,9 @@ def update_class(model: type[BaseModel] | None, path: Path) -> str:
 
 
 def without_local(model: type[BaseModel] | None, data: Any) -> Any:
-    """`data` without the settings of kvmstate's own (`x-local`) at any depth: what the live object can show."""
-    if model is None:
+    """`data` without the settings of kvmstate's own (`x-local`) at any depth: what the live object can show
+    (`data` itself when its model has no such setting)."""
+    if model is None or not _has_local(model):
         return data
     if isinstance(data, list):
         return [without_local(model, item) for item in data]
@@ -145,6 +151,12 @@ def references(spec: BaseModel) -> Iterable[tuple[Path, str, str]]:
 def _tag_of(model: type[BaseModel], tag: str) -> tuple[tuple[str, Any], ...]:
     """(field, value of its `tag` or None) for every field of a model."""
     return tuple((name, field_meta(model, name).get(tag)) for name in model.model_fields)
+
+
+@lru_cache(maxsize=None)
+def _has_local(model: type[BaseModel]) -> bool:
+    """Whether the model or a model inside it has an `x-local` field."""
+    return bool(tagged(model, "x-local")) or any(_has_local(c) for c in _children(model).values() if c is not None)
 
 
 @lru_cache(maxsize=None)

@@ -182,7 +182,11 @@ class Provider(Protocol):
 
     # Optional: `doctor(uri) -> list[HostCheck]`, the host checks of `kvmstate doctor`.
     # Optional: `facts(host) -> dict`, what a host offers (memory in bytes, cpus, ...), read by conditions as `host`.
-    # Optional: `revert(live) -> None`, put the object a `reverts` type names back to `live` (`--revert`).
+    # Optional: `revert(live) -> None`, put the object a `reverts` type names back to `live` (`--revert`);
+    # `revert_problems(type, attributes) -> list[Problem]`, why a revert to an object with these live
+    # attributes would fail, asked at plan time.
+    # Optional: `delete_notes(live) -> list[str]`, how deleting or replacing `live` is carried out when it is more
+    # than a delete (an external snapshot's overlays merged back first), shown as the plan's notes.
 
 
 class Registry:

@@ -52,13 +52,17 @@ def config_schema(registry: Registry) -> dict:
 
 
 def _language_sections() -> dict:
-    """`variables:`, `outputs:`, `import:` and `backend:` (HCL: `variable "NAME" { ... }`, `output "NAME" { ... }`,
-    `backend "KIND" { ... }`)."""
+    """`variables:`, `outputs:`, `locals:`, `moved:`, `removed:`, `import:` and `backend:` (HCL: `variable "NAME"
+    { ... }`, `output "NAME" { ... }`, `locals { ... }`, `backend "KIND" { ... }`, ...)."""
     def section(description: str, props: dict, required: list[str]) -> dict:
         return {"type": ["object", "null"], "description": description,
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
                 "additionalProperties": {"type": "object", "additionalProperties": False, "properties": props,
                                          "required": required}}
+    def blocks(description: str, props: dict, required: list[str]) -> dict:
+        """A YAML list of blocks (HCL: repeated unlabelled blocks)."""
+        return {"type": ["array", "null"], "description": description,
+                "items": {"type": "object", "additionalProperties": False, "properties": props, "required": required}}
     text = {"type": "string"}
     return {
         "variables": section("Input variables (HCL: `variable \"NAME\" { ... }`); read as var.NAME.", {
@@ -66,20 +70,35 @@ def _language_sections() -> dict:
             "default": {"description": "The value when no other source sets one; without it the variable is "
                                        "required."},
             "description": text,
-            "sensitive": {"type": "boolean", "description": "Outputs that read it must be sensitive too."}}, []),
+            "sensitive": {"type": "boolean", "description": "Outputs that read it must be sensitive too."},
+            "nullable": {"type": "boolean", "description": "false: null is not a value (default true)."},
+            "validation": {"type": "array", "description": "Rules the value must pass.",
+                           "items": {"type": "object", "additionalProperties": False,
+                                     "required": ["condition", "error_message"],
+                                     "properties": {"condition": {"description": "An expression giving true or "
+                                                                                 "false, e.g. ${var.n >= 1}."},
+                                                    "error_message": text}}}}, []),
         "outputs": section("Values recorded in the state at apply (HCL: `output \"NAME\" { ... }`).", {
             "value": {"description": "The value, usually an expression such as ${network.lab.name}."},
             "description": text,
             "sensitive": {"type": "boolean", "description": "Masked by `kvmstate output` unless --show-sensitive."}},
             ["value"]),
-        "import": {"type": ["array", "null"], "description": "Objects made outside kvmstate to adopt (HCL: "
-                   "`import { to = ..., id = ... }`); see docs/configuration.md.",
-                   "items": {"type": "object", "additionalProperties": False, "required": ["to", "id"],
-                             "properties": {
-                                 "to": {**text, "description": "The resource address, e.g. domain.web or "
-                                                               "domain.vm[\"${each.key}\"]."},
-                                 "id": {**text, "description": "The object's name in libvirt."},
-                                 "for_each": {"description": "A map or a list of strings: one import each."}}}},
+        "locals": {"type": ["object", "null"], "description": "Local values (HCL: `locals { NAME = ... }`); read as "
+                   "local.NAME.", "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}},
+        "moved": blocks("State entries renamed without touching libvirt (HCL: `moved { from = ..., to = ... }`); "
+                        "see docs/configuration.md.", {
+            "from": {**text, "description": "The address recorded, e.g. domain.web[0] or module.vm[0]."},
+            "to": {**text, "description": "The address to record it at, e.g. domain.web[\"a\"] or module.vm[\"a\"]."}},
+            ["from", "to"]),
+        "removed": blocks("State entries forgotten, their objects kept in libvirt (HCL: `removed { from = ... }`).", {
+            "from": {**text, "description": "The address to forget, no longer declared."},
+            "lifecycle": {"type": "object", "additionalProperties": False,
+                          "properties": {"destroy": {"const": False}}}}, ["from"]),
+        "import": blocks("Objects made outside kvmstate to adopt (HCL: `import { to = ..., id = ... }`); see "
+                         "docs/configuration.md.", {
+            "to": {**text, "description": "The resource address, e.g. domain.web or domain.vm[\"${each.key}\"]."},
+            "id": {**text, "description": "The object's name in libvirt."},
+            "for_each": {"description": "A map or a list of strings: one import each."}}, ["to", "id"]),
         "backend": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
                     "description": "Where the state lives (HCL: `backend \"pg\" { ... }`); literals only, never a "
                                    "password: see docs/state.md.",

@@ -169,13 +169,13 @@ def _refactor_state(plan: Plan, recorder: Recorder) -> None:
     """Rename the entries `moved` blocks move and forget those `removed` blocks name, before any change. The
     identity the entry keeps makes the object ours at its new address (its ownership mark may still name the
     old one)."""
-    from kvmstate.state.ops import move
+    from kvmstate.state.ops import rename
     if not (plan.moved or plan.removed):
         return
     with recorder._lock:
         for m in plan.moved:
             if recorder.state.get(m.from_) is not None and recorder.state.get(m.to) is None:
-                move(recorder.state, m.from_, m.to)
+                rename(recorder.state, m.from_, m.to)
         for address in plan.removed:
             recorder.state.remove(address)
         recorder.store.write(recorder.state)

@@ -36,9 +36,10 @@ def fmt(path: Path = PathArg,
     Example: kvmstate fmt examples/ --check
     """
     from kvmstate.config.fmt import format_text
-    from kvmstate.config.loader import EXTENSIONS
+    from kvmstate.config.loader import is_configuration
     from kvmstate.diagnostics import DiagnosticError
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in EXTENSIONS) if path.is_dir() else [path]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and is_configuration(p) and not any(
+        part.startswith(".") for part in p.relative_to(path).parts)) if path.is_dir() else [path]
     changed = []
     try:
         for file in files:

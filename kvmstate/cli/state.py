@@ -82,15 +82,16 @@ def state_rm(address: str = typer.Argument(..., help="The resource address to fo
 def state_mv(old: str = typer.Argument(..., help="The recorded address."),
              new: str = typer.Argument(..., help="The new address, of the same type."),
              path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
-    """Record a resource under another address, e.g. after renaming it in the configuration.
+    """Record a resource under another address, e.g. after renaming it in the configuration; a module call
+    instance moves with every resource in it.
 
     libvirt objects cannot be renamed: when the new address gives another object name, the next plan
     replaces the object. Dependencies recorded for other resources follow the move.
 
-    Example: kvmstate state mv 'domain.web' 'domain.web[0]'
+    Examples: kvmstate state mv 'domain.web' 'domain.web[0]'; kvmstate state mv 'module.vm[0]' 'module.vm["a"]'
     """
     from kvmstate.state import ops
-    _edit(path, state, "state mv", lambda s: f"Moved {old} to {ops.move(s, old, new).address}.")
+    _edit(path, state, "state mv", lambda s: "\n".join(f"Moved {a} to {b}." for a, b in ops.move(s, old, new)))
 
 
 @app.command("import")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from kvmstate.config.evaluate import EvalError, Scope, evaluate
+from kvmstate.config.expressions import Ref, refs_in
 from kvmstate.config.printf import type_name
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
@@ -80,10 +81,14 @@ def failing(condition: Any, message: Any, scope: Scope, pos: Position, summary: 
     return None if ok else evaluate(message, scope)
 
 
+def _with_self(scope: Scope, this: dict[str, Any], host: dict[str, Any]) -> Scope:
+    return replace(scope, symbols={**scope.symbols, "self": this, "host": host}, used=set())
+
+
 def check(conditions: list[Condition], kind: str, scope: Scope, this: dict[str, Any], host: dict[str, Any],
           address: str, diags: Diagnostics) -> None:
     """Report every condition of `kind` that does not hold for `self` = `this` on `host`."""
-    inner = replace(scope, symbols={**scope.symbols, "self": this, "host": host}, used=set())
+    inner = _with_self(scope, this, host)
     for cond in conditions:
         if cond.kind != kind:
             continue
@@ -107,3 +112,22 @@ def check_resource(resource: Resource, kind: str, this: dict[str, Any], facts: C
     if resource.scope is not None and any(c.kind == kind for c in resource.conditions):
         check(resource.conditions, kind, resource.scope, {**this, "name": resource.object_name},
               facts(resource.host), str(resource.address), diags)
+
+
+def check_names(resource: Resource, facts: Callable[[str], dict[str, Any]], diags: Diagnostics) -> None:
+    """At plan time, every attribute of `self` and `host` a postcondition names exists, so that a misspelt name
+    fails the plan rather than the apply. Only the first step is known before the apply (computed values such
+    as a guest's addresses lie inside attributes the plan already has)."""
+    posts = [c for c in resource.conditions if c.kind == "postcondition"]
+    if resource.scope is None or not posts:
+        return
+    inner = _with_self(resource.scope, {**resource.attributes, "name": resource.object_name}, facts(resource.host))
+    address = str(resource.address)
+    for cond in posts:
+        for ref in refs_in([cond.condition, cond.message]):
+            if ref.root in ("self", "host") and ref.steps and isinstance(ref.steps[0], str):
+                try:
+                    evaluate(Ref(ref.pos, ref.root, ref.steps[:1]), inner)
+                except EvalError as exc:
+                    diags.error(exc.summary, f"{address}: {exc.detail}", exc.pos or cond.pos, address,
+                                "lifecycle.postcondition")

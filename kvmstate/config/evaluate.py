@@ -86,6 +86,7 @@ class Scope:
     locals: dict[str, tuple[Any, frozenset[Address]]] = field(default_factory=dict)   # name -> value, reads
     symbols: dict[str, Any] = field(default_factory=dict)   # names a `for` binds
     module: ModulePath = ()                                 # the module instance being loaded; () at the root
+    root: Path | None = None                                # path.root inside a module: the root's folder
 
 
 SPECIAL = ("try", "can")
@@ -348,7 +349,8 @@ def _ref(expr: Ref, scope: Scope, depth: int = 0) -> Any:
         if steps.pop(0) not in ("module", "root", "cwd"):
             raise EvalError("Invalid reference", "`path` has the attributes path.module, path.root and path.cwd.",
                             expr.pos)
-        value = str(scope.base) if expr.steps[0] != "cwd" else str(Path.cwd())
+        where = expr.steps[0]
+        value = str(Path.cwd() if where == "cwd" else scope.root or scope.base if where == "root" else scope.base)
     elif root == "count":
         if scope.count_index is None:
             raise EvalError("Invalid reference", "count.index is only available in a resource that sets `count`.",
@@ -470,7 +472,8 @@ def _step(value: Any, step: str | Expr, expr: Ref | Access, scope: Scope) -> Any
             return value[step]
         known = ", ".join(sorted(map(str, value))) or "none"
         raise EvalError("Unsupported attribute", f"{expr.text()}: there is no attribute {step!r} here (known: "
-                        f"{known}). Values computed by libvirt are known only after apply, in outputs.", expr.pos)
+                        f"{known}). Values computed by libvirt are known only after apply, in the root module's "
+                        "outputs.", expr.pos)
     if value is None:
         raise EvalError("Attempt to get attribute from null value", f"{expr.text()}: the value is null, so it has "
                         f"no attribute {step!r}. Check it with `!= null` or use try().", expr.pos)

@@ -21,10 +21,11 @@ from typing import Any, Callable
 
 from kvmstate.addrs import Address, format_path
 from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope, evaluate
-from kvmstate.config.expressions import Expr, refs_in
+from kvmstate.config.expressions import Expr, contains_expr, refs_in
 from kvmstate.config.functions import type_name
 from kvmstate.config.limits import LimitError
 from kvmstate.config.meta import REPEAT
+from kvmstate.config.operators import OperatorError, number
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 from kvmstate.graph import Graph
@@ -84,13 +85,16 @@ def expand(raws: list[RawResource], scope: Scope, diags: Diagnostics, make: Make
             continue
         mode = "count" if "count" in raw.body else "for_each" if "for_each" in raw.body else None
         values = ResourceValues(mode)
+        undeclared = _undeclared(raw, scope, by_address)      # the same for every instance
+        literal = literal_keys(raw)
         for key, each in keys:
             inner = replace(scope, used=set(), count_index=key if mode == "count" else None,
                             each=(key, each) if mode == "for_each" else None)
             instance = Address(raw.type, raw.name, key, scope.module)
             errors: list[Located] = []
-            body = _body({k: v for k, v in raw.body.items() if k not in REPEAT}, inner, (), errors)
-            errors = _with_undeclared(errors, raw, scope, by_address)
+            body = {k: v if k in literal else _body(v, inner, (k,), errors) for k, v in raw.body.items()
+                    if k not in REPEAT}
+            errors = _with_undeclared(errors, undeclared)
             if errors:
                 for error, path in errors:
                     diags.error(error.summary, error.detail, error.pos or raw.position_of(path), str(instance),
@@ -113,6 +117,12 @@ def _node(text: str) -> Address:
     return Address(MODULE, text[len(MODULE) + 1:]) if text.startswith(MODULE + ".") else Address.parse(text)
 
 
+def literal_keys(raw: RawResource) -> frozenset[str]:
+    """The attributes of a block that hold no expression: every instance takes them as written (shared, never
+    changed), without walking them."""
+    return frozenset(k for k, v in raw.body.items() if k not in REPEAT and not contains_expr(v))
+
+
 def _cycle_refs(cycle: list[str], by_address: dict[Address, RawResource], scope: Scope) -> list[tuple[str, Any]]:
     """Each step of a cycle with the reference that makes it."""
     out = []
@@ -127,7 +137,7 @@ def _local(raw: RawResource, scope: Scope, declared: dict[Address, RawResource],
     inner = replace(scope, used=set())
     errors: list[Located] = []
     value = _body(raw.body["value"], inner, (), errors)
-    errors = _with_undeclared(errors, raw, scope, declared)
+    errors = _with_undeclared(errors, _undeclared(raw, scope, declared))
     for error, _ in errors:
         diags.error(error.summary, error.detail, error.pos or raw.position, f"local.{raw.name}")
     if errors:
@@ -149,10 +159,13 @@ def _body(value: Any, scope: Scope, path: Path, errors: list[Located]) -> Any:
         return None
 
 
-def _with_undeclared(errors: list[Located], raw: RawResource, scope: Scope,
-                     declared: dict[Address, RawResource]) -> list[Located]:
-    seen = {(e.summary, e.detail, e.pos) for e, _ in errors}
-    return errors + [(e, p) for e, p in _undeclared(raw, scope, declared) if (e.summary, e.detail, e.pos) not in seen]
+def _with_undeclared(errors: list[Located], undeclared: list[Located]) -> list[Located]:
+    """`errors` and the references to undeclared names that they do not already report (one problem at one
+    place is reported once)."""
+    if not undeclared:
+        return errors
+    seen = {(e.summary, e.pos) for e, _ in errors}
+    return errors + [(e, p) for e, p in undeclared if (e.summary, e.pos) not in seen]
 
 
 def _undeclared(raw: RawResource, scope: Scope, declared: dict[Address, RawResource]) -> list[Located]:
@@ -207,6 +220,11 @@ def _instance_keys(meta: str, value: Any, scope: Scope, pos: Position, address: 
                    diags: Diagnostics) -> list[tuple[Any, Any]] | None:
     """The (key, each.value) pairs `count` or `for_each` asks for, within the load's instance budget."""
     if meta == "count":
+        if isinstance(value, str):           # an untyped variable set by --var or the environment: "2"
+            try:
+                value = number(value, "count")
+            except OperatorError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             diags.error("Invalid count", f"count must be a whole number, 0 or more; it is {shown(value)} "
                         f"({type_name(value)}).", pos, address, "count")

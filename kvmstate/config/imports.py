@@ -91,9 +91,9 @@ def _elements(raw: RawResource, body: dict, scope: Scope, diags: Diagnostics) ->
 def _one(raw: RawResource, body: dict, scope: Scope, types: frozenset[str], diags: Diagnostics) -> Import | None:
     to, pos = body["to"], raw.position_of(("to",))
     try:
-        if isinstance(to, Ref) and len(to.steps) == 2 and isinstance(to.steps[1], Expr) \
-                and not isinstance(to.steps[1], Lit):
-            to = Ref(to.pos, to.root, [to.steps[0], Lit(to.pos, evaluate(to.steps[1], scope))])
+        if isinstance(to, Ref):                 # each.key in any index: module.site[each.key].domain.vm["a"]
+            to = Ref(to.pos, to.root, [Lit(step.pos, evaluate(step, scope)) if isinstance(step, Expr) and not
+                                       isinstance(step, Lit) else step for step in to.steps])
         elif isinstance(to, Expr) and not isinstance(to, Ref):
             to = evaluate(to, scope)            # YAML: domain.vm["${each.key}"]
         name = evaluate(body["id"], scope)
@@ -102,6 +102,10 @@ def _one(raw: RawResource, body: dict, scope: Scope, types: frozenset[str], diag
         return None
     target = address_of(to, raw, "to", diags)
     if target is None:
+        return None
+    if not isinstance(target, Address):
+        diags.error("Invalid address", f"`to` is a resource address such as domain.web or module.vm.domain.web, "
+                    f"not the module call {target}.", pos, None, "to")
         return None
     if target.type not in types:
         diags.error("Unknown resource type", f"{target} is not of a resource type ({', '.join(sorted(types))}).",

@@ -18,21 +18,22 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from kvmstate.addrs import Address, ModuleAddress, covers, format_path, parse_target, valid_name
+from kvmstate.addrs import Address, ModuleAddress, ModulePath, covers, format_path, parse_target, valid_name
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import conditions as conditions_
 from kvmstate.config import imports as imports_
 from kvmstate.config import modules, refactor, variables
 from kvmstate.config.evaluate import InstanceValue, Scope
 from kvmstate.config.expand import expand
+from kvmstate.config.expressions import contains_expr
 from kvmstate.config import hosts as hosts_
 from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.meta import KEYS, Meta, depends_on_written
+from kvmstate.config.meta import KEYS, Meta, depends_on_written, lifecycle_written
 from kvmstate.config.source import RawResource
 from kvmstate.config.limits import MAX_FILE_BYTES
 from kvmstate.diagnostics import Diagnostics, Position, error, shown
 from kvmstate.graph import Graph
-from kvmstate.metadata import field_meta, model_at, references, submodel, tagged_values
+from kvmstate.metadata import child_model, field_meta, model_at, references, tagged_values
 from kvmstate.provider import Registry
 
 EXTENSIONS = (".yaml", ".yml", ".hcl")
@@ -89,9 +90,15 @@ class Configuration:
         return sorted(deps - {address})
 
 
+def is_configuration(path: Path) -> bool:
+    """A configuration file by its name: *.yaml, *.yml or *.hcl, and not hidden (`.gitlab-ci.yml`, an editor's
+    `.main.hcl.swp` are someone else's)."""
+    return path.suffix in EXTENSIONS and not path.name.startswith(".")
+
+
 def find_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in EXTENSIONS)
+        return sorted(p for p in path.iterdir() if p.is_file() and is_configuration(p))
     if path.is_file():
         return [path]
     raise error("No such file or folder", f"{path} does not exist; pass a desired-state file or a folder of "
@@ -105,7 +112,8 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
     before the resources are expanded and validated (so connections open meanwhile)."""
     files = find_files(Path(path))
     if not files:
-        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file.")
+        raise error("No configuration files", f"{path} holds no *.yaml, *.yml or *.hcl file (hidden ones, such as "
+                    ".gitlab-ci.yml, are not configuration).")
     diags = Diagnostics()
     raws: list[RawResource] = []
     unreadable = False
@@ -132,7 +140,7 @@ def load(path: Path | str, registry: Registry, inputs: variables.Inputs | None =
                           diags, local_raws, calls)
     files = files + [f for folder in calls.folders for f in find_files(folder)]     # saved plans hash them too
     _resolve_names(resources, registry, diags)
-    _check_refs(resources, diags)
+    _check_refs(resources, calls.instances, diags)
     hosts_.check_placement(resources, hosts, diags)
     _check_unique(resources, diags)
     outputs = outputs_.declare([r for r in raws if r.type == "output"], scope, declared,
@@ -218,7 +226,10 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
         elif not isinstance(raw.body, dict):
             diags.error("Unexpected value", f"{address} takes a mapping of attributes.", raw.position, str(address))
         else:
-            unique[address], checks[address] = conditions_.take(raw, diags)
+            unique[address], checks[address] = conditions_.take(lifecycle_written(raw), diags)
+
+    shared: dict[int, BaseModel] = {}     # id(raw) -> the spec every instance of a literal block shares
+    blocks: dict[int, tuple[Path, bool]] = {}      # id(raw) -> (its folder, whether its attributes are literal)
 
     def make(raw: RawResource, address: Address, body: dict, inner: Scope) -> dict | InstanceValue | None:
         if raw.type == modules.BLOCK:
@@ -228,11 +239,18 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
             resources.update(made[1])
             return made[0]
         model = registry.types[raw.type].model
-        spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
         refs: dict[tuple, Address] = {}
-        _take_refs(model, spec_body, (), refs)
+        spec = shared.get(id(raw))
+        if id(raw) not in blocks:
+            blocks[id(raw)] = (Path(raw.position.file).parent, _literal_spec(raw))
+        base_dir, literal = blocks[id(raw)]
         try:
-            spec = model.model_validate(spec_body, context={"base_dir": Path(raw.position.file).parent})
+            if spec is None:
+                spec_body = {k: v for k, v in body.items() if k not in KEYS and v is not None}     # null: unset
+                _take_refs(model, spec_body, (), refs)
+                spec = model.model_validate(spec_body, context={"base_dir": base_dir})
+                if address.key is not None and literal:
+                    shared[id(raw)] = spec
             meta = Meta.model_validate({k: depends_on_written(raw.body["depends_on"]) if k == "depends_on" else v
                                         for k, v in body.items() if k in KEYS})
         except ValidationError as exc:
@@ -253,18 +271,26 @@ def _validate(raws: list[RawResource], registry: Registry, scope: Scope, diags: 
     return resources
 
 
+def _literal_spec(raw: RawResource) -> bool:
+    """Whether a block's attributes (its meta-arguments aside) hold no expression: every instance then has
+    the same spec, validated once."""
+    return not contains_expr({k: v for k, v in raw.body.items() if k not in KEYS})
+
+
 def _take_refs(model: type[BaseModel], body: Any, path: tuple, refs: dict[tuple, Address]) -> None:
     """Replace references to resource instances in x-ref fields (`pool = pool.images`) by their object
     names, remembering the address each one refers to."""
     if not isinstance(body, dict):
         return
-    for name, info in model.model_fields.items():
-        value = body.get(name)
+    fields = model.model_fields
+    for name, value in body.items():
+        if name not in fields:
+            continue
         if isinstance(value, InstanceValue) and field_meta(model, name).get("x-ref"):
             body[name] = value["name"]
             refs[path + (name,)] = value.address
             continue
-        child = submodel(info.annotation)
+        child = child_model(model, name)
         if child is not None and isinstance(value, list):
             for i, item in enumerate(value):
                 _take_refs(child, item, path + (name, i), refs)
@@ -360,14 +386,16 @@ def _check_unique(resources: dict[Address, Resource], diags: Diagnostics) -> Non
                 seen[key] = (res, path)
 
 
-def _check_refs(resources: dict[Address, Resource], diags: Diagnostics) -> None:
-    """References name declared resources, and never the resource that makes them."""
+def _check_refs(resources: dict[Address, Resource], calls: set[ModulePath], diags: Diagnostics) -> None:
+    """References name declared resources (or module calls, which may hold none), and never the resource that
+    makes them."""
     for res in resources.values():
         for i, dep in enumerate(res.meta.depends_on):
             target = parse_target(dep, res.address.module)
             if target in (res.address, res.address.resource):
                 _self_reference(res, ("depends_on", i), diags)
-            elif not any(covers(target, a) for a in resources):
+            elif not any(covers(target, a) for a in resources) and not (
+                    isinstance(target, ModuleAddress) and any(map(target.holds, calls))):
                 diags.error("Reference to undeclared resource", f'{res.address} names {dep} in "depends_on", which '
                             "is not declared in the configuration.", res.raw.position_of(("depends_on", i)),
                             str(res.address), f"depends_on[{i}]")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kvmstate.addrs import NAME_PATTERN, parse_target
 from kvmstate.config.expressions import Ref
 from kvmstate.config.refactor import ref_text
+from kvmstate.config.source import RawResource
 
 REPEAT = ("count", "for_each")        # evaluated before the rest of the body, to make the instances
 
@@ -76,6 +78,18 @@ def depends_on_written(items: Any) -> Any:
     if not isinstance(items, list):
         return items
     return [_address_text(item) if isinstance(item, Ref) else item for item in items]
+
+
+def lifecycle_written(raw: RawResource) -> RawResource:
+    """The resource with `lifecycle.ignore_changes` as written, before evaluation: HCL references to its own
+    attributes (`[memory, disks[0].bus]`, as Terraform users write them) become their path text, so they are
+    never read as references to variables or resources."""
+    lifecycle = raw.body.get("lifecycle") if isinstance(raw.body, dict) else None
+    paths = lifecycle.get("ignore_changes") if isinstance(lifecycle, dict) else None
+    if not isinstance(paths, list) or not any(isinstance(p, Ref) for p in paths):
+        return raw
+    written = [_address_text(p) if isinstance(p, Ref) else p for p in paths]
+    return replace(raw, body={**raw.body, "lifecycle": {**lifecycle, "ignore_changes": written}})
 
 
 def _address_text(ref: Ref) -> Any:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from kvmstate.addrs import MODULE_NAME, Address, ModuleStep, module_text, parse_target
+from kvmstate.addrs import MODULE_NAME, Address, ModulePath, ModuleStep, module_text, parse_target
 from kvmstate.config import outputs as outputs_
 from kvmstate.config import variables
 from kvmstate.config.evaluate import MODULE, EvalError, ModuleValue, Scope, evaluate
@@ -64,6 +64,7 @@ class Calls:
     diags: Diagnostics
     stack: tuple[Path, ...] = ()                                      # folders being loaded, the root first
     folders: dict[Path, Folder] = field(default_factory=dict)
+    instances: set[ModulePath] = field(default_factory=set)           # every module call instance loaded
 
     def instantiate(self, raw: RawResource, instance: Address, body: dict, scope: Scope
                     ) -> tuple[ModuleValue, "dict[Address, Resource]"] | None:
@@ -86,8 +87,9 @@ class Calls:
         if self._errors() > before:
             return None
         path = scope.module + (ModuleStep(raw.name, instance.key),)
+        self.instances.add(path)
         inner = Scope(folder.path, values, resource_types=scope.resource_types, budget=scope.budget,
-                      workspace=scope.workspace, module=path)
+                      workspace=scope.workspace, module=path, root=scope.root or scope.base)
         blocks = [r for r in folder.raws if r.type in self.types or r.type == BLOCK]
         local_raws = [r for r in folder.raws if r.type == "local"]
         resources = self.validate(blocks, inner, local_raws, replace(self, stack=self.stack + (folder.path,)))

@@ -20,7 +20,7 @@ from typing import Any
 from kvmstate.addrs import Address
 from kvmstate.config.evaluate import MODULE, EvalError, InstanceValue, ResourceValues, Scope, undeclared_output
 from kvmstate.config.evaluate import evaluate as evaluate_expr
-from kvmstate.config.expressions import refs_in
+from kvmstate.config.expressions import SPLAT, Expr, Lit, Ref, refs_in
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics
 
@@ -61,7 +61,7 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
         sensitive = body.get("sensitive", False)
         for ref in refs_in(body["value"]):
             root = ref.root
-            first = ref.steps[0] if ref.steps else None
+            first = ref.steps[0] if ref.steps and isinstance(ref.steps[0], str) else None   # not pool[0]
             if root == "var" and first in declared:
                 if declared[first].sensitive and not sensitive:
                     diags.error("Output refers to sensitive values", f"{where} reads var.{first}, which is "
@@ -95,20 +95,40 @@ def declare(raws: list[RawResource], scope: Scope, declared: dict, resources: se
     return out
 
 
+def check(outputs: dict[str, Output], scope: Scope, instances: dict[Address, dict[str, Any]],
+          modes: dict[tuple[str, str], str | None], diags: Diagnostics) -> None:
+    """At plan time, with the desired `instances`: every instance, attribute and module output an output names
+    exists, so that the apply does not fail on a name after changing everything. Only the attribute right after
+    an instance is checked (values libvirt computes lie inside attributes, known after the apply), and an index
+    that is not a literal ends the check (it may read a `for`'s names)."""
+    scope = _reading(scope, instances, modes)
+    for name, output in sorted(outputs.items()):
+        for ref in refs_in(output.value):
+            if ref.root not in scope.resource_types and ref.root != MODULE:
+                continue
+            try:
+                evaluate_expr(Ref(ref.pos, ref.root, _named_part(ref.steps)), scope)
+            except EvalError as exc:
+                diags.error(exc.summary, f"output.{name}: {exc.detail}", exc.pos, f"output.{name}", "value")
+
+
+def _named_part(steps: list) -> list:
+    """The steps up to the first attribute after the instance: `web["a"].interfaces` of
+    `domain.web["a"].interfaces[0].ipv4`, `web[*].name` of `domain.web[*].name`."""
+    kept = steps[:1]
+    for step in steps[1:]:
+        if isinstance(step, Expr) and not isinstance(step, Lit):
+            break
+        kept.append(step)
+        if isinstance(step, str) and step != SPLAT:
+            break
+    return kept
+
+
 def evaluate(outputs: dict[str, Output], scope: Scope, instances: dict[Address, dict[str, Any]],
              modes: dict[tuple[str, str], str | None], diags: Diagnostics) -> dict[str, Any]:
     """Each output's value, with references reading `instances` (address -> values recorded after apply)."""
-    resources: dict[tuple[str, str], ResourceValues] = {}
-    for key, mode in modes.items():
-        resources[key] = ResourceValues(mode)
-    for address, values in instances.items():
-        if address.module:
-            continue            # the root reads a module's resources through its outputs only
-        key = (address.type, address.name)
-        mode = modes.get(key, None if address.key is None else "count" if isinstance(address.key, int) else "for_each")
-        resources.setdefault(key, ResourceValues(mode)).instances[address.key] = InstanceValue(address, values)
-    resources.update({k: v for k, v in scope.resources.items() if k[0] == MODULE})   # from the configuration
-    scope = replace(scope, resources=resources, used=set())
+    scope = _reading(scope, instances, modes)
     out = {}
     for name, output in sorted(outputs.items()):
         try:
@@ -119,3 +139,19 @@ def evaluate(outputs: dict[str, Output], scope: Scope, instances: dict[Address, 
             diags.error("Value not known", f"output.{name} refers to a resource that is not in the state; apply "
                         "it first.", output.raw.position, f"output.{name}", "value")
     return out
+
+
+def _reading(scope: Scope, instances: dict[Address, dict[str, Any]], modes: dict[tuple[str, str], str | None]
+             ) -> Scope:
+    """The outputs' scope, its references reading `instances` (address -> values) and the module calls."""
+    resources: dict[tuple[str, str], ResourceValues] = {}
+    for key, mode in modes.items():
+        resources[key] = ResourceValues(mode)
+    for address, values in instances.items():
+        if address.module:
+            continue            # the root reads a module's resources through its outputs only
+        key = (address.type, address.name)
+        mode = modes.get(key, None if address.key is None else "count" if isinstance(address.key, int) else "for_each")
+        resources.setdefault(key, ResourceValues(mode)).instances[address.key] = InstanceValue(address, values)
+    resources.update({k: v for k, v in scope.resources.items() if k[0] == MODULE})   # from the configuration
+    return replace(scope, resources=resources, used=set())

@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kvmstate.addrs import Address
+from kvmstate.addrs import Address, ModuleAddress, parse_target
 from kvmstate.config.expressions import Expr, Lit, Ref
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position
@@ -32,8 +32,8 @@ from kvmstate.diagnostics import Diagnostics, Position
 
 @dataclass(frozen=True)
 class Move:
-    source: Address
-    target: Address
+    source: Address | ModuleAddress
+    target: Address | ModuleAddress
     pos: Position
 
 
@@ -43,8 +43,9 @@ class Removal:
     pos: Position
 
 
-def address_of(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | None:
-    """An address written as a reference (HCL: domain.web["a"]) or as text (YAML: domain.web["a"])."""
+def address_of(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Address | ModuleAddress | None:
+    """An address written as a reference (HCL: domain.web["a"]) or as text (YAML: domain.web["a"]); a module
+    call instance (module.vm[0]) too, which only a move takes."""
     pos = raw.position_of((key,))
     text = value
     if isinstance(value, Ref):
@@ -54,7 +55,7 @@ def address_of(value: Any, raw: RawResource, key: str, diags: Diagnostics) -> Ad
             pass
     if isinstance(text, str):
         try:
-            return Address.parse(text)
+            return parse_target(text)
         except ValueError as exc:
             diags.error("Invalid address", f"{exc}.", pos, None, key)
             return None
@@ -95,8 +96,12 @@ def declare(raws: list[RawResource], types: frozenset[str], configured: set[Addr
         target = address_of(body["to"], raw, "to", diags) if raw.type == "moved" else None
         if source is None or raw.type == "moved" and target is None:
             continue
+        if isinstance(source, ModuleAddress) and raw.type == "removed":
+            diags.error("Invalid removed block", f"A removed block names a resource; {source} is a module call: "
+                        "name each of its resources.", raw.position)
+            continue
         for address in (source, target):
-            if address is not None and address.type not in types:
+            if isinstance(address, Address) and address.type not in types:
                 diags.error("Unknown resource type", f"{address} is not of a resource type ({', '.join(sorted(types))}).",
                             raw.position)
                 break
@@ -119,12 +124,14 @@ def declare(raws: list[RawResource], types: frozenset[str], configured: set[Addr
                     removals.append(Removal(source, raw.position))
                 continue
             assert target is not None
-            if target.type != source.type:
-                diags.error("Invalid move", f"{source} is a {source.type}; it can move only to another "
-                            f"{source.type} address, not to {target}.", raw.position)
+            kind, other = (_kind(a) for a in (source, target))
+            if kind != other:
+                diags.error("Invalid move", f"{source} is a {kind}; it can move only to another "
+                            f"{kind} address, not to {target}.", raw.position)
             elif source == target:
                 diags.error("Invalid move", f"{source} is moved to itself.", raw.position)
-            elif source in configured:
+            elif source in configured or isinstance(source, ModuleAddress) and isinstance(target, ModuleAddress) and \
+                    any(source.moved(a, target) is not None for a in configured):
                 diags.error("Moved resource still configured", f"{source} is moved to {target} but is still "
                             "declared; rename its resource block.", raw.position)
             else:
@@ -132,27 +139,24 @@ def declare(raws: list[RawResource], types: frozenset[str], configured: set[Addr
     return moves, removals
 
 
+def _kind(address: Address | ModuleAddress) -> str:
+    return address.type if isinstance(address, Address) else "module call"
+
+
 def apply_to_state(state: Any, moves: list[Move], removals: list[Removal], diags: Diagnostics
                    ) -> tuple[list[tuple[str, str]], list[str]]:
     """Apply the moves and removals to `state` (a kvmstate.state.State, changed in place); the (from, to)
     pairs moved and the addresses forgotten. Blocks whose `from` the state does not record do nothing."""
-    from kvmstate.state.ops import move as move_entry
+    from kvmstate.state.ops import rename, renames
     done: list[tuple[str, str]] = []
     for m in moves:
-        pairs = []
-        if state.get(str(m.source)) is not None:
-            pairs = [(m.source, m.target)]
-        elif m.source.key is None and m.target.key is None:
-            pairs = [(Address.parse(r.address), Address(m.target.type, m.target.name, Address.parse(r.address).key,
-                                                             m.target.module))
-                     for r in state.resources if Address.parse(r.address).resource == m.source]
-        for old, new in pairs:
-            if state.get(str(new)) is not None:
+        for old, new in renames(state, m.source, m.target):
+            if state.get(new) is not None:
                 diags.error("Moved object still exists", f"{old} cannot move to {new}: the state already records "
                             f"{new}. Remove the moved block, or forget {new} first (kvmstate state rm).", m.pos)
                 continue
-            move_entry(state, str(old), str(new))
-            done.append((str(old), str(new)))
+            rename(state, old, new)
+            done.append((old, new))
     forgotten = []
     for r in removals:
         for entry in [e for e in state.resources if e.address == str(r.source)

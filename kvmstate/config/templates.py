@@ -110,6 +110,10 @@ def _merge(parts: list[Part]) -> list[Part]:
 
 def parse_text(text: str, pos: Position) -> Expr:
     """One expression written as text (a YAML interpolation, a variable's type); all nodes get `pos`."""
+    from kvmstate.config import plain_refs
+    plain = plain_refs.parse(text, pos)
+    if plain is not None:
+        return plain                                    # the common case, without loading the grammar
     import hcl2
     from lark import Tree
     from lark.exceptions import LarkError

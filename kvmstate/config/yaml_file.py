@@ -48,7 +48,7 @@ def read_yaml(filename: str, text: str, plurals: dict[str, str],
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1)
-        diags.error("Invalid YAML", f"{exc.problem or exc.context}.".capitalize(), pos)
+        diags.error("Invalid YAML", f"{exc.problem or exc.context}.".capitalize() + _quote_hint(text, mark), pos)
         return None
     except (YAMLError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if "integer string" not in str(exc) else \
@@ -134,6 +134,18 @@ def _expressions(node: Any, path: Path, positions: dict[Path, Position], pos: Po
 
 
 _FALLBACK = object()
+
+
+def _quote_hint(text: str, mark: Any) -> str:
+    """What to do when a YAML error falls inside an unquoted `${...}`, whose `: ` (a `for` expression, a
+    conditional) or braces YAML reads as its own syntax."""
+    lines = text.splitlines()
+    before = lines[mark.line][:mark.column] if mark is not None and mark.line < len(lines) else ""
+    start = before.rfind("${")
+    if start < 0 or before.count("{", start) <= before.count("}", start):
+        return ""
+    return (" The error is inside an expression, whose `: ` or braces YAML reads as its own: quote the whole "
+            "value, e.g. key: '${[for x in var.list : upper(x)]}'.")
 
 
 def _fast(filename: str, text: str, positions: dict[Path, Position]) -> Any:

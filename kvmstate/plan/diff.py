@@ -13,10 +13,12 @@ from typing import Any
 
 def prune(live: Any, desired: Any) -> Any:
     """`live` restricted to the shape of `desired`: dict keys the user did not set are dropped."""
-    if isinstance(live, dict) and isinstance(desired, dict):
-        return {k: prune(live[k], desired[k]) for k in desired if k in live}
+    if isinstance(live, dict) and isinstance(desired, dict):      # a scalar leaf cuts nothing: no call for it
+        return {k: prune(live[k], v) if isinstance(v, (dict, list)) else live[k] for k, v in desired.items()
+                if k in live}
     if isinstance(live, list) and isinstance(desired, list):
-        return [prune(item, desired[i]) if i < len(desired) else item for i, item in enumerate(live)]
+        return [prune(item, desired[i]) if i < len(desired) and isinstance(desired[i], (dict, list)) else item
+                for i, item in enumerate(live)]
     return live
 
 

@@ -48,6 +48,11 @@ def generate(config: Configuration, state: State, registry: Registry, out: Path)
                         f"write the {block.target.type} \"{block.target.name}\" block with its count or for_each "
                         "yourself.", block.pos, str(block.target), "to")
             continue
+        if block.target.module:
+            diags.error("Cannot generate configuration", f"{block.target} lies in a module, and the file is written "
+                        f"in the root folder, where it would declare {block.target.type}.{block.target.name}; write "
+                        "the block in the module's folder yourself.", block.pos, str(block.target), "to")
+            continue
         obj = _named(live.values(), block, diags)
         if obj is not None:
             bodies[block.target] = _body(registry, block, obj, diags)

@@ -75,12 +75,15 @@ def _refs(resource: Any) -> dict[str, Address]:
 
 
 def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, Any],
-             recorded: dict[str, Any] | None) -> list[AttributeChange]:
-    """Attribute changes from the live object to `desired`, each with its update class."""
+             recorded: dict[str, Any] | None, view: dict[str, Any] | None = None) -> list[AttributeChange]:
+    """Attribute changes from the live object to `desired`, each with its update class (`view`: the
+    caller's live_view of the same arguments, reused when `desired` holds no kvmstate setting)."""
     model = registry.types[obj.type].model
-    desired = without_local(model, desired)
+    compared = without_local(model, desired)
+    if view is None or compared is not desired:
+        view = live_view(registry, obj, compared, recorded)
     out = []
-    for path, old, new in diff(live_view(registry, obj, desired, recorded), desired):
+    for path, old, new in diff(view, compared):
         outside = recorded is not None and get_path(recorded, path) == new
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))

@@ -13,7 +13,8 @@ from kvmstate.addrs import Address, format_path, parse_path
 from functools import cache
 
 from kvmstate.config import Configuration, refactor
-from kvmstate.config.conditions import check_resource
+from kvmstate.config.conditions import check_names, check_resource
+from kvmstate.config.outputs import check as check_outputs
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
@@ -43,7 +44,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
     for resource in desired.values():
         check_ignore_paths(resource, diags)
     diags.raise_if_errors()
-    addresses = sorted(known)
+    everything = sorted(known)
+    addresses = everything
     if targets:
         addresses = sorted(covered(targets, addresses, config, state, options.destroy))
     recorded_at = {r.address: r for r in state.resources}
@@ -54,7 +56,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 moved=[Moved(from_=a, to=b) for a, b in moved], removed=removed, unreachable_hosts=unreachable)
     if unreachable:         # left out of the plan: neither read nor changed
         addresses = [a for a in addresses if host_of[a] not in unreachable]
-    reachable = [a for a in sorted(known) if host_of[a] not in unreachable]
+    reachable = [a for a in everything if host_of[a] not in unreachable]
     importing = {} if options.destroy else imports.resolve(config, state, registry, live, diags)
     facts = cache(registry.facts)
     named = {a: _named(registry, live, a, desired.get(a), recorded_at.get(str(a))) for a in reachable}
@@ -83,12 +85,13 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
+        view = _shared_view(registry, obj, resource, recorded)
         if address in importing:
             drift = None        # not drift: the object comes into the state by the import block
         elif unreadable and obj is not None:
             drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept")
         else:
-            drift = _drift(registry, key, recorded, obj)
+            drift = _drift(registry, key, recorded, obj, view)
         if drift:
             plan.drift.append(drift)
         if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
@@ -111,7 +114,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 check_prevent_destroy(change, config.resources.get(address), diags)
                 plan.resource_changes.append(change)
             continue
-        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace))
+        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace), view)
         if address in importing:
             change.importing = True
             change.reason = "; ".join(filter(None, ["an import block adopts the existing object", change.reason]))
@@ -120,13 +123,18 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         plan.resource_changes.append(change)
         check_prevent_destroy(change, resource, diags)
         check_resource(resource, "precondition", resource.attributes, facts, diags)
+        check_names(resource, facts, diags)
         if change.action != Action.NOOP:
             _check(registry, config, change, obj, state, diags)
     if options.revert and not options.refresh_only:
         plan_reverts(plan, config, registry, diags)
+    if config.scope is not None and not options.destroy:
+        check_outputs(config.outputs, config.scope, {a: {**r.attributes, "name": r.object_name}
+                                                      for a, r in desired.items()}, config.modes, diags)
     diags.raise_if_errors()
     _cascade_replacements(plan, config, registry)
     _name_users(plan, config)
+    _delete_notes(plan, registry)
     plan.count()
     if not desired and not options.destroy:
         plan.warnings.append(_empty_configuration(plan.summary.destroy))
@@ -176,6 +184,14 @@ def _name_users(plan: Plan, config: Configuration) -> None:
         replaced[address].reason += f"; it is used by {', '.join(sorted(names))}"
 
 
+def _delete_notes(plan: Plan, registry: Registry) -> None:
+    """Add the provider's word on how an object it deletes goes (an external snapshot's overlays merged back)."""
+    for change in plan.resource_changes:
+        provider, live = registry.provider_of[change.type], plan._live.get(change.address)
+        if change.action in (Action.DELETE, Action.REPLACE) and live is not None and hasattr(provider, "delete_notes"):
+            change.notes.extend(provider.delete_notes(live))
+
+
 def _check(registry: Registry, config: Configuration, change: ResourceChange, obj: LiveObject | None,
            state: State, diags: Diagnostics) -> None:
     """Ask the provider what would fail, and report it at the attribute's place in the file."""
@@ -212,7 +228,18 @@ def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, l
     return recorded is not None and recorded.pending == "create" and not registry.types[obj.type].marks_owner
 
 
-def _drift(registry: Registry, address: str, recorded: StateResource | None, obj: LiveObject | None) -> Drift | None:
+def _shared_view(registry: Registry, obj: LiveObject | None, resource, recorded: StateResource | None
+                 ) -> dict | None:
+    """The live view that both the drift check and the plan compare with, when the state records exactly the
+    desired attributes (the no-op case: one view instead of two); None otherwise."""
+    if obj is None or resource is None or recorded is None or recorded.pending or recorded.attributes != \
+            resource.attributes:
+        return None
+    return live_view(registry, obj, resource.attributes, recorded.attributes)
+
+
+def _drift(registry: Registry, address: str, recorded: StateResource | None, obj: LiveObject | None,
+           view: dict | None = None) -> Drift | None:
     """What happened to an object outside kvmstate (or during an interrupted apply) since the state was written."""
     if recorded is None or recorded.pending:
         if obj is not None:
@@ -220,7 +247,7 @@ def _drift(registry: Registry, address: str, recorded: StateResource | None, obj
         return Drift(address=address, kind="unfinished") if recorded is not None else None
     if obj is None:
         return Drift(address=address, kind="deleted")
-    changes = attribute_changes(registry, obj, recorded.attributes, None)
+    changes = attribute_changes(registry, obj, recorded.attributes, None, view)
     return Drift(address=address, kind="changed", changes=changes) if changes else None
 
 
@@ -300,7 +327,7 @@ def _conflict(address: str, obj: LiveObject, state: State) -> str:
 
 
 def _plan_resource(registry: Registry, config: Configuration, address: Address, recorded: StateResource | None,
-                   obj: LiveObject | None, replace: bool) -> ResourceChange:
+                   obj: LiveObject | None, replace: bool, view: dict | None = None) -> ResourceChange:
     resource = config.resources[address]
     desired = resource.attributes
     change = ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
@@ -311,8 +338,9 @@ def _plan_resource(registry: Registry, config: Configuration, address: Address, 
         change.reason = "it was deleted outside kvmstate" if recorded else "it is not in the state"
         return change
     change.identity = obj.identity
-    change.before = live_view(registry, obj, desired, recorded.attributes if recorded else None)
-    changes = attribute_changes(registry, obj, desired, recorded.attributes if recorded else None)
+    prior = recorded.attributes if recorded else None
+    change.before = view if view is not None else live_view(registry, obj, desired, prior)
+    changes = attribute_changes(registry, obj, desired, prior, change.before)
     change.changes, change.after = drop_ignored(resource, changes, desired)
     if obj.host != resource.host:
         change.changes.append(AttributeChange(path="host", before=obj.host, after=resource.host, update="replace"))

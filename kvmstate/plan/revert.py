@@ -1,7 +1,7 @@
 """`--revert ADDR`: put an object back to a snapshot of it, as an explicit action of the plan.
 
 The address names a resource of a type that `reverts` something (a snapshot reverts its
-domain). The snapshot must exist and need no change, and its domain must have no other
+domain). The snapshot must exist, need no change and be one the provider can revert to, and its domain must have no other
 action in the same plan: the revert runs alone, and the next plan shows what the snapshot
 restored that differs from the configuration.
 """
@@ -48,6 +48,14 @@ def _plan_one(plan: Plan, config: Configuration, registry: Registry, address: Ad
         diags.error("Reverted object has changes", f"--revert {address}: {target} itself {other.action.value}s in "
                     f"this plan ({other.reason}); apply that first (or revert with --target {address}), then "
                     "revert: a revert runs alone.", where, str(address))
+        return
+    provider = registry.provider_of[address.type]
+    problems = provider.revert_problems(change.type, change.before or {}) if hasattr(provider, "revert_problems") \
+        else []
+    for problem in problems:
+        diags.error("Cannot revert", f"--revert {address}: {problem.message}",
+                    resource.raw.position_of(parse_path(problem.path)), str(address), problem.path or None)
+    if problems:
         return
     if str(target) in reverted:
         diags.error("Two reverts of one object", f"--revert {address}: {target} is already reverted to "

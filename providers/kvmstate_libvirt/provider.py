@@ -79,9 +79,18 @@ class LibvirtProvider:
         """The host's memory (total and free, bytes), logical CPUs and architecture."""
         from .capabilities import facts
         return facts(self.connections.get(host))
+
     def revert(self, live: LiveObject) -> None:
         """Put a snapshot's domain back to the snapshot (`--revert`)."""
         operations(live.type).revert(self.connections.get(live.host), live)
+
+    def delete_notes(self, live: LiveObject) -> list[str]:
+        """How deleting the object goes when it is more than a delete (an external snapshot's overlays)."""
+        return operations(live.type).delete_notes(self.connections.get(live.host), live)
+
+    def revert_problems(self, type: str, attributes: dict[str, Any]) -> list[Problem]:
+        """Why reverting to a snapshot with these (live) attributes would fail (an external one)."""
+        return operations(type).revert_problems(attributes)
 
     def doctor(self, uri: str) -> list[HostCheck]:
         """What a host needs for kvmstate's domains, checked as virt-host-validate does."""

@@ -1039,8 +1039,12 @@ class Snapshot(_Model):
     model_config = ConfigDict(extra="forbid", defer_build=True, title="snapshot")
 
     domain: str = _f(..., "replace", ref="domain", description="The domain the snapshot is of.")
-    kind: Literal["internal"] = _f(
+    kind: Literal["internal", "external"] = _f(
         "internal", "replace", description="internal: kept inside the domain's qcow2 disks (all of them must be "
-                                           "qcow2). External snapshots are not supported yet (docs/configuration.md).")
+                                           "qcow2). external: disk-only; each disk moves onto a new qcow2 overlay "
+                                           "VOLUME.NAME in its volume's pool, and memory adds the running "
+                                           "domain's memory (docs/configuration.md).")
+    memory: bool | None = _f(None, "replace", description="external only: also save the running domain's memory, "
+                             "to the file DOMAIN.NAME.memory beside its first disk's volume.")
     description: str | None = _f(None, "live", max_length=4096, description="Free text shown by "
                                  "virsh snapshot-info; changed in place (the snapshot's metadata is redefined).")

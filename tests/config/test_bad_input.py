@@ -20,6 +20,10 @@ CASES = [
      "'52:54:00:00:00:01'}]\n  b:\n    interfaces:\n      - network: n\n        mac: '52:54:00:00:00:01'\n",
      "Duplicate value", 9, 9, 'domain.b sets "interfaces[0].mac" to 52:54:00:00:00:01, which domain.a already uses'),
     ("syntax.yaml", "networks:\n  lab: [\n    mode: nat\n", "Invalid YAML", 4, 1, "Expected ',' or ']'"),
+    ("output_index.hcl", 'pool "p" {\n  path = "/srv"\n}\noutput "o" {\n  value = pool[0]\n}\n', "Unknown reference",
+     5, 11, "pool[...] is neither a variable nor a resource"),
+    ("unquoted_for.yaml", 'locals:\n  names: ${[for i in range(2) : format("web-%02d", i)]}\n', "Invalid YAML", 2,
+     31, "inside an expression, whose `: ` or braces YAML reads as its own: quote the whole value"),
     ("syntax.hcl", 'network "lab" {\n  mode = \n}\n', "Invalid HCL", 2, 10, "a value is missing"),
     ("unclosed.hcl", 'network "lab" {\n  mode = "nat"\n', "Invalid HCL", None, None, "closing brace"),
     ("unknown.yaml", GOOD_NET + "    autostrat: true\n", "Unknown attribute", 5, 5, 'Did you mean "autostart"'),
@@ -324,3 +328,16 @@ def test_optional_attributes_and_nullable(tmp_path: Path) -> None:
     var_file.write_text("n: null\n")
     config = load(tmp_path, Registry([FakeProvider()]), Inputs(var_files=[var_file], env={}))
     assert config.variables == {"o": {"a": "x", "b": 5, "c": None}, "n": "d", "m": None}
+
+
+def test_hidden_files_beside_the_configuration_are_not_read(tmp_path: Path) -> None:
+    """Trial: a `.gitlab-ci.yml` (or an editor's hidden file) beside main.hcl was read as configuration, and
+    `kvmstate fmt` would rewrite the YAML under `.github/`."""
+    (tmp_path / "main.hcl").write_text('network "lab" {\n  mode = "isolated"\n}\n')
+    (tmp_path / ".gitlab-ci.yml").write_text("stages: [plan]\nplan:\n  script: [kvmstate plan]\n")
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "ci.yml").write_text("on:   push\n")
+    result = CliRunner().invoke(app, ["validate", "--no-color", str(tmp_path)])
+    assert result.exit_code == 0 and "(1 resources in 1 files)" in result.stdout, result.output
+    assert CliRunner().invoke(app, ["fmt", "--check", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / ".github" / "ci.yml").read_text() == "on:   push\n"

@@ -112,3 +112,14 @@ def test_every_function_is_tested_and_documented() -> None:
     assert set(library()) - tested == set()
     docs = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     assert [f for f in library() if f"`{f}(" not in docs] == []
+
+
+def test_templatefile_refuses_terraform_interpolation_of_its_variables(tmp_path: Path) -> None:
+    """Trial: a cloud-init template written the Terraform way (`hostname: ${name}`) rendered as it was, and the
+    guest's seed said `hostname: ${name}`. A `${...}` of another name (a shell variable) is still text."""
+    (tmp_path / "tf.tftpl").write_text("#cloud-config\nhostname: ${ name }\nruncmd:\n  - echo ${HOME}\n")
+    with pytest.raises(EvalError) as exc:
+        ev('templatefile("tf.tftpl", {name = "web"})', tmp_path)
+    assert "tf.tftpl line 2 writes ${ name }, Terraform's interpolation" in exc.value.detail
+    assert "write {{ name }}" in exc.value.detail
+    assert ev('templatefile("tf.tftpl", {other = "web"})', tmp_path).endswith("echo ${HOME}\n")

@@ -2,7 +2,8 @@
 
 Each run draws a new seed and prints it; KVMSTATE_FUZZ_SEED=N replays a run, and
 KVMSTATE_FUZZ_EXAMPLES sets the examples per test. Every example has a time budget
-(hypothesis' deadline), and the strategies include hostile shapes: YAML aliases,
+(hypothesis' deadline: a guard against blow-ups such as alias bombs, set far above an
+example's usual fraction of a second so that a loaded machine never trips it), and the strategies include hostile shapes: YAML aliases,
 deep nesting, huge numbers and long strings. The release's syntax (locals, operators,
 conditionals, for, splat, template directives, try/can, validation, moved, removed and
 import blocks, lifecycle conditions) is fuzzed up to the plan, with bounded memory.
@@ -32,7 +33,7 @@ SEED = int(os.environ.get("KVMSTATE_FUZZ_SEED") or random.SystemRandom().randran
 def fuzz(test, share: int = 1):
     """`share`: a test that plans too runs 1/share of the examples (it costs several loads)."""
     return seed(SEED)(settings(max_examples=max(1, int(os.environ.get("KVMSTATE_FUZZ_EXAMPLES", "300")) // share),
-                               deadline=timedelta(seconds=5), derandomize=False, database=None,
+                               deadline=timedelta(seconds=30), derandomize=False, database=None,
                                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                       HealthCheck.data_too_large])(test))
 

@@ -28,6 +28,8 @@ class FakeProvider:
         self.calls: list[tuple] = []
         self.fail_on = set(fail_on)         # addresses whose create/update/delete fails
         self.problems: dict[str, list[Problem]] = {}    # address -> what check() reports
+        self.revert_refusals: dict[str, Problem] = {}   # the `kind` attribute of a snapshot -> why no revert
+        self.deletion_notes: dict[str, str] = {}        # object name -> how deleting it goes
         self.lock = threading.Lock()
         self.timeline: list[tuple[str, str]] = []       # ("start" | "end", address), in the order they happened
         self.active = 0
@@ -97,9 +99,17 @@ class FakeProvider:
     def facts(self, host: str) -> dict[str, Any]:
         self.calls.append(("facts", host))
         return dict(self.host_facts)
+
     def revert(self, live: LiveObject) -> None:
         with self._action(("revert", f"{live.type}.{live.name}")):
             pass
+
+    def delete_notes(self, live: LiveObject) -> list[str]:
+        return [self.deletion_notes[live.name]] if live.name in self.deletion_notes else []
+
+    def revert_problems(self, type: str, attributes: dict[str, Any]) -> list[Problem]:
+        refusal = self.revert_refusals.get(attributes.get("kind", "internal"))
+        return [refusal] if refusal else []
 
     def adopt(self, live: LiveObject, owner: Owner) -> LiveObject:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))

@@ -114,6 +114,23 @@ def test_bad_conditions_name_file_line_and_field(tmp_path: Path, condition, summ
     assert detail in first.detail
 
 
+@pytest.mark.parametrize("text, suffix, name, line", [
+    (HCL.replace('self.power == "running"', 'self.powr == "running"'), ".hcl", "self.powr", 15),
+    (HCL.replace('"${each.key} is not running."', '"${each.key} has ${host.ram} bytes."'), ".hcl", "host.ram", 16),
+    (YAML.replace('self.power == "running"', 'self.powr == "running"'), ".yaml", "self.powr", 15),
+])
+def test_a_postcondition_naming_an_unknown_attribute_fails_the_plan_not_the_apply(tmp_path: Path, text, suffix,
+                                                                                  name, line) -> None:
+    """Trial: a misspelt `self` or `host` attribute in a postcondition planned clean, and the apply failed."""
+    provider, registry, path = setup(tmp_path, text, suffix)
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(tmp_path, registry), State(), registry)
+    found = {(d.summary, d.position.file, d.position.line, d.attribute) for d in exc.value.diagnostics}
+    assert found == {("Unsupported attribute", str(path), line, "lifecycle.postcondition")}
+    assert all(f"{name}: there is no attribute" in d.detail for d in exc.value.diagnostics)
+    assert not [c for c in provider.calls if c[0] in ("create", "update")]
+
+
 @pytest.mark.parametrize("text, summary, line", [
     ('pool "p" {\n  path = "/srv/p"\n  lifecycle {\n    precondition {\n      condition = true\n    }\n  }\n}\n',
      "Invalid precondition", 4),

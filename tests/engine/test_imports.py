@@ -167,12 +167,21 @@ def test_generation_never_overwrites_a_file(tmp_path: Path) -> None:
     assert errors(exc)[0].startswith("File exists at -: ") and (tmp_path / "generated.yml").read_text() == "# mine\n"
 
 
-def test_generation_refuses_instance_addresses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to, name, expected", [
+    ('domain.web["a"]', "web-vm", 'domain.web["a"] is an instance'),
+    # Trial: an address in a module was written into the root file as `network "lab"`, which declared
+    # network.lab, not the import's target, and the plan that followed failed.
+    ("module.x.network.lab", "lab-net", "module.x.network.lab lies in a module"),
+])
+def test_generation_refuses_instance_and_module_addresses(tmp_path: Path, to, name, expected) -> None:
     _, registry = made_with_virsh()
-    (tmp_path / "imports.hcl").write_text('import {\n  to = domain.web["a"]\n  id = "web-vm"\n}\n')
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.hcl").write_text('variable "n" {\n  default = 1\n}\n')
+    (tmp_path / "imports.hcl").write_text(f'module "x" {{\n  source = "./m"\n}}\n'
+                                          f'import {{\n  to = {to}\n  id = "{name}"\n}}\n')
     with pytest.raises(DiagnosticError) as exc:
         generate(load(tmp_path, registry), State(), registry, tmp_path / "gen.hcl")
-    assert errors(exc)[0].startswith('Cannot generate configuration at 1: domain.web["a"] is an instance')
+    assert errors(exc)[0].startswith(f"Cannot generate configuration at 4: {expected}")
     assert not (tmp_path / "gen.hcl").exists()
 
 

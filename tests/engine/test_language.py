@@ -156,3 +156,48 @@ def test_moved_rewrites_the_ownership_mark_of_objects_that_carry_one(tmp_path: P
     assert apply_plan(plan, config, state, store, registry).ok
     assert provider.objects[("default", "network", "lab-net")].owner.address == "network.lab"
     assert not make_plan(config, store.read(), registry).has_changes
+
+
+def test_outputs_naming_what_does_not_exist_fail_the_plan_not_the_apply(tmp_path: Path) -> None:
+    """Trial: an output reading a missing instance, attribute or module instance planned cleanly; the apply then
+    changed everything and failed on the output. Values known only after the apply (a guest's address) and
+    names a `for` binds still plan."""
+    import pytest
+
+    from kvmstate.diagnostics import DiagnosticError
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.hcl").write_text('output "o" {\n  value = "x"\n}\n')
+    good = CONFIG + '''domain "vm" {
+  interface {
+    network     = "lab"
+    wait_for_ip = true
+  }
+}
+network "lab" {
+  mode = "isolated"
+}
+module "m" {
+  source   = "./m"
+  for_each = toset(["a"])
+}
+output "ip" {
+  value = domain.vm.interfaces[0].ipv4
+}
+output "all" {
+  value = [for k, p in pool.p : "${k}=${p.path}=${module.m["a"].o}"]
+}
+'''
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    reg = Registry([provider])
+    (tmp_path / "main.hcl").write_text(good)
+    make_plan(load(tmp_path, reg), State(), reg)
+    lines = good.count("\n")
+    (tmp_path / "main.hcl").write_text(good + 'output "bad" {\n  value = [pool.p["c"].path, pool.q.pth, '
+                                       'module.m["z"].o]\n}\n')
+    with pytest.raises(DiagnosticError) as exc:
+        make_plan(load(tmp_path, reg), State(), reg)
+    assert [(d.summary, d.position.line, d.attribute) for d in exc.value.diagnostics] == [
+        ("Reference to missing instance", lines + 2, "value"), ("Unsupported attribute", lines + 2, "value"),
+        ("Reference to missing instance", lines + 2, "value")]
+    assert not [c for c in provider.calls if c[0] == "create"]

@@ -1,6 +1,7 @@
 """`--revert snapshot.X` against the recording fake provider: the plan's action, its text, JSON and Markdown,
 the provider call on apply, and the refusals (not a snapshot, a snapshot not made yet, a domain with its own
-changes, two snapshots of one domain)."""
+changes, two snapshots of one domain, one the provider cannot revert to), and the provider's notes on how
+a snapshot's deletion goes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kvmstate.config import load
 from kvmstate.diagnostics import DiagnosticError
 from kvmstate.plan.model import Action, Options
 from kvmstate.plan.planner import make_plan
-from kvmstate.provider import Registry
+from kvmstate.provider import Problem, Registry
 from kvmstate.render.markdown import render_markdown
 from kvmstate.render.style import Style
 from kvmstate.render.text import render_plan
@@ -113,3 +114,26 @@ def test_a_snapshot_not_made_yet_or_a_domain_with_changes_is_refused(lab) -> Non
     with pytest.raises(DiagnosticError) as caught:
         plan(lab, 'snapshot.points["clean"]')
     assert "Reverted object has changes" in str(caught.value) and "domain.basic-vm itself restarts in this plan" in str(caught.value)
+
+
+def test_a_snapshot_the_provider_cannot_revert_to_is_refused_at_its_attribute(lab) -> None:
+    folder, provider, registry, store = lab
+    provider.revert_refusals["internal"] = Problem("kind", "no revert to this kind; take another.")
+    with pytest.raises(DiagnosticError) as caught:
+        plan(lab, 'snapshot.points["clean"]')
+    text = str(caught.value)
+    assert "Cannot revert" in text and 'snapshot.points["clean"]: no revert to this kind' in text, text
+    assert "snapshots.hcl:2:1" in text, text           # the block: kind is left at its default there
+    provider.revert_refusals.clear()
+    assert plan(lab, 'snapshot.points["clean"]')[1].summary.revert == 1
+
+
+def test_the_provider_says_how_a_deletion_goes_in_the_plans_notes(lab) -> None:
+    folder, provider, registry, store = lab
+    provider.deletion_notes["pre-upgrade"] = "its overlays are merged back first"
+    (folder / "snapshots.hcl").write_text(SNAPSHOTS.replace("before_upgrade = \"pre-upgrade\", ", ""))
+    _, the_plan = plan(lab)
+    change = the_plan.change('snapshot.points["before_upgrade"]')
+    assert change.action == Action.DELETE and change.notes == ["its overlays are merged back first"]
+    assert "# (its overlays are merged back first)" in render_plan(the_plan, Style(False))
+    assert the_plan.change('snapshot.points["clean"]').notes == []

@@ -8,77 +8,13 @@ leaves nothing."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import libvirt
 import pytest
 
-from .conftest import Cli
+from .snapshot_lab import exit_code, lab, redescribed, snapshots  # noqa: F401 (lab: the fixture)
 
 pytestmark = pytest.mark.libvirtd
-
-MAIN = """
-pool "images" {{
-  name = "snap-pool"
-  path = "{pool}"
-}}
-
-volume "disk" {{
-  name     = "snap-disk"
-  pool     = pool.images
-  capacity = "16MiB"
-  format   = "{format}"
-}}
-
-domain "vm" {{
-  name    = "{domain}"
-  type    = "qemu"
-  machine = "pc"
-  memory  = "128MiB"
-  kernel  = "{guest}/vmlinuz"
-  initrd  = "{guest}/initrd.img"
-  cmdline = "console=ttyS0"
-  power   = "stopped"
-
-  disk {{
-    volume = volume.disk
-  }}
-}}
-"""
-
-SNAPSHOTS = """snapshot "points" {{
-  for_each    = {{ before = "pre-upgrade", baseline = "clean-install" }}
-  name        = each.value
-  domain      = domain.vm
-  description = "{description} ${{each.key}}"
-}}
-"""
-
-
-@pytest.fixture
-def lab(tmp_path: Path, guest: Path, conn):
-    folder = tmp_path / "snap"
-    folder.mkdir()
-    cli = Cli(folder)
-
-    def write(description: str = "taken", fmt: str = "qcow2", domain: str = "snap-guest") -> None:
-        (folder / "main.hcl").write_text(MAIN.format(pool=tmp_path / "pool", guest=guest, format=fmt, domain=domain))
-        (folder / "snapshots.hcl").write_text(SNAPSHOTS.format(description=description))
-
-    cli.write = write
-    yield cli
-    cli("destroy", "--auto-approve", "--shutdown-timeout", "2", check=None)
-    assert "snap-guest" not in [d.name() for d in conn.listAllDomains()]
-    assert "snap-pool" not in [p.name() for p in conn.listAllStoragePools()]
-
-
-def snapshots(conn, domain: str = "snap-guest") -> dict[str, ET.Element]:
-    dom = conn.lookupByName(domain)
-    return {s.getName(): ET.fromstring(s.getXMLDesc(0)) for s in dom.listAllSnapshots(0)}
-
-
-def exit_code(cli: Cli, *args: str) -> int:
-    return cli("plan", "--detailed-exitcode", *args, check=None).returncode
 
 
 def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
@@ -91,14 +27,7 @@ def test_snapshots_describe_revert_and_destroy(lab, conn) -> None:
     assert exit_code(lab) == 0
 
     # A description is changed in place: the same snapshots (creation time kept), redefined.
-    lab.write(description="kept")
-    plan = lab("plan").stdout
-    assert plan.count("will be updated in place") == 2 and "Plan: 0 to add, 2 to change, 0 to replace" in plan, plan
-    lab("apply", "--auto-approve")
-    after = snapshots(conn)
-    assert after["pre-upgrade"].findtext("description") == "kept before"
-    assert after["pre-upgrade"].findtext("creationTime") == found["pre-upgrade"].findtext("creationTime")
-    assert exit_code(lab) == 0
+    redescribed(lab, conn, "pre-upgrade", "kept before")
 
     # Revert: a title set behind kvmstate's back (kvmstate does not manage titles) is gone afterwards.
     dom = conn.lookupByName("snap-guest")

@@ -43,12 +43,14 @@ OUTSIDE = {"network": ("active", "autostart"), "pool": ("active", "autostart"), 
 # when unset, and then not compared.
 ALWAYS_READ = {"domain": {"guest_agent", "rng", "video", "boot_menu", "boot_order", "filesystems", "secure_boot",
                           "inputs", "hostdevs", "memory_backing"},
-               "pool": {"path"}}       # a logical, iscsi or disk pool's default target path
+               "pool": {"path"},       # a logical, iscsi or disk pool's default target path
+               "snapshot": {"memory"}}  # an external snapshot saved the memory or not
 
 
 def build(case: dict) -> str:
     """The document of a case: `to_xml(spec, name, **known)`, with what each type's provider resolves."""
-    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool", "pool_type") if case.get(key) is not None}
+    known = {key: case[key] for key in ("owner", "uuid", "macs", "seed_pool", "pool_type", "overlays", "others",
+                                        "memory_file") if case.get(key) is not None}
     if "backing" in case:
         known["backing"] = tuple(case["backing"])
     if case["type"] == "domain":

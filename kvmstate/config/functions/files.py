@@ -7,6 +7,7 @@ variables: a template can read the variables it is given and nothing else.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,17 @@ def _sandbox():
     return Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
+def _no_interpolation(source: Path, text: str, variables: dict) -> None:
+    """A Terraform-style `${name}` of a variable the template is given would be written as it is (Jinja2 reads
+    `{{ name }}`): an error rather than a seed that says `hostname: ${name}`. Other `${...}` (a shell script's
+    `${HOME}`) are text."""
+    for m in re.finditer(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}", text):
+        if m.group(1) in variables:
+            line = text.count("\n", 0, m.start()) + 1
+            raise FunctionError(f"{source} line {line} writes {m.group(0)}, Terraform's interpolation; "
+                                f"kvmstate's templates are Jinja2: write {{{{ {m.group(1)} }}}}")
+
+
 @function
 def templatefile(path: Any, variables: Any = None, *, base: Path) -> str:
     source, text = _text(base, path)
@@ -71,6 +83,7 @@ def templatefile(path: Any, variables: Any = None, *, base: Path) -> str:
         variables = {}
     if not isinstance(variables, dict):
         raise FunctionError(f"the template's variables must be a map, not {type_name(variables)}")
+    _no_interpolation(source, text, variables)
     import jinja2
     try:
         out, size = [], 0

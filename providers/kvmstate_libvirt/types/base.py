@@ -41,6 +41,14 @@ class ResourceOperations:
         """Put the object this one `reverts` back to it; only snapshots do."""
         raise ProviderError(f"the libvirt provider cannot revert to a {self.declaration.name}")
 
+    def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
+        """How deleting the object goes, for the plan, when it is more than a delete."""
+        return []
+
+    def revert_problems(self, attributes: dict[str, Any]) -> list[Problem]:
+        """Why reverting to an object with these live attributes would fail, found at plan time."""
+        return []
+
     def adopt(self, host: Host, live: LiveObject, owner: Owner) -> LiveObject:
         """Write the ownership mark; types without `<metadata>` return the object as is."""
         return live

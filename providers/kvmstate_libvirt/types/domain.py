@@ -14,7 +14,7 @@ import libvirt
 
 from kvmstate.provider import LiveObject, Owner, Problem, Request
 
-from .. import addresses, capabilities, features, host_devices, hotplug, placement, storage
+from .. import addresses, capabilities, features, host_devices, hotplug, overlays, placement, storage
 from ..connection import Host
 from ..declarations import DOMAIN
 from ..errors import doing, find
@@ -73,12 +73,14 @@ class Domains(ResourceOperations):
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
         """What the host does not offer: domain type, machine type, firmware, CPU mode, the devices' helpers
-        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks, kernel and initrd name by path, host devices, CPUs,
-        NUMA nodes and hugepages, and XML patches libvirt's schema refuses, before any change."""
+        (swtpm, virtiofsd, Secure Boot firmware), the files and devices disks, kernel and initrd name by path,
+        host devices, CPUs, NUMA nodes and hugepages, XML patches libvirt's schema refuses, and disks taken off a
+        snapshot's overlay, before any change."""
         spec = Domain.model_validate(request.attributes)
         problems = (capabilities.check(host, spec) + features.check(host, spec)
                     + storage.path_problems(host, spec, _volumes(request, spec))
-                    + host_devices.check(host, spec) + placement.check(host, spec))
+                    + host_devices.check(host, spec) + placement.check(host, spec)
+                    + (overlays.detach_problems(host, live.attributes, request.attributes) if live else []))
         if spec.xml_patches:
             bare = spec.model_copy(update={"xml_patches": None})
             problems += validate.check_patches(document.to_xml(bare, request.name, volumes=_volumes(request, spec),
@@ -87,12 +89,13 @@ class Domains(ResourceOperations):
         return problems
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
-        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, and
+        """Live attributes with aliases of the desired values (machine type, MAC case) in the desired form, a
+        disk on an external snapshot's overlay as its configured volume, and
         what the definition has at the paths of the desired XML patches (one more XML read, only then)."""
         aliases: dict[str, set[str]] = {}
         if desired.get("machine") and desired.get("machine") != live.attributes.get("machine"):
             aliases = capabilities.machine_aliases(host, live.attributes.get("type"))
-        attrs = in_desired_form(live.attributes, desired, aliases)
+        attrs = overlays.as_configured(host, in_desired_form(live.attributes, desired, aliases), desired)
         for key, value in live.running.items():
             if attrs.get(key) == desired.get(key):      # the definition is as wanted: show the running value
                 attrs = {**attrs, key: value}
@@ -159,11 +162,17 @@ class Domains(ResourceOperations):
                             ownership.NAMESPACE, flags)
         return self.live(host, dom)
 
+    def delete_notes(self, host: Host, live: LiveObject) -> list[str]:
+        """A domain with external snapshots merges their overlays into its volumes before it goes."""
+        dom = find(f"looking up domain {live.name}", host.conn.lookupByUUIDString, live.identity)
+        return overlays.leftover_notes(dom) if dom is not None else []
+
     def delete(self, host: Host, name: str, identity: str) -> None:
         dom = find(f"looking up domain {name}", host.conn.lookupByUUIDString, identity)
         if dom is None:
             return
         persistent = dom.isPersistent()
+        overlays.merge_all(host, dom)       # a replaced domain's volumes keep what its snapshots' overlays hold
         _stop(dom, name, host.shutdown_timeout)
         if not persistent:
             return                  # a transient domain is gone once stopped
@@ -187,13 +196,15 @@ class Domains(ResourceOperations):
         return obj
 
     def _redefine(self, host: Host, request: Request, spec: Domain, dom: libvirt.virDomain) -> libvirt.virDomain:
-        """Define the new XML (same UUID, libvirt's MACs kept by position) and restart a running domain."""
+        """Define the new XML (same UUID, libvirt's MACs kept by position, disks on their snapshot overlays) and
+        restart a running domain."""
         name = request.name
         with doing(f"reading domain {name}"):
-            old = document.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), autostart=False, power="stopped")
-        macs = [iface.get("mac") for iface in old["interfaces"]]
+            root = parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        macs = [iface.get("mac") for iface in document.from_xml(root, autostart=False, power="stopped")["interfaces"]]
         xml = document.to_xml(spec, name, volumes=_volumes(request, spec), owner=request.owner, uuid=dom.UUIDString(),
                               macs=macs, seed_pool=_seed_pool(request, spec))
+        xml = overlays.kept_on_overlays(host, xml, root)      # disks stay on their external snapshots' overlays
         with doing(f"defining domain {name}"):
             dom = host.conn.defineXML(xml)
         if dom.isActive() and spec.power == "running":
