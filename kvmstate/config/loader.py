@@ -347,7 +347,7 @@ def _report(err: dict, raw: RawResource, model: type[BaseModel], address: str, d
         msg = err["msg"].removeprefix("Value error, ").rstrip(".")
         where = f'"{attr}"' if attr else address
         value = err.get("input")
-        given = f" The value is {shown(value)}." if "input" in err and not isinstance(value, dict) else ""
+        given = f" The value is {shown(value)}." if "input" in err and not isinstance(value, dict | None) else ""
         diags.error("Invalid value", f"{where}: {msg}.{given}", pos, address, attr)
 
 

@@ -458,7 +458,8 @@ class Pool(_Model):
     path: str | None = _f(None, "replace", description="Absolute path of the pool's directory (dir: created when "
                           "missing; netfs: the mount point); for logical /dev/VG, iscsi /dev/disk/by-path and "
                           "disk /dev when unset.", validate_default=True)
-    source: PoolSource | None = _f(None, "replace", description="Where the storage comes from (every type but dir).")
+    source: PoolSource | None = _f(None, "replace", description="Where the storage comes from (every type but dir).",
+                                   validate_default=True)
     active: bool = _f(True, "live", description="Whether the pool is started; one stopped outside kvmstate is started again.")
     autostart: bool = _f(False, "live", description="Start the pool when libvirtd starts.")
 
@@ -469,25 +470,28 @@ class Pool(_Model):
             raise PydanticCustomError("missing", "a {kind} pool needs `path`", {"kind": info.data["type"]})
         return None if value is None else _absolute_path(value)
 
-    @model_validator(mode="after")
-    def _source_fits_type(self):
-        required, optional = POOL_SOURCE_KEYS[self.type]
-        given = set(self.source.model_dump(exclude_none=True)) if self.source is not None else set()
+    @field_validator("source")
+    @classmethod
+    def _source_fits_type(cls, value: PoolSource | None, info: ValidationInfo):
+        """What `source` must and may hold for the pool's type; an error lands on `source`."""
+        kind = info.data.get("type")
+        if kind is None:
+            return value                # the type is wrong: reported there
+        required, optional = POOL_SOURCE_KEYS[kind]
+        given = set(value.model_dump(exclude_none=True)) if value is not None else set()
         if required - given:
-            raise ValueError(f"a {self.type} pool needs `source` with {', '.join(sorted(required))}; "
+            raise ValueError(f"a {kind} pool needs `source` with {', '.join(sorted(required))}; "
                              f"missing: {', '.join(sorted(required - given))}")
         if given - required - optional:
-            raise ValueError(f"a {self.type} pool's `source` takes "
+            raise ValueError(f"a {kind} pool's `source` takes "
                              f"{', '.join(sorted(required | optional)) or 'nothing'}, not "
                              f"{', '.join(sorted(given - required - optional))}")
-        if "format" in given and self.source.format not in SOURCE_FORMATS[self.type]:
-            raise ValueError(f"a {self.type} pool's source format is one of "
-                             f"{', '.join(sorted(SOURCE_FORMATS[self.type]))}, not {self.source.format}")
-        if self.type == "disk" and len(self.source.devices) != 1:
+        if "format" in given and value.format not in SOURCE_FORMATS[kind]:
+            raise ValueError(f"a {kind} pool's source format is one of "
+                             f"{', '.join(sorted(SOURCE_FORMATS[kind]))}, not {value.format}")
+        if kind == "disk" and len(value.devices) != 1:
             raise ValueError("a disk pool's `source.devices` names exactly one block device")
-        if self.type == "dir" and self.source is not None:
-            self.source = None          # an empty source block says nothing
-        return self
+        return None if kind == "dir" else value          # an empty source block says nothing
 
 
 def _base_dir(info: ValidationInfo) -> Path | None:
