@@ -11,6 +11,9 @@ A provider's pydantic models describe themselves in `json_schema_extra`:
     x-unique: "<what>"                          the value may appear once in the whole configuration
     x-filled: true                              libvirt fills it in when unset (a MAC, the machine type): left
                                                 out of the configuration `plan --generate-config-out` writes
+    x-follows: true                             on an x-ref field: when the object it names is replaced or
+                                                restarted, this one restarts too (a running guest stays cut off
+                                                from a network that is re-created until it restarts)
 
 Every lookup is cached per model, so plans of thousands of resources pay once.
 """
@@ -86,6 +89,12 @@ def update_class(model: type[BaseModel] | None, path: Path) -> str:
             classes.append(meta["x-update"])
         model = _children(model)[part]
     return max(classes, key=UPDATE_RANK.__getitem__) if classes else "replace"
+
+
+def follows(model: type[BaseModel] | None, path: Path) -> bool:
+    """Whether the reference at `path` is tagged `x-follows`: its holder restarts with the object it names."""
+    parent = model_at(model, path[:-1]) if path else None
+    return parent is not None and isinstance(path[-1], str) and bool(field_meta(parent, path[-1]).get("x-follows"))
 
 
 def without_local(model: type[BaseModel] | None, data: Any) -> Any:

@@ -16,7 +16,7 @@ from kvmstate.config import Configuration, refactor
 from kvmstate.config.conditions import check_names, check_resource
 from kvmstate.config.outputs import check as check_outputs
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.metadata import UPDATE_RANK, fields_with, update_class
+from kvmstate.metadata import UPDATE_RANK, fields_with, follows, update_class
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan import hosts, imports
 from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
@@ -151,23 +151,34 @@ def _empty_configuration(deletes: int) -> str:
 
 
 def _cascade_replacements(plan: Plan, config: Configuration, registry: Registry) -> None:
-    """Replace what refers to a replaced resource through a replace-class attribute (an overlay on its base)."""
+    """Replace what refers to a replaced resource through a replace-class attribute (an overlay on its base), and
+    restart what refers through an `x-follows` reference to a replaced or restarted one (a guest on a network)."""
     changes = {c.address: c for c in plan.resource_changes}
-    if not any(c.action == Action.REPLACE for c in changes.values()):
+    if not any(c.action in (Action.REPLACE, Action.RESTART) for c in changes.values()):
         return
     for key in config.graph.order():
         change = changes.get(key)
-        if change is None or change.action in (Action.CREATE, Action.REPLACE, Action.DELETE):
+        if change is None or change.action in (Action.CREATE, Action.REPLACE, Action.DELETE, Action.REVERT):
             continue
         model = registry.types[change.type].model
         for path, target in config.resources[Address.parse(key)].refs.items():
-            replaced = changes.get(str(target))
-            if replaced and replaced.action == Action.REPLACE and update_class(model, path) == "replace":
+            moved = changes.get(str(target))
+            if moved is None or moved.action not in (Action.REPLACE, Action.RESTART):
+                continue
+            if moved.action == Action.REPLACE and update_class(model, path) == "replace":
                 change.action = Action.REPLACE
                 change.replace_paths.append(format_path(path))
-                why = f"it refers through {format_path(path)} to {target}, which is replaced"
-                change.reason = f"{change.reason}; {why}" if change.reason else why
+                _give_reason(change, f"it refers through {format_path(path)} to {target}, which is replaced")
                 break
+            if change.action != Action.RESTART and follows(model, path):
+                change.action = Action.RESTART
+                _give_reason(change, f"it refers through {format_path(path)} to {target}, which is "
+                                     f"{'replaced' if moved.action == Action.REPLACE else 'restarted'}, and "
+                                     "restarts to join it again")
+
+
+def _give_reason(change: ResourceChange, why: str) -> None:
+    change.reason = f"{change.reason}; {why}" if change.reason else why
 
 
 def _name_users(plan: Plan, config: Configuration) -> None:

@@ -112,6 +112,8 @@ def heading(change: ResourceChange) -> tuple[str, str]:
     sign, _, verb = _HEAD.get(change.action, ("<=", "", ""))
     if change.create_before_destroy:
         sign, verb = "+/-", "must be replaced (the new one is created first)"
+    elif change.action == Action.RESTART and not change.changes:
+        verb = "will be restarted"
     if change.importing:
         verb = "will be imported" + (f", then {verb.removeprefix('will be ')}" if verb else "")
     return sign, verb

@@ -26,10 +26,12 @@ HOSTNAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9](
 
 
 def _f(default, update: str, ref: str | None = None, recorded: bool = False, sensitive: bool = False,
-       local: bool = False, unique: str | None = None, filled: bool = False, **kw):
+       local: bool = False, unique: str | None = None, filled: bool = False, follows: bool = False, **kw):
     extra: dict = {"x-update": update}
     if filled:
         extra["x-filled"] = True
+    if follows:
+        extra["x-follows"] = True
     if ref:
         extra["x-ref"] = ref
     if recorded:
@@ -633,7 +635,10 @@ class Cdrom(_Model):
 
 
 class Interface(_Model):
-    network: str | None = _f(None, "restart", ref="network", description="The libvirt network this interface joins.")
+    network: str | None = _f(None, "restart", ref="network", follows=True,
+                             description="The libvirt network this interface joins. A running domain restarts when "
+                                         "its network is replaced or restarted: libvirt does not plug a running "
+                                         "guest into a network made again.")
     bridge: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,
                             description="A host bridge this interface joins (instead of `network`).")
     macvtap: str | None = _f(None, "restart", pattern=BRIDGE_PATTERN,

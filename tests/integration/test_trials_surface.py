@@ -8,6 +8,7 @@ documentation promises, and destroy (nothing left: libvirt's lists, the pool fol
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -177,6 +178,23 @@ def test_dual_stack_network_with_computed_static_hosts_and_guests_on_clones_and_
     assert sorted(d.name() for d in conn.listAllDomains()) == ["tr-alpha", "tr-gamma"]
     assert "52:54:00:81:00:0c,192.168.181.12,gamma" in (DNSMASQ / "tr-dual.hostsfile").read_text()
     assert "alpha.tr.test,636" in (DNSMASQ / "tr-dual.conf").read_text()
+
+    # A new IPv6 prefix replaces the network; libvirt would leave the running guests' devices outside the new
+    # bridge, so the plan restarts them after it, and they are on the new bridge, with their addresses, after.
+    (trial.folder / "main.hcl").write_text(DUAL_STACK.replace("beta = 11", "gamma = 12").replace("= 389", "= 636")
+                                           .replace("fd00:181::", "fd00:182::"))
+    plan = trial("plan").stdout
+    assert "network.lab must be replaced" in plan and 'domain.vm["alpha"] will be restarted' in plan, plan
+    assert "which is replaced, and restarts to join it again" in plan, plan
+    trial("apply", "--auto-approve")
+    no_changes(trial)
+    bridge = ET.fromstring(conn.networkLookupByName("tr-dual").XMLDesc(0)).find("bridge").get("name")
+    for name in ("tr-alpha", "tr-gamma"):
+        tap = dumpxml(conn, name).find("devices/interface/target").get("dev")
+        link = subprocess.run(["ip", "-o", "link", "show", "dev", tap], capture_output=True, text=True, check=True)
+        assert f"master {bridge} " in link.stdout, link.stdout
+    assert json.loads(trial.run("output", "--json", "ips").stdout) == {"alpha": "192.168.181.10",
+                                                                       "gamma": "192.168.181.12"}
 
 
 SNAPSHOTS = """
