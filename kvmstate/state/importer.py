@@ -51,7 +51,9 @@ def import_object(config: Configuration, state: State, registry: Registry, addre
     adopted = registry.provider_of[address.type].adopt(obj, Owner(state.lineage, str(address)))
     recorded = StateResource(address=str(address), type=address.type, name=name, host=resource.host,
                              identity=adopted.identity, attributes=attributes,
-                             dependencies=[str(a) for a in config.dependencies(address)])
+                             dependencies=[str(a) for a in config.dependencies(address)],
+                             fingerprint=verified_fingerprint(registry, adopted, attributes, state.lineage,
+                                                              str(address)))
     state.put(recorded)
     return recorded
 
