@@ -14,6 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from kvmstate.metadata import without_local
 from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, Unreadable
 from kvmstate_libvirt.declarations import TYPES
 
@@ -53,7 +54,8 @@ class FakeProvider:
         return list(self.problems.get(str(request.address), []))
 
     def normalize(self, live: LiveObject, desired: dict) -> dict:
-        return live.attributes
+        """The attributes as libvirt would show them: without kvmstate's own settings, which it never holds."""
+        return without_local(next(t.model for t in TYPES if t.name == live.type), live.attributes)
 
     @contextmanager
     def _action(self, call: tuple) -> Iterator[None]:
