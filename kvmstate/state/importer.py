@@ -15,7 +15,7 @@ from kvmstate.config import Configuration
 from kvmstate.config.loader import Resource
 from kvmstate.diagnostics import Diagnostics, Position, error
 from kvmstate.plan.lifecycle import drop_ignored
-from kvmstate.plan.live import Live, attribute_changes, live_key, read_live
+from kvmstate.plan.live import Live, attribute_changes, live_key, read_live, verified_fingerprint
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.render.text import value
 from kvmstate.state import State, StateResource

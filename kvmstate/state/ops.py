@@ -40,7 +40,8 @@ def move(state: State, old: str, new: str) -> StateResource:
         raise error("Address already in the state", f"{new} is already recorded; remove it first with "
                     f"`kvmstate state rm {new}`.")
     state.remove(old)
-    moved = recorded.model_copy(update={"address": str(target)})
+    # The fingerprint vouched for the object at the old address (its ownership mark names that one): compare again.
+    moved = recorded.model_copy(update={"address": str(target), "fingerprint": None})
     state.put(moved)
     for other in state.resources:
         other.dependencies = sorted(str(target) if d == old else d for d in other.dependencies)
