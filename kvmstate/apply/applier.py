@@ -286,6 +286,17 @@ def _exists(registry: Registry, change: ResourceChange) -> bool:
     return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
 
 
+def record_fingerprints(plan: Plan, state: State, store: Backend) -> None:
+    """Record the fingerprints of objects the plan compared equal to their records (one write, none when
+    there is none): a state from before fingerprints gains them at its first apply."""
+    found = plan._fingerprints
+    stale = [r for r in state.resources if r.address in found and r.fingerprint != found[r.address]]
+    for recorded in stale:
+        recorded.fingerprint = found[recorded.address]
+    if stale:
+        store.write(state)
+
+
 def record_outputs(config: Configuration, state: State, store: Backend, options: Options | None = None) -> None:
     """Evaluate the outputs against the state (computed values merged in) and record them when they changed.
 

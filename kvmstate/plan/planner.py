@@ -123,6 +123,8 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         if interrupted and change.action == Action.CREATE:
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
+        if not trusted and not drift and _fingerprint_missing(change, obj, resource, recorded):
+            plan._fingerprints[key] = obj.fingerprint
         check_prevent_destroy(change, resource, diags)
         check_resource(resource, "precondition", resource.attributes, facts, diags)
         if change.action != Action.NOOP:
@@ -224,6 +226,16 @@ def _unchanged(obj: LiveObject | None, resource, recorded: StateResource | None)
     return obj is not None and resource is not None and recorded is not None and not recorded.pending and \
         obj.fingerprint is not None and obj.fingerprint == recorded.fingerprint and \
         obj.identity == recorded.identity and obj.host == resource.host and obj.name == resource.object_name and \
+        recorded.attributes == resource.attributes
+
+
+def _fingerprint_missing(change: ResourceChange, obj: LiveObject | None, resource,
+                         recorded: StateResource | None) -> bool:
+    """Whether a no-op without drift (the object compared equal to the file and to its record) found a
+    fingerprint the record lacks: apply records it, so that the next plan need not compare."""
+    return change.action == Action.NOOP and not change.importing and obj is not None and \
+        obj.fingerprint is not None and recorded is not None and not recorded.pending and \
+        recorded.fingerprint != obj.fingerprint and recorded.identity == obj.identity and \
         recorded.attributes == resource.attributes
 
 

@@ -10,7 +10,7 @@ import hcl2
 import pytest
 
 from kvmstate.addrs import Address
-from kvmstate.apply.applier import apply_plan
+from kvmstate.apply.applier import apply_plan, record_fingerprints
 from kvmstate.config import expand, load, loader, plain_refs
 from kvmstate.diagnostics import DiagnosticError, format_plain
 from kvmstate.plan import live, planner
@@ -112,3 +112,27 @@ def test_plain_references_load_without_the_grammar(tmp_path: Path, monkeypatch) 
     vm = config.resources[Address("domain", "vm", 2)]
     assert vm.object_name == "t-vm2" and vm.attributes["disks"][0]["volume"] == "t-vol2"
     assert Address("volume", "disk", 2) in config.dependencies(vm.address)
+
+
+def test_an_apply_records_the_fingerprints_a_state_lacks(tmp_path: Path, monkeypatch) -> None:
+    """A state from before fingerprints: the plan compares every object, the apply records their fingerprints in
+    one write, and the next plan trusts them all, planning the same."""
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    (tmp_path / "main.yaml").write_text(Topology(3, prefix="t").yaml())
+    config, store = load(tmp_path, registry), StateStore(tmp_path / "state.json")
+    state = State(lineage=LINEAGE)
+    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
+    for recorded in state.resources:
+        recorded.fingerprint = None                      # as a version 1 state reads
+    first = make_plan(config, state, registry)
+    assert len(first._fingerprints) == len(state.resources)
+    record_fingerprints(first, state, store)
+    again = store.read()
+    assert all(r.fingerprint for r in again.resources)
+    trusted = []
+    monkeypatch.setattr(planner, "_unchanged_change", lambda *args: trusted.append(args) or unchanged_change(*args))
+    second = make_plan(config, again, registry)
+    assert len(trusted) == len(again.resources) and not second._fingerprints
+    assert second.model_dump(mode="json") == first.model_dump(mode="json") | {"prior_serial": again.serial}
