@@ -92,11 +92,16 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
     return out
 
 
+def marked_elsewhere(obj: LiveObject, lineage: str, address: str) -> bool:
+    """Whether the object carries an ownership mark for another state or address."""
+    return obj.owner is not None and (obj.owner.lineage, obj.owner.address) != (lineage, address)
+
+
 def verified_fingerprint(registry: Registry, obj: LiveObject, attributes: dict[str, Any], lineage: str,
                          address: str) -> str | None:
     """The fingerprint to record with `attributes` for an object just made, changed or adopted: its own when it
     compares equal to them and carries no other address's ownership mark, else None (always compared)."""
-    if obj.fingerprint is None or (obj.owner is not None and (obj.owner.lineage, obj.owner.address) != (lineage, address)):
+    if obj.fingerprint is None or marked_elsewhere(obj, lineage, address):
         return None
     return None if attribute_changes(registry, obj, attributes, attributes) else obj.fingerprint
 

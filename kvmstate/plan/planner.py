@@ -18,7 +18,7 @@ from kvmstate.diagnostics import Diagnostics
 from kvmstate.metadata import UPDATE_RANK, fields_with, update_class, without_local
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan import hosts, imports
-from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
+from kvmstate.plan.live import attribute_changes, live_key, live_view, marked_elsewhere, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
 from kvmstate.plan.revert import plan_reverts
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
@@ -96,7 +96,7 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
         if drift:
             plan.drift.append(drift)
         if not trusted and resource is not None and recorded is not None and obj is not None and \
-                obj.owner is not None and (obj.owner.lineage, obj.owner.address) != (state.lineage, key):
+                marked_elsewhere(obj, state.lineage, key):
             plan.drift.append(Drift(address=key, kind="remark"))      # recorded here, marked for another address
         interrupted = recorded is not None and recorded.pending == "create"
         if interrupted:
@@ -219,24 +219,26 @@ def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, l
     return recorded is not None and recorded.pending == "create" and not registry.types[obj.type].marks_owner
 
 
+def _as_recorded(obj: LiveObject | None, resource, recorded: StateResource | None) -> bool:
+    """Whether the file wants what the state records, for the object the state records."""
+    return obj is not None and resource is not None and recorded is not None and not recorded.pending and \
+        obj.identity == recorded.identity and recorded.attributes == resource.attributes
+
+
 def _unchanged(obj: LiveObject | None, resource, recorded: StateResource | None) -> bool:
     """Whether an object is known equal to the configuration without reading its values: the file wants what the
     state records, and the object has the fingerprint recorded when it last compared equal to that (same
     document, flags and live values; the provider folds into it all that its comparison reads)."""
-    return obj is not None and resource is not None and recorded is not None and not recorded.pending and \
-        obj.fingerprint is not None and obj.fingerprint == recorded.fingerprint and \
-        obj.identity == recorded.identity and obj.host == resource.host and obj.name == resource.object_name and \
-        recorded.attributes == resource.attributes
+    return _as_recorded(obj, resource, recorded) and obj.fingerprint is not None and \
+        obj.fingerprint == recorded.fingerprint and obj.host == resource.host and obj.name == resource.object_name
 
 
 def _fingerprint_missing(change: ResourceChange, obj: LiveObject | None, resource,
                          recorded: StateResource | None) -> bool:
     """Whether a no-op without drift (the object compared equal to the file and to its record) found a
     fingerprint the record lacks: apply records it, so that the next plan need not compare."""
-    return change.action == Action.NOOP and not change.importing and obj is not None and \
-        obj.fingerprint is not None and recorded is not None and not recorded.pending and \
-        recorded.fingerprint != obj.fingerprint and recorded.identity == obj.identity and \
-        recorded.attributes == resource.attributes
+    return change.action == Action.NOOP and not change.importing and _as_recorded(obj, resource, recorded) and \
+        obj.fingerprint is not None and obj.fingerprint != recorded.fingerprint
 
 
 def _unchanged_change(registry: Registry, config: Configuration, address: Address, obj: LiveObject
