@@ -16,10 +16,9 @@ variable, and lists, maps and objects are written as HCL, e.g. ["a", "b"].
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
