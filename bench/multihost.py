@@ -60,6 +60,7 @@ def build(hosts: int, per_host: int, folder: Path, style: str = "for_each") -> t
                 address=instance(r.address, h), type=r.type, name=r.name, host=h, uri=uris[h], identity=r.identity,
                 attributes=r.attributes, dependencies=[instance(d, h) for d in r.dependencies]))
     state.resources.sort(key=lambda r: r.address)
+    testdriver.record_fingerprints(state, uris)
     multi_state = folder / "multi.state.json"
     StateStore(multi_state).write(state)
     return config, multi_state, len(state.resources)

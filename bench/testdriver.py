@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from kvmstate.config import load
-from kvmstate.plan.live import request_for
+from kvmstate.plan.live import live_key, read_live, request_for, verified_fingerprint
 from kvmstate.plan.planner import make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateResource, StateStore
@@ -61,6 +61,20 @@ def build(topo: Topology, folder: Path, style: str = "for_each") -> tuple[str, P
     provider.close()
     node_file = folder / "node.xml"
     node_file.write_bytes(ET.tostring(node))
+    record_fingerprints(state, {"default": f"test://{node_file}"})
     state_file = folder / "kvmstate.state.json"
     StateStore(state_file).write(state)
     return f"test://{node_file}", config_dir, state_file
+
+
+def record_fingerprints(state: State, uris: dict[str, str]) -> None:
+    """Give each recorded resource the fingerprint an apply records: its live object's, read from `uris` (host
+    -> URI), when it compares equal to the recorded attributes."""
+    provider = LibvirtProvider()
+    provider.configure(uris, {})
+    registry = Registry([provider])
+    live = read_live(registry, {(r.host, r.type) for r in state.resources})
+    for r in state.resources:
+        obj = live[live_key(registry, r.host, r.type, r.name, r.attributes)]
+        r.fingerprint = verified_fingerprint(registry, obj, r.attributes, state.lineage, r.address)
+    provider.close()

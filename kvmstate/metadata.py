@@ -106,9 +106,9 @@ def without_local(model: type[BaseModel] | None, data: Any) -> Any:
         return [without_local(model, item) for item in data]
     if not isinstance(data, dict):
         return data
-    local = {name for name, _ in tagged(model, "x-local")}
-    children = _children(model)
-    return {key: without_local(children.get(key), value) for key, value in data.items() if key not in local}
+    local, inner = _local_parts(model)
+    return {key: without_local(inner[key], value) if key in inner else value for key, value in data.items()
+            if key not in local}
 
 
 def as_written(model: type[BaseModel], data: Any, filled: bool = False) -> Any:
@@ -160,6 +160,13 @@ def references(spec: BaseModel) -> Iterable[tuple[Path, str, str]]:
 def _tag_of(model: type[BaseModel], tag: str) -> tuple[tuple[str, Any], ...]:
     """(field, value of its `tag` or None) for every field of a model."""
     return tuple((name, field_meta(model, name).get(tag)) for name in model.model_fields)
+
+
+@lru_cache(maxsize=None)
+def _local_parts(model: type[BaseModel]) -> tuple[frozenset[str], dict[str, type[BaseModel]]]:
+    """A model's own `x-local` fields, and its fields whose models hold some."""
+    return (frozenset(name for name, _ in tagged(model, "x-local")),
+            {name: child for name, child in _children(model).items() if child is not None and _has_local(child)})
 
 
 @lru_cache(maxsize=None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Iterable, Literal, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -64,6 +64,40 @@ class LiveObject:
     running: dict[str, Any] = field(default_factory=dict)    # attributes where the running object differs from
                                                               # its persistent definition (`virsh setvcpus --live`);
                                                               # the provider's `normalize` shows them
+    fingerprint: str | None = None         # digest of all that the provider's comparison of this object reads
+                                           # (its document, list flags, live values); None: always compared
+
+    def get(self, key: str) -> Any:
+        """One attribute (None when absent)."""
+        return self.attributes.get(key)
+
+
+class DeferredLiveObject(LiveObject):
+    """A live object read but not yet parsed: `parse` makes the whole object on the first use of its attributes,
+    owner, computed or running values, so a plan that trusts the fingerprint never parses it. `known`: attributes
+    known without parsing (a volume's pool)."""
+
+    def __init__(self, type: str, name: str, host: str, identity: str, fingerprint: str | None,
+                 parse: Callable[[], LiveObject], known: dict[str, Any] | None = None) -> None:
+        self.type, self.name, self.host, self.identity, self.fingerprint = type, name, host, identity, fingerprint
+        self._parse, self._parsed, self._known = parse, None, known or {}
+
+    def whole(self) -> LiveObject:
+        """The parsed object (parsed now if not yet)."""
+        if self._parsed is None:
+            self._parsed = self._parse()
+        return self._parsed
+
+    def get(self, key: str) -> Any:
+        return self._known[key] if key in self._known else self.attributes.get(key)
+
+    attributes = property(lambda self: self.whole().attributes,
+                          lambda self, value: setattr(self.whole(), "attributes", value))
+    owner = property(lambda self: self.whole().owner, lambda self, value: setattr(self.whole(), "owner", value))
+    computed = property(lambda self: self.whole().computed,
+                        lambda self, value: setattr(self.whole(), "computed", value))
+    running = property(lambda self: self.whole().running,
+                       lambda self, value: setattr(self.whole(), "running", value))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.diff import set_path
 from kvmstate.graph import Graph
 from kvmstate.plan.model import Action, Options, Plan, ResourceChange
-from kvmstate.plan.live import live_key, read_live, request_for
+from kvmstate.plan.live import live_key, read_live, request_for, verified_fingerprint
 from kvmstate.provider import LiveObject, Owner, ProviderError, Registry, Request
 from kvmstate.state import Backend, State, StateResource
 from kvmstate.state.model import StateOutput
@@ -145,11 +145,16 @@ class Recorder:
         self._lock = threading.Lock()
 
     def record(self, change: ResourceChange, identity: str | None, *, pending: str | None = None,
-               computed: dict | None = None) -> None:
+               computed: dict | None = None, fingerprint: str | None = None) -> None:
         self.put(StateResource(address=change.address, type=change.type, name=change.name, host=change.host,
                                uri=self._uri(change.host), identity=identity, pending=pending,
                                attributes=change.after or {}, dependencies=change.dependencies,
-                               computed=computed or {}))
+                               computed=computed or {}, fingerprint=fingerprint))
+
+    def record_result(self, change: ResourceChange, result: LiveObject, registry: Registry) -> None:
+        """Record what an action made, with its fingerprint when it compares equal to the change's attributes."""
+        self.record(change, result.identity, computed=result.computed, fingerprint=verified_fingerprint(
+            registry, result, change.after or {}, self.state.lineage, change.address))
 
     def _uri(self, host: str) -> str | None:
         if host in self.uris:
@@ -244,7 +249,7 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder
         return
     if change.create_before_destroy:
         result = provider.create(request_for(change, config, recorder.state.lineage))
-        recorder.record(change, result.identity, computed=result.computed)
+        recorder.record_result(change, result, registry)
         provider.delete(change.type, live.host, live.name, live.identity)
         return
     if change.action in (Action.DELETE, Action.REPLACE) and live is not None:
@@ -258,7 +263,7 @@ def _execute(change: ResourceChange, plan: Plan, config: Configuration, recorder
     else:
         paths = [c.path for c in change.changes]
         result = provider.update(request, live, paths, restart=change.action == Action.RESTART)
-    recorder.record(change, result.identity, computed=result.computed)
+    recorder.record_result(change, result, registry)
 
 
 def _create(change: ResourceChange, request: Request, registry: Registry, recorder: Recorder) -> LiveObject:
@@ -279,6 +284,17 @@ def _exists(registry: Registry, change: ResourceChange) -> bool:
     except ProviderError:
         return True
     return live_key(registry, change.host, change.type, change.name, change.after or {}) in live
+
+
+def record_fingerprints(plan: Plan, state: State, store: Backend) -> None:
+    """Record the fingerprints of objects the plan compared equal to their records (one write, none when
+    there is none): a state from before fingerprints gains them at its first apply."""
+    found = plan._fingerprints
+    stale = [r for r in state.resources if r.address in found and r.fingerprint != found[r.address]]
+    for recorded in stale:
+        recorded.fingerprint = found[recorded.address]
+    if stale:
+        store.write(state)
 
 
 def record_outputs(config: Configuration, state: State, store: Backend, options: Options | None = None) -> None:

@@ -50,7 +50,7 @@ def fail(exc: Exception, color: Optional[bool] = None) -> NoReturn:
 
 def inputs(var: Optional[list[str]], var_file: Optional[list[Path]]):
     """Variable values from --var, --var-file and the environment (KVMSTATE_VAR_name)."""
-    from kvmstate.config.variables import Inputs
+    from kvmstate.config.inputs import Inputs
     return Inputs(list(var or []), list(var_file or []))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from kvmstate.config.variables import Inputs
+    from kvmstate.config.inputs import Inputs
 
 
 def plain_validate(args: list[str]) -> Path | None:

@@ -215,7 +215,7 @@ def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Opt
 def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve: bool, parallelism: int,
                per_host: int = 0) -> None:
     """Print the plan, confirm it, apply it and report; exit 1 when an action failed."""
-    from kvmstate.apply.applier import apply_plan, record_outputs
+    from kvmstate.apply.applier import apply_plan, record_fingerprints, record_outputs
     from kvmstate.apply.interrupt import graceful_interrupts
     from kvmstate.cli.progress import Progress
     from kvmstate.render.formats import render
@@ -224,6 +224,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
     style = Style(use_color(sys.stdout, color))
     print(render(the_plan, Format.text, style), end="")
     if not the_plan.has_changes and not the_plan.drift:
+        record_fingerprints(the_plan, state, ws.store)
         record_outputs(config, state, ws.store, the_plan.options)
         return
     destroy = the_plan.options.destroy
@@ -244,6 +245,7 @@ def _carry_out(ws, the_plan, config, state, color: Optional[bool], auto_approve:
                          f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped. "
                          "Run `kvmstate plan` to see what is left.\n")
         raise typer.Exit(1)
+    record_fingerprints(the_plan, state, ws.store)
     record_outputs(config, state, ws.store, the_plan.options)
     outcome.postconditions.raise_if_errors()
     if the_plan.options.refresh_only:

@@ -12,8 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kvmstate.config.hosts import DEFAULT_HOST
-from kvmstate.config.variables import Inputs
+from kvmstate.config.inputs import DEFAULT_HOST, Inputs
 from kvmstate.provider import Registry
 
 if TYPE_CHECKING:

@@ -34,13 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kvmstate.addrs import format_path, valid_name
 from kvmstate.config.evaluate import EvalError, Scope, evaluate
+from kvmstate.config.inputs import DEFAULT_HOST
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position, shown
 
 if TYPE_CHECKING:
     from kvmstate.config.loader import Resource
 
-DEFAULT_HOST = "default"
 BLOCK = "host"              # the HCL block type and the type of the raw resources read from it
 SECTION = "hosts"           # the YAML top-level key
 

@@ -16,10 +16,9 @@ variable, and lists, maps and objects are written as HCL, e.g. ["a", "b"].
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -30,6 +29,7 @@ from kvmstate.config.hcl_expr import build
 from kvmstate.config.templates import parse_text
 from kvmstate.config.functions import type_name
 from kvmstate.config import validation
+from kvmstate.config.inputs import Inputs
 from kvmstate.config.source import RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
@@ -59,15 +59,6 @@ class VarType:
 
 
 ANY = VarType("any")
-
-
-@dataclass
-class Inputs:
-    """Values given on the command line and in the environment."""
-
-    vars: list[str] = field(default_factory=list)          # "name=value", in order
-    var_files: list[Path] = field(default_factory=list)
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
 @dataclass

@@ -6,7 +6,7 @@ compare live objects the same way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import BaseModel
 
@@ -33,8 +33,10 @@ class Live(dict[LiveKey, LiveObject]):
         return self.unreadable.get(key[:3])
 
 
-def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: dict[str, Any]) -> LiveKey:
-    """Where an object is found: names are unique per host and type, and per scope when the type has one."""
+def live_key(registry: Registry, host: str, rtype: str, name: str, attributes: Mapping[str, Any] | LiveObject
+             ) -> LiveKey:
+    """Where an object is found: names are unique per host and type, and per scope when the type has one
+    (`attributes`: the object's, or the object itself, which knows its scope without being parsed)."""
     scope = registry.types[rtype].scope
     return (host, rtype, attributes.get(scope) if scope else None, name)
 
@@ -52,7 +54,7 @@ def read_live(registry: Registry, wanted: set[tuple[str, str]]) -> Live:
             if isinstance(obj, Unreadable):
                 live.unreadable[(obj.host, obj.type, obj.scope)] = obj.reason
                 continue
-            live[live_key(registry, obj.host, obj.type, obj.name, obj.attributes)] = obj
+            live[live_key(registry, obj.host, obj.type, obj.name, obj)] = obj
     return live
 
 
@@ -88,6 +90,20 @@ def attribute_changes(registry: Registry, obj: LiveObject, desired: dict[str, An
         out.append(AttributeChange(path=format_path(path), before=old, after=new,
                                    update=update_class(model, path), outside=outside))
     return out
+
+
+def marked_elsewhere(obj: LiveObject, lineage: str, address: str) -> bool:
+    """Whether the object carries an ownership mark for another state or address."""
+    return obj.owner is not None and (obj.owner.lineage, obj.owner.address) != (lineage, address)
+
+
+def verified_fingerprint(registry: Registry, obj: LiveObject, attributes: dict[str, Any], lineage: str,
+                         address: str) -> str | None:
+    """The fingerprint to record with `attributes` for an object just made, changed or adopted: its own when it
+    compares equal to them and carries no other address's ownership mark, else None (always compared)."""
+    if obj.fingerprint is None or marked_elsewhere(obj, lineage, address):
+        return None
+    return None if attribute_changes(registry, obj, attributes, attributes) else obj.fingerprint
 
 
 def live_view(registry: Registry, obj: LiveObject, desired: dict[str, Any],

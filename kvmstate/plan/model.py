@@ -135,6 +135,8 @@ class Plan(BaseModel):
                                               description="Hosts left out of the plan because they could not be "
                                               "reached (--skip-unreachable): host -> the error.")
     _live: dict[str, Any] = PrivateAttr(default_factory=dict)     # address -> LiveObject, for the applier
+    _fingerprints: dict[str, str] = PrivateAttr(default_factory=dict)   # address -> the fingerprint of an object
+                                                       # compared equal to its record, which records another or none
     sensitive: dict[str, list[str]] = Field(default_factory=dict,
                                             description="Address -> attributes whose values are masked in output.")
     moved: list[Moved] = Field(default_factory=list, description="State entries renamed by `moved` blocks; "

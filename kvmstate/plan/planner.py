@@ -16,10 +16,10 @@ from kvmstate.config import Configuration, refactor
 from kvmstate.config.conditions import check_names, check_resource
 from kvmstate.config.outputs import check as check_outputs
 from kvmstate.diagnostics import Diagnostics
-from kvmstate.metadata import UPDATE_RANK, fields_with, follows, update_class
+from kvmstate.metadata import UPDATE_RANK, fields_with, follows, update_class, without_local
 from kvmstate.plan.lifecycle import check_ignore_paths, check_prevent_destroy, drop_ignored, order_replacement
 from kvmstate.plan import hosts, imports
-from kvmstate.plan.live import attribute_changes, live_key, live_view, request_for
+from kvmstate.plan.live import attribute_changes, live_key, live_view, marked_elsewhere, request_for
 from kvmstate.plan.model import Action, AttributeChange, Drift, Moved, Options, Plan, ResourceChange
 from kvmstate.plan.revert import plan_reverts
 from kvmstate.plan.targeting import covered, is_requested, parse_addresses
@@ -85,17 +85,19 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
             if resource is not None:
                 diags.error("Object not managed by kvmstate", _conflict(key, obj, state), resource.raw.position, key)
             obj = None       # someone else's object of that name: never touch it
-        view = _shared_view(registry, obj, resource, recorded)
-        if address in importing:
-            drift = None        # not drift: the object comes into the state by the import block
+        trusted = address not in importing and not is_requested(address, replace) and \
+            _unchanged(obj, resource, recorded)
+        view = None if trusted else _shared_view(registry, obj, resource, recorded)
+        if address in importing or trusted:
+            drift = None        # importing: not drift, the object comes into the state by the import block
         elif unreadable and obj is not None:
             drift = Drift(address=key, kind="unknown", reason=f"{unreadable}; its recorded state is kept")
         else:
             drift = _drift(registry, key, recorded, obj, view)
         if drift:
             plan.drift.append(drift)
-        if resource is not None and recorded is not None and obj is not None and obj.owner is not None and \
-                (obj.owner.lineage, obj.owner.address) != (state.lineage, key):
+        if not trusted and resource is not None and recorded is not None and obj is not None and \
+                marked_elsewhere(obj, state.lineage, key):
             plan.drift.append(Drift(address=key, kind="remark"))      # recorded here, marked for another address
         interrupted = recorded is not None and recorded.pending == "create"
         if interrupted:
@@ -114,13 +116,16 @@ def make_plan(config: Configuration, state: State, registry: Registry, options: 
                 check_prevent_destroy(change, config.resources.get(address), diags)
                 plan.resource_changes.append(change)
             continue
-        change = _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace), view)
+        change = _unchanged_change(registry, config, address, obj) if trusted else \
+            _plan_resource(registry, config, address, recorded, obj, is_requested(address, replace), view)
         if address in importing:
             change.importing = True
             change.reason = "; ".join(filter(None, ["an import block adopts the existing object", change.reason]))
         if interrupted and change.action == Action.CREATE:
             change.reason = "an interrupted apply had started to create it"
         plan.resource_changes.append(change)
+        if not trusted and not drift and _fingerprint_missing(change, obj, resource, recorded):
+            plan._fingerprints[key] = obj.fingerprint
         check_prevent_destroy(change, resource, diags)
         check_resource(resource, "precondition", resource.attributes, facts, diags)
         check_names(resource, facts, diags)
@@ -237,6 +242,39 @@ def _ours(registry: Registry, obj: LiveObject, recorded: StateResource | None, l
     if obj.owner is not None:
         return obj.owner.lineage == lineage and obj.owner.address == address
     return recorded is not None and recorded.pending == "create" and not registry.types[obj.type].marks_owner
+
+
+def _as_recorded(obj: LiveObject | None, resource, recorded: StateResource | None) -> bool:
+    """Whether the file wants what the state records, for the object the state records."""
+    return obj is not None and resource is not None and recorded is not None and not recorded.pending and \
+        obj.identity == recorded.identity and recorded.attributes == resource.attributes
+
+
+def _unchanged(obj: LiveObject | None, resource, recorded: StateResource | None) -> bool:
+    """Whether an object is known equal to the configuration without reading its values: the file wants what the
+    state records, and the object has the fingerprint recorded when it last compared equal to that (same
+    document, flags and live values; the provider folds into it all that its comparison reads)."""
+    return _as_recorded(obj, resource, recorded) and obj.fingerprint is not None and \
+        obj.fingerprint == recorded.fingerprint and obj.host == resource.host and obj.name == resource.object_name
+
+
+def _fingerprint_missing(change: ResourceChange, obj: LiveObject | None, resource,
+                         recorded: StateResource | None) -> bool:
+    """Whether a no-op without drift (the object compared equal to the file and to its record) found a
+    fingerprint the record lacks: apply records it, so that the next plan need not compare."""
+    return change.action == Action.NOOP and not change.importing and _as_recorded(obj, resource, recorded) and \
+        obj.fingerprint is not None and obj.fingerprint != recorded.fingerprint
+
+
+def _unchanged_change(registry: Registry, config: Configuration, address: Address, obj: LiveObject
+                      ) -> ResourceChange:
+    """The no-op of an object known unchanged: the change the comparison would make (its live view is the
+    desired attributes without kvmstate's own settings, which libvirt does not hold)."""
+    resource = config.resources[address]
+    before = without_local(registry.types[address.type].model, resource.attributes)
+    return ResourceChange(address=str(address), type=address.type, name=resource.object_name, host=resource.host,
+                          action=Action.NOOP, identity=obj.identity, before=before,
+                          after=resource.attributes, dependencies=[str(a) for a in config.dependencies(address)])
 
 
 def _shared_view(registry: Registry, obj: LiveObject | None, resource, recorded: StateResource | None

@@ -15,7 +15,7 @@ from kvmstate.config import Configuration
 from kvmstate.config.loader import Resource
 from kvmstate.diagnostics import Diagnostics, Position, error
 from kvmstate.plan.lifecycle import drop_ignored
-from kvmstate.plan.live import Live, attribute_changes, live_key, read_live
+from kvmstate.plan.live import Live, attribute_changes, live_key, read_live, verified_fingerprint
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.render.text import value
 from kvmstate.state import State, StateResource
@@ -51,7 +51,9 @@ def import_object(config: Configuration, state: State, registry: Registry, addre
     adopted = registry.provider_of[address.type].adopt(obj, Owner(state.lineage, str(address)))
     recorded = StateResource(address=str(address), type=address.type, name=name, host=resource.host,
                              identity=adopted.identity, attributes=attributes,
-                             dependencies=[str(a) for a in config.dependencies(address)])
+                             dependencies=[str(a) for a in config.dependencies(address)],
+                             fingerprint=verified_fingerprint(registry, adopted, attributes, state.lineage,
+                                                              str(address)))
     state.put(recorded)
     return recorded
 

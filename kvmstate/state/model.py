@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kvmstate import __version__
 
-STATE_VERSION = 1
+STATE_VERSION = 2      # 2: resources may record a fingerprint; a version 1 state reads as is
 
 
 class StateResource(BaseModel):
@@ -32,6 +32,10 @@ class StateResource(BaseModel):
     computed: dict[str, Any] = Field(default_factory=dict,
                                      description="Values the provider found when applying, such as a guest's addresses "
                                                  "(interfaces[].ipv4); never compared with the configuration.")
+    fingerprint: str | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="The provider's digest of the live object when it last compared equal to `attributes`: a plan "
+                    "that finds the same digest and the same desired attributes skips reading the object's values.")
 
 
 class StateOutput(BaseModel):
@@ -47,13 +51,19 @@ class State(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="kvmstate state")
 
-    version: Literal[1] = STATE_VERSION
+    version: Literal[2] = STATE_VERSION
     serial: int = Field(0, ge=0, description="Increases with every write.")
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()),
                          description="Identifies this state's history; objects kvmstate creates carry it.")
     kvmstate_version: str = __version__
     resources: list[StateResource] = Field(default_factory=list)
     outputs: dict[str, StateOutput] = Field(default_factory=dict, description="Output values, as of the last apply.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _upgrade(cls, version: Any) -> Any:
+        """Version 1 differs only in having no fingerprints: read as version 2 (and written so)."""
+        return STATE_VERSION if version == 1 else version
 
     def get(self, address: str) -> StateResource | None:
         return next((r for r in self.resources if r.address == address), None)

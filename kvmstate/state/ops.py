@@ -54,7 +54,8 @@ def rename(state: State, old: str, new: str) -> StateResource:
     recorded = state.get(old)
     assert recorded is not None
     state.remove(old)
-    moved = recorded.model_copy(update={"address": new})
+    # The fingerprint vouched for the object at the old address (its ownership mark names that one): compare again.
+    moved = recorded.model_copy(update={"address": new, "fingerprint": None})
     state.put(moved)
     for other in state.resources:
         other.dependencies = sorted(new if d == old else d for d in other.dependencies)

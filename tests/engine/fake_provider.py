@@ -14,6 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from kvmstate.metadata import without_local
 from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, Unreadable
 from kvmstate_libvirt.declarations import TYPES
 
@@ -47,15 +48,16 @@ class FakeProvider:
     def read(self, host: str, types: Iterable[str]) -> list[LiveObject]:
         types = list(types)
         self.calls.append(("read", host, tuple(types)))
-        return [copy.deepcopy(o) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types] + \
-            [u for u in self.unreadable if u.host == host and u.type in types]
+        return [stamped(copy.deepcopy(o)) for (h, t, _), o in sorted(self.objects.items()) if h == host and t in types] \
+            + [u for u in self.unreadable if u.host == host and u.type in types]
 
     def check(self, request: Request, live: LiveObject | None) -> list[Problem]:
         self.calls.append(("check", str(request.address)))
         return list(self.problems.get(str(request.address), []))
 
     def normalize(self, live: LiveObject, desired: dict) -> dict:
-        return live.attributes
+        """The attributes as libvirt would show them: without kvmstate's own settings, which it never holds."""
+        return without_local(next(t.model for t in TYPES if t.name == live.type), live.attributes)
 
     @contextmanager
     def _action(self, call: tuple) -> Iterator[None]:
@@ -84,13 +86,13 @@ class FakeProvider:
             obj = LiveObject(request.type, request.name, request.host, f"id-{request.type}-{request.name}",
                              copy.deepcopy(request.attributes), request.owner if marks else None)
             self.objects[(obj.host, obj.type, obj.name)] = obj
-        return obj
+        return stamped(obj)
 
     def update(self, request: Request, live: LiveObject, paths: list[str], restart: bool) -> LiveObject:
         with self._action(("restart" if restart else "update", str(request.address), tuple(paths))):
             obj = self.objects[(live.host, live.type, live.name)]
             obj.attributes = copy.deepcopy(request.attributes)
-        return obj
+        return stamped(obj)
 
     def delete(self, type: str, host: str, name: str, identity: str) -> None:
         with self._action(("delete", f"{type}.{name}")):
@@ -115,7 +117,13 @@ class FakeProvider:
         self.calls.append(("adopt", f"{live.type}.{live.name}"))
         obj = self.objects[(live.host, live.type, live.name)]
         obj.owner = Owner(owner.lineage, owner.address)
-        return copy.deepcopy(obj)
+        return stamped(copy.deepcopy(obj))
 
     def close(self) -> None:
         pass
+
+
+def stamped(obj: LiveObject) -> LiveObject:
+    """The object with a fingerprint of all that its comparison reads, as a real provider gives it."""
+    obj.fingerprint = repr((obj.identity, obj.attributes, obj.owner, obj.running))
+    return obj

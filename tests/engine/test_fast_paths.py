@@ -10,11 +10,11 @@ import hcl2
 import pytest
 
 from kvmstate.addrs import Address
-from kvmstate.apply.applier import apply_plan
+from kvmstate.apply.applier import apply_plan, record_fingerprints
 from kvmstate.config import expand, load, loader, plain_refs
 from kvmstate.diagnostics import DiagnosticError, format_plain
 from kvmstate.plan import live, planner
-from kvmstate.plan.planner import make_plan
+from kvmstate.plan.planner import _unchanged_change as unchanged_change, make_plan
 from kvmstate.provider import Registry
 from kvmstate.state import State, StateStore
 
@@ -26,11 +26,12 @@ from tests.engine.test_scenarios import SCENARIOS
 
 def without_fast_paths(monkeypatch) -> None:
     """Every interpolation through the HCL grammar, every attribute of every instance evaluated and validated,
-    three live views per resource."""
+    three live views per resource, and no object trusted by its fingerprint."""
     monkeypatch.setattr(plain_refs, "parse", lambda text, pos: None)
     monkeypatch.setattr(loader, "_literal_spec", lambda raw: False)
     monkeypatch.setattr(expand, "literal_keys", lambda raw: frozenset())
     monkeypatch.setattr(planner, "_shared_view", lambda registry, obj, resource, recorded: None)
+    monkeypatch.setattr(planner, "_unchanged", lambda obj, resource, recorded: False)
     monkeypatch.setattr(planner, "attribute_changes",
                         lambda registry, obj, desired, recorded, view=None:
                         live.attribute_changes(registry, obj, desired, recorded))
@@ -74,7 +75,11 @@ def plan_topology(tmp: Path, styles: tuple[str, ...]) -> list[str]:
 
 
 def test_topology_plans_alike_without_fast_paths(tmp_path: Path, monkeypatch) -> None:
+    trusted = []
+    monkeypatch.setattr(planner, "_unchanged_change", lambda *args: trusted.append(args) or
+                        unchanged_change(*args))
     fast = plan_topology(tmp_path / "fast", ("for_each", "locals"))
+    assert len(trusted) == 2 * Topology(7).resources       # every object of both plans known by its fingerprint
     assert all('"action": "no-op"' in p and '"create"' not in p for p in fast)
     without_fast_paths(monkeypatch)
     assert plan_topology(tmp_path / "slow", ("for_each", "locals")) == fast
@@ -107,3 +112,27 @@ def test_plain_references_load_without_the_grammar(tmp_path: Path, monkeypatch) 
     vm = config.resources[Address("domain", "vm", 2)]
     assert vm.object_name == "t-vm2" and vm.attributes["disks"][0]["volume"] == "t-vol2"
     assert Address("volume", "disk", 2) in config.dependencies(vm.address)
+
+
+def test_an_apply_records_the_fingerprints_a_state_lacks(tmp_path: Path, monkeypatch) -> None:
+    """A state from before fingerprints: the plan compares every object, the apply records their fingerprints in
+    one write, and the next plan trusts them all, planning the same."""
+    provider = FakeProvider()
+    provider.configure({"default": "fake:///"}, {})
+    registry = Registry([provider])
+    (tmp_path / "main.yaml").write_text(Topology(3, prefix="t").yaml())
+    config, store = load(tmp_path, registry), StateStore(tmp_path / "state.json")
+    state = State(lineage=LINEAGE)
+    assert apply_plan(make_plan(config, state, registry), config, state, store, registry).ok
+    for recorded in state.resources:
+        recorded.fingerprint = None                      # as a version 1 state reads
+    first = make_plan(config, state, registry)
+    assert len(first._fingerprints) == len(state.resources)
+    record_fingerprints(first, state, store)
+    again = store.read()
+    assert all(r.fingerprint for r in again.resources)
+    trusted = []
+    monkeypatch.setattr(planner, "_unchanged_change", lambda *args: trusted.append(args) or unchanged_change(*args))
+    second = make_plan(config, again, registry)
+    assert len(trusted) == len(again.resources) and not second._fingerprints
+    assert second.model_dump(mode="json") == first.model_dump(mode="json") | {"prior_serial": again.serial}

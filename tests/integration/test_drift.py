@@ -199,3 +199,35 @@ def test_live_vcpus_a_guest_cannot_give_back_are_refused_with_a_hint(topology) -
         cli("apply", "--auto-approve")
         assert dom.vcpusFlags(LIVE) == 1
     assert cli("plan", "--detailed-exitcode", check=None).returncode == 0
+
+
+def test_a_change_past_the_recorded_fingerprint_is_seen(topology) -> None:
+    """Apply records each object's fingerprint (a version 1 state gains them at its next apply), which lets a
+    no-op plan skip reading its values; `virsh net-update` changes the network's document, so its fingerprint,
+    and the next plan compares it and shows it."""
+    cli, conn = topology
+    state_file = cli.workdir / "kvmstate.state.json"
+    old = json.loads(state_file.read_text())        # as kvmstate wrote it before fingerprints: version 1, none
+    old["version"] = 1
+    for recorded in old["resources"]:
+        recorded.pop("fingerprint", None)
+    state_file.write_text(json.dumps(old))
+    cli("apply", "--auto-approve")                  # nothing to change: records the fingerprints it compared
+    before = {r["address"]: r.get("fingerprint") for r in json.loads(state_file.read_text())["resources"]}
+    assert all(before[a] for a in ("network.lan", "pool.store", "volume.data", "domain.idle", "domain.runner"))
+    assert cli("plan", "--detailed-exitcode", check=None).returncode == 0
+    net, section = conn.networkLookupByName("drift-lan"), libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE
+    flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
+    net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1,
+               "<range start='192.168.154.10' end='192.168.154.99'/>", flags)
+    net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, -1,
+               "<range start='192.168.154.10' end='192.168.154.150'/>", flags)
+    plan = json.loads(cli("plan", "--json").stdout)
+    (drift,) = [d for d in plan["drift"] if d["address"] == "network.lan"]
+    assert [(c["path"], c["before"]) for c in drift["changes"]] == [("dhcp.end", "192.168.154.150")], drift
+    actions = {c["address"]: c["action"] for c in plan["resource_changes"] if c["action"] != "no-op"}
+    assert actions == {"network.lan": "update"}, actions
+    cli("apply", "--auto-approve")
+    after = {r["address"]: r.get("fingerprint") for r in json.loads(state_file.read_text())["resources"]}
+    assert after["network.lan"]         # recorded again by the repair, which compared the network equal
+    assert cli("plan", "--detailed-exitcode", check=None).returncode == 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Callable, ClassVar
 
-from kvmstate.provider import LiveObject, Owner, Problem, ProviderError, Request, ResourceType
+from kvmstate.provider import DeferredLiveObject, LiveObject, Owner, Problem, ProviderError, Request, ResourceType
 
 from ..connection import Host
 
@@ -68,3 +69,17 @@ def listed(list_all: Callable[..., list], active: int, autostart: int) -> tuple[
 def changed(paths: list[str]) -> set[str]:
     """The top-level attributes among changed paths: "dhcp.start" and "disks[1].bus" -> "dhcp", "disks"."""
     return {p.split(".")[0].split("[")[0] for p in paths}
+
+
+def fingerprint(document: str, *beside: Any) -> str:
+    """A digest of an object's XML document and of all that its comparison reads beside it (list flags, live
+    values, the host's versions): equal fingerprints, equal comparisons."""
+    return hashlib.blake2b(repr((document, beside)).encode(), digest_size=16).hexdigest()
+
+
+def deferred(kind: ResourceType, host: Host, name: str, identity: str, stamp: str, whole: Callable[[], LiveObject],
+             lazy: bool, known: dict[str, Any] | None = None) -> LiveObject:
+    """An object read with fingerprint `stamp`: for a bulk read (`lazy`) parsed by `whole` on first use, for
+    another read parsed at once."""
+    read = DeferredLiveObject(kind.name, name, host.name, identity, stamp, whole, known)
+    return read if lazy else read.whole()

@@ -33,7 +33,8 @@ class Cloudinits(ResourceOperations):
             if isinstance(vol, Unreadable):
                 found.append(Unreadable(CLOUDINIT.name, vol.host, vol.scope, vol.reason))
             elif name := seed.seed_of(vol.name):
-                found.append(LiveObject(CLOUDINIT.name, name, host.name, vol.identity, {"pool": vol.attributes["pool"]}))
+                found.append(LiveObject(CLOUDINIT.name, name, host.name, vol.identity, {"pool": vol.get("pool")},
+                                         fingerprint=vol.fingerprint))
         return found
 
     def create(self, host: Host, request: Request) -> LiveObject:

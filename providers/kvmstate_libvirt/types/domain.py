@@ -22,7 +22,7 @@ from ..schema import Domain, Volume
 from ..xml import domain as document
 from ..xml import ownership, patches, validate
 from ..xml.util import parse
-from .base import ResourceOperations, changed, names
+from .base import ResourceOperations, changed, deferred, fingerprint, names
 
 _POWER = {libvirt.VIR_DOMAIN_RUNNING: "running", libvirt.VIR_DOMAIN_BLOCKED: "running",
           libvirt.VIR_DOMAIN_PAUSED: "paused"}
@@ -33,21 +33,28 @@ class Domains(ResourceOperations):
     declaration = DOMAIN
 
     def live(self, host: Host, dom: libvirt.virDomain, power: str | None = None, autostart: bool | None = None,
-             stats: dict[str, Any] | None = None) -> LiveObject:
+             stats: dict[str, Any] | None = None, lazy: bool = False) -> LiveObject:
         """One domain; its power state ("running", "paused" or "stopped", " (transient)" added when it has no
-        persistent definition), autostart and live statistics are asked for when the caller does not know them."""
-        name = dom.name()
+        persistent definition), autostart and live statistics are asked for when the caller does not know them.
+        Its fingerprint holds the live vCPUs (compared) and the host's versions (machine aliases)."""
+        name, identity = dom.name(), dom.UUIDString()
         with doing(f"reading domain {name}"):
-            root = parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             if power is None:
                 power = _POWER.get(dom.state()[0], "stopped") + ("" if dom.isPersistent() else TRANSIENT)
             autostart = bool(dom.autostart()) if autostart is None else autostart
             if stats is None and power != "stopped":
                 info = dom.info()       # state, max memory (KiB), memory (KiB), vCPUs, CPU time
                 stats = {"balloon.current": info[2], "vcpu.current": info[3]}
-        attrs = document.from_xml(root, autostart=autostart, power=power)
-        return LiveObject(DOMAIN.name, name, host.name, dom.UUIDString(), attrs, ownership.parse_owner(root),
-                          running=_running(attrs, stats or {}))
+        stats = stats or {}
+        stamp = fingerprint(xml, power, autostart, stats.get("vcpu.current"), _versions(host))
+
+        def whole() -> LiveObject:
+            root = parse(xml)
+            attrs = document.from_xml(root, autostart=autostart, power=power)
+            return LiveObject(DOMAIN.name, name, host.name, identity, attrs, ownership.parse_owner(root),
+                              running=_running(attrs, stats), fingerprint=stamp)
+        return deferred(DOMAIN, host, name, identity, stamp, whole, lazy)
 
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
         """Six list calls (all, running, paused, other states, autostart, transient), one call for the live
@@ -68,7 +75,7 @@ class Domains(ResourceOperations):
             state = "running" if name in running else "paused" if name in paused else "stopped"
             return state + TRANSIENT if name in transient and state != "stopped" else state
 
-        return [self.live(host, dom, power(dom.name()), dom.name() in autostart, stats.get(dom.name(), {}))
+        return [self.live(host, dom, power(dom.name()), dom.name() in autostart, stats.get(dom.name(), {}), lazy=True)
                 for dom in doms]
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
@@ -212,6 +219,16 @@ class Domains(ResourceOperations):
             with doing(f"starting domain {name}"):
                 dom.create()
         return dom
+
+
+def _versions(host: Host) -> tuple[int, int]:
+    """libvirt's and the hypervisor's versions (cached per connection): what machine aliases depend on."""
+    if "versions" not in host.cache:
+        try:
+            host.cache["versions"] = (host.conn.getLibVersion(), host.conn.getVersion())
+        except libvirt.libvirtError:
+            host.cache["versions"] = (0, 0)
+    return host.cache["versions"]
 
 
 def _live_stats(host: Host) -> dict[str, dict[str, Any]]:

@@ -22,29 +22,35 @@ from ..schema import Dhcp, Dhcp6, Dns, Network
 from ..xml import network as document
 from ..xml import network_dns, ownership, patches, validate
 from ..xml.util import parse
-from .base import ResourceOperations, changed, listed
+from .base import ResourceOperations, changed, deferred, fingerprint, listed
 
 
 class Networks(ResourceOperations):
     declaration = NETWORK
 
     def live(self, host: Host, net: libvirt.virNetwork, active: bool | None = None,
-             autostart: bool | None = None) -> LiveObject:
+             autostart: bool | None = None, lazy: bool = False) -> LiveObject:
         """One network; `active` and `autostart` are asked for when the caller does not know them."""
-        name = net.name()
+        name, identity = net.name(), net.UUIDString()
         with doing(f"reading network {name}"):
-            root = parse(net.XMLDesc(0))
+            xml = net.XMLDesc(0)
             active = bool(net.isActive()) if active is None else active
             autostart = bool(net.autostart()) if autostart is None else autostart
-        attrs = document.from_xml(root, active=active, autostart=autostart)
-        return LiveObject(NETWORK.name, name, host.name, net.UUIDString(), attrs, _owner(net, root, active))
+        stamp = fingerprint(xml, active, autostart)
+
+        def whole() -> LiveObject:
+            root = parse(xml)
+            attrs = document.from_xml(root, active=active, autostart=autostart)
+            return LiveObject(NETWORK.name, name, host.name, identity, attrs, _owner(net, root, active),
+                              fingerprint=stamp)
+        return deferred(NETWORK, host, name, identity, stamp, whole, lazy)
 
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
         """Three list calls (all, active, autostart) and one XML read per network."""
         with doing("listing networks"):
             nets, active, autostart = listed(host.conn.listAllNetworks, libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE,
                                              libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
-        return [self.live(host, net, net.name() in active, net.name() in autostart) for net in nets]
+        return [self.live(host, net, net.name() in active, net.name() in autostart, lazy=True) for net in nets]
 
     def create(self, host: Host, request: Request) -> LiveObject:
         spec = Network.model_validate(request.attributes)

@@ -17,22 +17,24 @@ from ..declarations import POOL
 from ..errors import doing, find
 from ..schema import Pool
 from ..xml import pool as document
-from .base import ResourceOperations, changed, listed
+from .base import ResourceOperations, changed, deferred, fingerprint, listed
 
 
 class Pools(ResourceOperations):
     declaration = POOL
 
     def live(self, host: Host, pool: libvirt.virStoragePool, active: bool | None = None,
-             autostart: bool | None = None) -> LiveObject:
+             autostart: bool | None = None, lazy: bool = False) -> LiveObject:
         """One pool; `active` and `autostart` are asked for when the caller does not know them."""
-        name = pool.name()
+        name, identity = pool.name(), pool.UUIDString()
         with doing(f"reading pool {name}"):
             xml = pool.XMLDesc(0)
             active = bool(pool.isActive()) if active is None else active
             autostart = bool(pool.autostart()) if autostart is None else autostart
-        return LiveObject(POOL.name, name, host.name, pool.UUIDString(),
-                          document.from_xml(xml, active=active, autostart=autostart))
+        stamp = fingerprint(xml, active, autostart)
+        return deferred(POOL, host, name, identity, stamp, lambda: LiveObject(
+            POOL.name, name, host.name, identity, document.from_xml(xml, active=active, autostart=autostart),
+            fingerprint=stamp), lazy)
 
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject]:
         """Three list calls (all, active, autostart) and one XML read per pool."""
@@ -40,7 +42,7 @@ class Pools(ResourceOperations):
             pools, active, autostart = listed(host.conn.listAllStoragePools,
                                               libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE,
                                               libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART)
-        return [self.live(host, pool, pool.name() in active, pool.name() in autostart) for pool in pools]
+        return [self.live(host, pool, pool.name() in active, pool.name() in autostart, lazy=True) for pool in pools]
 
     def check(self, host: Host, request: Request, current: LiveObject | None) -> list[Problem]:
         """A pool type whose programs (LVM, mount.nfs, iscsiadm, parted) the host lacks, before any change."""

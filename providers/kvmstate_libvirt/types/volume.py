@@ -18,18 +18,21 @@ from ..declarations import VOLUME
 from ..errors import doing, find
 from ..schema import Volume
 from ..xml import volume as document
-from .base import ResourceOperations, changed, names
+from .base import ResourceOperations, changed, deferred, fingerprint, names
 
 
 class Volumes(ResourceOperations):
     declaration = VOLUME
 
-    def live(self, host: Host, vol: libvirt.virStorageVol, pool: str) -> LiveObject:
+    def live(self, host: Host, vol: libvirt.virStorageVol, pool: str, lazy: bool = False) -> LiveObject:
         name = vol.name()
         with doing(f"reading volume {name}"):
-            attrs = document.from_xml(vol.XMLDesc(0), pool=pool)
+            xml = vol.XMLDesc(0)
             key = vol.key()
-        return LiveObject(VOLUME.name, name, host.name, key, attrs)
+        stamp = fingerprint(xml, pool)
+        return deferred(VOLUME, host, name, key, stamp, lambda: LiveObject(
+            VOLUME.name, name, host.name, key, document.from_xml(xml, pool=pool), fingerprint=stamp), lazy,
+            known={"pool": pool})
 
     def read_all(self, host: Host, earlier: dict[str, list[LiveObject]]) -> list[LiveObject | Unreadable]:
         """Volumes of every active pool, after a refresh so files added behind libvirt's back show; an inactive
@@ -46,7 +49,7 @@ class Volumes(ResourceOperations):
             with doing(f"listing volumes of pool {pool_name}"):
                 refresh_when_idle(pool, timeout=300)
                 vols = pool.listAllVolumes(0)
-            found.extend(self.live(host, vol, pool_name) for vol in vols)
+            found.extend(self.live(host, vol, pool_name, lazy=True) for vol in vols)
         return found
 
     def normalize(self, host: Host, live: LiveObject, desired: dict[str, Any]) -> dict[str, Any]:
