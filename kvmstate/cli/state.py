@@ -1,7 +1,7 @@
 """Commands that work on the state rather than on a plan: state list/show/rm/mv/recover, import, force-unlock.
 
-Each command that changes the state holds the lock and writes it atomically,
-keeping the previous state as `<state>.backup`.
+Each command that changes the state holds the lock and writes it atomically; the previous state stays
+in `<state>.backup` (local) or the history (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
             current = ws.store.read()
             if current is None:
                 raise _no_state(ws)
+            before = current.serial
             message = change(current)
             ws.store.write(current)
     except DiagnosticError as exc:
         fail(exc)
-    print(f"{message} The previous state is in {ws.store.backup_path}.")
+    print(f"{message} The previous state is kept {ws.store.kept(before)}.")
 
 
 def _no_state(ws: Workspace) -> DiagnosticError:

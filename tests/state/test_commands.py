@@ -115,6 +115,25 @@ def test_pg_workspaces(conf: Path, pg) -> None:
     assert kvmstate("--backend", "pg:lab", "workspace", "list", conf).split() == ["*", "default"]
 
 
+def test_state_mv_and_rm_of_module_instances_in_pg(conf: Path, pg) -> None:
+    """`state mv`/`state rm` crashed after writing on PostgreSQL (no `.backup` file to name)."""
+    state = State()
+    store = PostgresBackend("lab")
+    with store.lock("apply"):
+        for site, vm in (("a", "web"), ("b", "db")):
+            store.put(state, StateResource(address=f'module.site["{site}"].domain.vm["{vm}"]', type="domain",
+                                           name=vm, host=site, identity=vm, attributes={}))
+    out = kvmstate("--backend", "pg:lab", "state", "mv", 'module.site["b"]', 'module.site["c"]', conf)
+    assert 'Moved module.site["b"].domain.vm["db"] to module.site["c"].domain.vm["db"].' in out
+    assert "kvmstate state pull --serial 2" in out
+    out = kvmstate("--backend", "pg:lab", "state", "rm", 'module.site["a"].domain.vm["web"]', conf)
+    assert "serial 3" in out
+    assert kvmstate("--backend", "pg:lab", "state", "list", conf).split() == ['module.site["c"].domain.vm["db"]']
+    assert "db" in kvmstate("--backend", "pg:lab", "state", "pull", "--serial", "2", conf)
+    seeded(StateStore(conf / "kvmstate.state.json"))
+    assert "kvmstate.state.json.backup" in kvmstate("state", "rm", "network.n0", conf)
+
+
 def test_pg_needs_a_project(conf: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "kvmstate", "--backend", "pg", "state", "list", str(conf)],
                             capture_output=True, text=True)
