@@ -66,17 +66,20 @@ def state_show(address: Optional[str] = typer.Argument(None, help="The resource 
 
 
 @state_app.command("rm")
-def state_rm(address: str = typer.Argument(..., help="The resource address to forget."),
+def state_rm(address: str = typer.Argument(..., help="The address to forget: a resource (all its instances "
+                                          "without a key), a module call or instance, or host.NAME (every "
+                                          "resource on that host)."),
              path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
     """Forget a resource: it leaves the state, its libvirt object stays as it is.
 
     The object keeps kvmstate's mark, so while the resource is still in the configuration the next apply
     records it again; remove it from the configuration too to let it go.
 
-    Example: kvmstate state rm domain.old-vm
+    Examples: kvmstate state rm domain.old-vm; kvmstate state rm 'module.site["b"]'; kvmstate state rm host.kvm3
     """
     from kvmstate.state import ops
-    _edit(path, state, "state rm", lambda s: f"Removed {ops.remove(s, address).address} from the state.")
+    _edit(path, state, "state rm", lambda s: "\n".join(f"Removed {r.address} from the state."
+                                                         for r in ops.remove(s, address)))
 
 
 @state_app.command("mv")

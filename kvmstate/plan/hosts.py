@@ -15,6 +15,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
+from kvmstate.addrs import HOST_TARGET
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.live import Live, read_live
 from kvmstate.provider import HostUnreachable, Registry
@@ -84,9 +85,6 @@ def recorded_uris(state: State, known: Iterable[str], diags: Diagnostics) -> dic
                     f'host "{host}" {{ uri = "..." }}, to plan and destroy what is on it; or forget those resources '
                     "with `kvmstate state rm ADDRESS` (their libvirt objects stay).")
     return out
-
-
-HOST_TARGET = "host."          # `--target host.NAME`: every resource on that host
 
 
 def expand_targets(texts: list[str], desired: dict, state: State, diags: Diagnostics) -> list[str]:

@@ -115,21 +115,24 @@ def test_pg_workspaces(conf: Path, pg) -> None:
     assert kvmstate("--backend", "pg:lab", "workspace", "list", conf).split() == ["*", "default"]
 
 
-def test_state_mv_and_rm_of_module_instances_in_pg(conf: Path, pg) -> None:
-    """`state mv`/`state rm` crashed after writing on PostgreSQL (no `.backup` file to name)."""
+def test_state_mv_and_rm_of_module_instances_and_hosts_in_pg(conf: Path, pg) -> None:
+    """`state mv`/`state rm` crashed after writing on PostgreSQL (no `.backup` file to name); `state rm` took
+    single instances only, so forgetting a host that will never come back meant one command per resource."""
     state = State()
     store = PostgresBackend("lab")
     with store.lock("apply"):
-        for site, vm in (("a", "web"), ("b", "db")):
+        for site, vm in (("a", "web"), ("a", "db"), ("b", "db"), ("c", "api")):
             store.put(state, StateResource(address=f'module.site["{site}"].domain.vm["{vm}"]', type="domain",
-                                           name=vm, host=site, identity=vm, attributes={}))
-    out = kvmstate("--backend", "pg:lab", "state", "mv", 'module.site["b"]', 'module.site["c"]', conf)
-    assert 'Moved module.site["b"].domain.vm["db"] to module.site["c"].domain.vm["db"].' in out
-    assert "kvmstate state pull --serial 2" in out
-    out = kvmstate("--backend", "pg:lab", "state", "rm", 'module.site["a"].domain.vm["web"]', conf)
-    assert "serial 3" in out
-    assert kvmstate("--backend", "pg:lab", "state", "list", conf).split() == ['module.site["c"].domain.vm["db"]']
-    assert "db" in kvmstate("--backend", "pg:lab", "state", "pull", "--serial", "2", conf)
+                                           name=vm, host=site, identity=site + vm, attributes={}))
+    out = kvmstate("--backend", "pg:lab", "state", "mv", 'module.site["b"]', 'module.site["bb"]', conf)
+    assert 'Moved module.site["b"].domain.vm["db"] to module.site["bb"].domain.vm["db"].' in out
+    assert "kvmstate state pull --serial 4" in out
+    out = kvmstate("--backend", "pg:lab", "state", "rm", 'module.site["a"]', conf)
+    assert out.count("Removed module.site[\"a\"]") == 2 and "serial 5" in out
+    assert "Removed" in kvmstate("--backend", "pg:lab", "state", "rm", "host.c", conf)
+    assert kvmstate("--backend", "pg:lab", "state", "list", conf).split() == ['module.site["bb"].domain.vm["db"]']
+    assert "Not in the state" in kvmstate("--backend", "pg:lab", "state", "rm", "host.zz", conf, code=1)
+    assert "web" in kvmstate("--backend", "pg:lab", "state", "pull", "--serial", "5", conf)
     seeded(StateStore(conf / "kvmstate.state.json"))
     assert "kvmstate.state.json.backup" in kvmstate("state", "rm", "network.n0", conf)
 
