@@ -230,7 +230,8 @@ def test_an_unreachable_host_fails_the_plan_or_is_skipped_loudly(env, tmp_path: 
     assert plan.unreachable_hosts == {"b": "cannot connect to host b (fake+ssh://kvm-b/system): Connection refused"}
     assert {c.address for c in plan.resource_changes if c.action == Action.DELETE} == {"domain.web", "volume.web"}
     assert all(c.host == "a" for c in plan.resource_changes)
-    assert "Warning: host b was NOT planned" in render_plan(plan, Style(False))
+    text = render_plan(plan, Style(False))
+    assert "Warning: host b was NOT planned" in text and "# domain.web on host a will be destroyed" in text
     assert 'network.lab["b"]' in {r.address for r in store.read().resources}
 
 
