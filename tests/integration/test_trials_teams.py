@@ -182,3 +182,139 @@ def _clear(uri: str, prefix: str) -> None:
                 net.undefine()
     finally:
         conn.close()
+
+
+FLAT = """
+variable "hosts" { type = map(string) }
+variable "vms"   { type = map(string) }      # VM -> host
+
+host "each" {
+  for_each = var.hosts
+  uri      = each.value
+}
+
+network "lab" {
+  for_each = var.hosts
+  host     = each.key
+  name     = "default-lab"
+  mode     = "isolated"
+  ipv4     = "10.81.0.0/24"
+}
+
+pool "images" {
+  for_each = var.hosts
+  host     = each.key
+  name     = "default-images"
+  path     = "/var/lib/libvirt/teams-default"
+}
+
+volume "root" {
+  for_each = var.vms
+  host     = each.value
+  name     = "default-${each.key}-root"
+  pool     = pool.images[each.value]
+  capacity = "16MiB"
+  format   = "qcow2"
+}
+
+domain "vm" {
+  for_each = var.vms
+  host     = each.value
+  name     = "default-${each.key}"
+  type     = "qemu"
+  memory   = "64MiB"
+  power    = "stopped"
+  disk { volume = volume.root[each.key] }
+  interface { network = network.lab[each.value] }
+}
+"""
+
+MODULAR = """
+variable "hosts" { type = map(string) }
+variable "vms"   { type = map(string) }      # VM -> host
+
+host "each" {
+  for_each = var.hosts
+  uri      = each.value
+}
+
+module "site" {
+  source   = "./site"
+  for_each = var.hosts
+  host     = each.key
+  vms      = { for vm, at in var.vms : vm => "64MiB" if at == each.key }
+  net      = "10.81.0.0/24"
+}
+
+network "hand" {
+  host = "a"
+  name = "hand-net"
+  mode = "isolated"
+  ipv4 = "10.82.0.0/24"
+}
+
+import {
+  to = network.hand
+  id = "hand-net"
+}
+"""
+
+
+def test_a_refactoring_into_a_module_per_host_reviewed_as_a_saved_plan(lab, tmp_path: Path) -> None:
+    """Root resources with for_each over the hosts become a module per host (moved blocks), a VM moves to
+    another host, a network made by hand is imported; the saved plan is reviewed as Markdown and JSON, applied,
+    then an apply is interrupted with Ctrl-C and resumed, and everything is destroyed."""
+    import libvirt
+    from tests.integration.conftest import Paused
+    _, daemons, sshd = lab
+    uris = {"a": daemons["a"].uri, "b": daemons["b"].uri}
+    folder = tmp_path / "infra"
+    (folder / "site").mkdir(parents=True)
+    (folder / "main.hcl").write_text(FLAT)
+    (folder / "site" / "main.hcl").write_text(SITE)
+    run = Run(folder, sshd)
+    flat = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "a", "api": "b"})
+    run("apply", "--auto-approve", *flat)
+    moving = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "b", "api": "b"})
+    out = run("apply", "--auto-approve", *moving).stdout
+    assert '# domain.vm["db"] on host b must be replaced' in out and "it moves from host a to host b" in out
+    run("plan", *moving, "--detailed-exitcode")
+    web = libvirt.open(uris["a"]).lookupByName("default-web").UUIDString()
+    conn = libvirt.open(uris["a"])
+    conn.networkDefineXML("<network><name>hand-net</name><ip address='10.82.0.1' prefix='24'/></network>").create()
+    conn.close()
+
+    moves = [(f'{t}["{h}"]', f'module.site["{h}"].{t}') for t in ("network.lab", "pool.images") for h in uris]
+    moves += [(f'{t}["{vm}"]', f'module.site["{h}"].{t}["{vm}"]') for t in ("volume.root", "domain.vm")
+              for vm, h in (("web", "a"), ("db", "b"), ("api", "b"))]
+    (folder / "main.hcl").write_text(MODULAR + "".join(f"moved {{\n  from = {a}\n  to   = {b}\n}}\n"
+                                                       for a, b in moves))
+    comment = run("plan", *moving, "--out", "review.plan", "--format", "markdown").stdout
+    assert "### kvmstate plan: 1 to import, 0 to add, 0 to change, 0 to replace, 0 to destroy" in comment
+    assert f"<summary>{len(moves)} moved, 0 forgotten: only the state changes</summary>" in comment
+    assert '# domain.vm["db"] has moved to module.site["b"].domain.vm["db"]' in comment
+    assert "will be imported on host a" in comment
+    document = json.loads(run("show", "--json", "review.plan").stdout)
+    jsonschema.validate(document, json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
+    assert len(document["moved"]) == len(moves) and document["by_host"]["a"]["imports"] == 1
+    run("apply", "review.plan", *moving)
+    run("plan", *moving, "--detailed-exitcode")
+    assert libvirt.open(uris["a"]).lookupByName("default-web").UUIDString() == web
+
+    # Ctrl-C in the middle of an apply: what runs is finished and recorded, the rest is left for the next one
+    more = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "b", "api": "b", "x1": "b", "x2": "b"})
+    with Paused(folder, 2, *more) as paused:
+        paused.paused_at()
+        paused.process.send_signal(2)
+        out, _ = paused.resume()
+    assert paused.process.returncode != 0 and "Interrupt received" in out and "Interrupted:" in out
+    assert "actions completed and recorded" in out
+    resumed = run("apply", "--auto-approve", *more).stdout
+    assert "Apply complete!" in resumed and "0 destroyed" in resumed
+    run("plan", *more, "--detailed-exitcode")
+    assert names(uris["b"])["domains"] == {"default-db", "default-api", "default-x1", "default-x2"}
+
+    run("destroy", "--auto-approve", *more)
+    assert run("state", "list").stdout == ""
+    for uri in uris.values():
+        assert names(uri) == {"domains": set(), "networks": set(), "pools": set()}, uri
