@@ -48,7 +48,9 @@ def read_all(registry: Registry, wanted: set[tuple[str, str]],
             unreachable[host] = str(result)
             if not skip_unreachable:
                 diags.error("Host unreachable", f"{result}. Fix the connection, or plan the other hosts with "
-                            f"--skip-unreachable (the resources on {host} are then neither read nor changed).")
+                            f"--skip-unreachable (the resources on {host} are then neither read nor changed). A host "
+                            f"that will never come back: `kvmstate state rm {HOST_TARGET}{host}` forgets what the "
+                            "state records on it.")
         else:
             live.update(result)
             live.unreadable.update(result.unreadable)
@@ -83,7 +85,7 @@ def recorded_uris(state: State, known: Iterable[str], diags: Diagnostics) -> dic
         diags.error("Host no longer declared", f"The state records {shown} on the host {host!r}, which the "
                     "configuration no longer declares, without the URI it was reached by. Declare it again, "
                     f'host "{host}" {{ uri = "..." }}, to plan and destroy what is on it; or forget those resources '
-                    "with `kvmstate state rm ADDRESS` (their libvirt objects stay).")
+                    f"with `kvmstate state rm {HOST_TARGET}{host}` (their libvirt objects stay).")
     return out
 
 
