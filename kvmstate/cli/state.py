@@ -102,15 +102,17 @@ def state_mv(old: str = typer.Argument(..., help="The recorded address."),
 def import_(address: str = typer.Argument(..., help="The address declared in the configuration."),
             name: str = typer.Argument(..., help="The libvirt object's name."),
             path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+            var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             color: Optional[bool] = ColorOpt) -> None:
-    """Adopt an existing libvirt object into the state, after checking it matches the configuration.
+    """Adopt an existing libvirt object into the state, after checking it matches the configuration (with the
+    variables given, e.g. the hosts' URIs).
 
     Differences are listed and nothing is recorded. Domains and networks get kvmstate's ownership mark.
 
     Example: kvmstate import network.lab lab
     """
     from kvmstate.state.importer import import_object
-    ws = Workspace.open(path, state, uri)
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
     try:
         with ws.store.lock("import"):
             config = ws.load()

@@ -308,6 +308,7 @@ def test_a_subnet_running_in_another_state_or_by_hand_is_refused_at_plan_time(pr
     assert problem.path == "ipv4"
     assert "overlaps 10.60.0.0/24 of network by-hand" in problem.message and "no kvmstate state" in problem.message
     assert provider.check(request("network", "pr2-lab", desired("network", ipv4="10.61.0.0/24")), None) == []
+    assert provider.check(request("network", "by-hand", desired("network", ipv4="10.60.0.0/24")), None) == []
     assert provider.check(request("network", "pr2-lab", desired("network", ipv4="10.60.0.0/24", active=False)),
                           None) == []
     hand.destroy()

@@ -184,3 +184,14 @@ def test_a_saved_plan_finds_its_workspace_again(conf: Path) -> None:
     again = open_backend(conf, location)
     assert again.workspace == "pr-3" and again.location == location
     assert again.default_path == conf / "kvmstate.state.json"
+
+
+def test_import_takes_the_variables_the_configuration_needs(conf: Path) -> None:
+    """`kvmstate import` had no --var/--var-file: a configuration whose hosts or names come from variables (the
+    multi-host pattern) could not be loaded by it."""
+    (conf / "main.yaml").write_text("variables:\n  net:\n    type: string\nnetworks:\n  lab:\n    name: ${var.net}\n"
+                                    "    mode: nat\n    ipv4: 192.168.122.0/24\n")
+    out = kvmstate("import", "network.lab", "default", conf, "--uri", "test:///default", "--var", "net=default",
+                   "--state", conf / "s.json")
+    assert "Imported network 'default'" in out and "as network.lab." in out
+    assert [r.address for r in StateStore(conf / "s.json").read().resources] == ["network.lab"]

@@ -164,8 +164,8 @@ def _subnet_clashes(host: Host, request: Request, spec: Network, live: LiveObjec
         running = host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
     problems = []
     for net in running:
-        if live is not None and net.UUIDString() == live.identity:
-            continue
+        if net.name() == request.name or live is not None and net.UUIDString() == live.identity:
+            continue        # the object itself (one of that name that is not ours is the planner's error)
         root = parse(net.XMLDesc(0))
         owner = ownership.parse_owner(root)
         if owner is not None and owner.lineage == request.owner.lineage:
