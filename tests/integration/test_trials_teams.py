@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from tests.integration import hosts as fixtures
+from tests.integration.test_hosts import CONFIG as FLAT
 from tests.integration.test_hosts import Run, lab, names  # noqa: F401  (lab: the three daemons and the sshd)
 
 pytestmark = pytest.mark.libvirtd
@@ -25,24 +26,28 @@ SITE = """
 variable "host" { type = string }
 variable "vms"  { type = map(string) }       # VM -> memory
 variable "net"  { type = string }
+variable "prefix" {
+  type    = string
+  default = ""                               # the preview workspaces' names start with their workspace's
+}
 
 network "lab" {
   host = var.host
-  name = "${kvmstate.workspace}-lab"
+  name = "${var.prefix}lab"
   mode = "isolated"
   ipv4 = var.net
 }
 
 pool "images" {
   host = var.host
-  name = "${kvmstate.workspace}-images"
-  path = "/var/lib/libvirt/teams-${kvmstate.workspace}"
+  name = "${var.prefix}images"
+  path = "/var/lib/libvirt/${var.prefix}kvmstate-hosts"
 }
 
 volume "root" {
   for_each = var.vms
   host     = var.host
-  name     = "${kvmstate.workspace}-${each.key}-root"
+  name     = "${var.prefix}${each.key}-root"
   pool     = pool.images
   capacity = "16MiB"
   format   = "qcow2"
@@ -51,7 +56,7 @@ volume "root" {
 domain "vm" {
   for_each = var.vms
   host     = var.host
-  name     = "${kvmstate.workspace}-${each.key}"
+  name     = "${var.prefix}${each.key}"
   type     = "qemu"
   memory   = each.value
   power    = "stopped"
@@ -83,6 +88,7 @@ module "site" {
   host     = each.key
   vms      = each.value
   net      = var.net
+  prefix   = "${kvmstate.workspace}-"
 }
 """
 
@@ -120,7 +126,7 @@ def test_two_preview_workspaces_in_one_postgresql_across_hosts(team) -> None:
     run("workspace", "new", "pr2")
     clash = write(folder, "pr2.json", hosts=uris, sites={"a": {"web": "96MiB"}, "b": {"x": "64MiB"}})
     refused = run("plan", *clash, check=1).stderr
-    assert "site/main.hcl line 10" in refused
+    assert "site/main.hcl line 14" in refused
     assert "10.78.0.0/24 overlaps 10.78.0.0/24 of network pr1-lab, running on host a" in refused
     pr2 = [*clash, "--var", "net=10.79.0.0/24"]
     run("apply", "--auto-approve", *pr2)
@@ -184,54 +190,9 @@ def _clear(uri: str, prefix: str) -> None:
         conn.close()
 
 
-FLAT = """
-variable "hosts" { type = map(string) }
-variable "vms"   { type = map(string) }      # VM -> host
-
-host "each" {
-  for_each = var.hosts
-  uri      = each.value
-}
-
-network "lab" {
-  for_each = var.hosts
-  host     = each.key
-  name     = "default-lab"
-  mode     = "isolated"
-  ipv4     = "10.81.0.0/24"
-}
-
-pool "images" {
-  for_each = var.hosts
-  host     = each.key
-  name     = "default-images"
-  path     = "/var/lib/libvirt/teams-default"
-}
-
-volume "root" {
-  for_each = var.vms
-  host     = each.value
-  name     = "default-${each.key}-root"
-  pool     = pool.images[each.value]
-  capacity = "16MiB"
-  format   = "qcow2"
-}
-
-domain "vm" {
-  for_each = var.vms
-  host     = each.value
-  name     = "default-${each.key}"
-  type     = "qemu"
-  memory   = "64MiB"
-  power    = "stopped"
-  disk { volume = volume.root[each.key] }
-  interface { network = network.lab[each.value] }
-}
-"""
-
 MODULAR = """
 variable "hosts" { type = map(string) }
-variable "vms"   { type = map(string) }      # VM -> host
+variable "placement" { type = map(string) }  # VM -> host
 
 host "each" {
   for_each = var.hosts
@@ -242,8 +203,8 @@ module "site" {
   source   = "./site"
   for_each = var.hosts
   host     = each.key
-  vms      = { for vm, at in var.vms : vm => "64MiB" if at == each.key }
-  net      = "10.81.0.0/24"
+  vms      = { for vm, at in var.placement : vm => "128MiB" if at == each.key }
+  net      = "10.77.0.0/24"
 }
 
 network "hand" {
@@ -261,7 +222,7 @@ import {
 
 
 def test_a_refactoring_into_a_module_per_host_reviewed_as_a_saved_plan(lab, tmp_path: Path) -> None:
-    """Root resources with for_each over the hosts become a module per host (moved blocks), a VM moves to
+    """The topology of test_hosts.py (root resources with for_each over the hosts) becomes a module per host (moved blocks), a VM moves to
     another host, a network made by hand is imported; the saved plan is reviewed as Markdown and JSON, applied,
     then an apply is interrupted with Ctrl-C and resumed, and everything is destroyed."""
     import libvirt
@@ -270,16 +231,16 @@ def test_a_refactoring_into_a_module_per_host_reviewed_as_a_saved_plan(lab, tmp_
     uris = {"a": daemons["a"].uri, "b": daemons["b"].uri}
     folder = tmp_path / "infra"
     (folder / "site").mkdir(parents=True)
-    (folder / "main.hcl").write_text(FLAT)
+    (folder / "main.hcl").write_text(FLAT)          # test_hosts.py's
     (folder / "site" / "main.hcl").write_text(SITE)
     run = Run(folder, sshd)
-    flat = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "a", "api": "b"})
+    flat = write(folder, "vars.json", hosts=uris, placement={"web": "a", "db": "a", "api": "b"})
     run("apply", "--auto-approve", *flat)
-    moving = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "b", "api": "b"})
+    moving = write(folder, "vars.json", hosts=uris, placement={"web": "a", "db": "b", "api": "b"})
     out = run("apply", "--auto-approve", *moving).stdout
     assert '# domain.vm["db"] on host b must be replaced' in out and "it moves from host a to host b" in out
     run("plan", *moving, "--detailed-exitcode")
-    web = libvirt.open(uris["a"]).lookupByName("default-web").UUIDString()
+    web = libvirt.open(uris["a"]).lookupByName("web").UUIDString()
     conn = libvirt.open(uris["a"])
     conn.networkDefineXML("<network><name>hand-net</name><ip address='10.82.0.1' prefix='24'/></network>").create()
     conn.close()
@@ -299,10 +260,10 @@ def test_a_refactoring_into_a_module_per_host_reviewed_as_a_saved_plan(lab, tmp_
     assert len(document["moved"]) == len(moves) and document["by_host"]["a"]["imports"] == 1
     run("apply", "review.plan", *moving)
     run("plan", *moving, "--detailed-exitcode")
-    assert libvirt.open(uris["a"]).lookupByName("default-web").UUIDString() == web
+    assert libvirt.open(uris["a"]).lookupByName("web").UUIDString() == web
 
     # Ctrl-C in the middle of an apply: what runs is finished and recorded, the rest is left for the next one
-    more = write(folder, "vars.json", hosts=uris, vms={"web": "a", "db": "b", "api": "b", "x1": "b", "x2": "b"})
+    more = write(folder, "vars.json", hosts=uris, placement={"web": "a", "db": "b", "api": "b", "x1": "b", "x2": "b"})
     with Paused(folder, 2, *more) as paused:
         paused.paused_at()
         paused.process.send_signal(2)
@@ -312,7 +273,7 @@ def test_a_refactoring_into_a_module_per_host_reviewed_as_a_saved_plan(lab, tmp_
     resumed = run("apply", "--auto-approve", *more).stdout
     assert "Apply complete!" in resumed and "0 destroyed" in resumed
     run("plan", *more, "--detailed-exitcode")
-    assert names(uris["b"])["domains"] == {"default-db", "default-api", "default-x1", "default-x2"}
+    assert names(uris["b"])["domains"] == {"db", "api", "x1", "x2"}
 
     run("destroy", "--auto-approve", *more)
     assert run("state", "list").stdout == ""
