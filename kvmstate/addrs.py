@@ -153,6 +153,9 @@ class Address:
         return cls(m.group(1), m.group(2), _key_value(m.group(3)), path)
 
 
+HOST_TARGET = "host."          # `--target host.NAME`, `state rm host.NAME`: every resource on that host
+
+
 def parse_target(text: str, within: ModulePath = ()) -> "Address | ModuleAddress":
     """A resource address, or a module address (`module.lab`) when the text names only module calls; written
     inside the module instance `within` (a `depends_on` in a module), seen from the root."""

@@ -59,7 +59,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
     ws.connect_ahead()                  # libvirt connects while the loader, the plan and the state backend load
     from kvmstate.diagnostics import DiagnosticError
     from kvmstate.plan import planfile
-    from kvmstate.plan.model import Options, Source
+    from kvmstate.plan.model import Options
     from kvmstate.provider import ProviderError
     from kvmstate.render.formats import render
     from kvmstate.render.style import Style, use_color
@@ -72,7 +72,7 @@ def plan(path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[s
             if generate_config_out is not None:
                 config = _generated(ws, config, options, generate_config_out)
             the_plan = ws.plan(config, ws.read_state(), options)
-            the_plan.source = Source(path=str(path), state=str(ws.state_path), hash=planfile.config_hash(config))
+            the_plan.source = planfile.source(config, str(path), str(ws.state_path))
     except (DiagnosticError, ProviderError) as exc:
         fail(exc, color)
     finally:
@@ -202,7 +202,7 @@ def _run_saved(file: Path, uri: Optional[str], shutdown_timeout: int, color: Opt
         with ws.store.lock("apply"):
             config = ws.load_for(saved.options)
             state = ws.store.read() or State(lineage=saved.lineage)
-            planfile.check_fresh(saved, state, planfile.config_hash(config))
+            planfile.check_fresh(saved, state, config)
             fresh = ws.plan(config, state, saved.options)
             planfile.check_same(saved, fresh)
             _carry_out(ws, fresh, config, state, color, True, parallelism, per_host)

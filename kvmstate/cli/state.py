@@ -1,7 +1,7 @@
 """Commands that work on the state rather than on a plan: state list/show/rm/mv/recover, import, force-unlock.
 
-Each command that changes the state holds the lock and writes it atomically,
-keeping the previous state as `<state>.backup`.
+Each command that changes the state holds the lock and writes it atomically; the previous state stays
+in `<state>.backup` (local) or the history (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ def _edit(path: Path, state: Optional[Path], what: str, change) -> None:
             current = ws.store.read()
             if current is None:
                 raise _no_state(ws)
+            before = current.serial
             message = change(current)
             ws.store.write(current)
     except DiagnosticError as exc:
         fail(exc)
-    print(f"{message} The previous state is in {ws.store.backup_path}.")
+    print(f"{message} The previous state is kept {ws.store.kept(before)}.")
 
 
 def _no_state(ws: Workspace) -> DiagnosticError:
@@ -65,17 +66,20 @@ def state_show(address: Optional[str] = typer.Argument(None, help="The resource 
 
 
 @state_app.command("rm")
-def state_rm(address: str = typer.Argument(..., help="The resource address to forget."),
+def state_rm(address: str = typer.Argument(..., help="The address to forget: a resource (all its instances "
+                                          "without a key), a module call or instance, or host.NAME (every "
+                                          "resource on that host)."),
              path: Path = PathArg, state: Optional[Path] = StateOpt) -> None:
     """Forget a resource: it leaves the state, its libvirt object stays as it is.
 
     The object keeps kvmstate's mark, so while the resource is still in the configuration the next apply
     records it again; remove it from the configuration too to let it go.
 
-    Example: kvmstate state rm domain.old-vm
+    Examples: kvmstate state rm domain.old-vm; kvmstate state rm 'module.site["b"]'; kvmstate state rm host.kvm3
     """
     from kvmstate.state import ops
-    _edit(path, state, "state rm", lambda s: f"Removed {ops.remove(s, address).address} from the state.")
+    _edit(path, state, "state rm", lambda s: "\n".join(f"Removed {r.address} from the state."
+                                                         for r in ops.remove(s, address)))
 
 
 @state_app.command("mv")
@@ -98,15 +102,17 @@ def state_mv(old: str = typer.Argument(..., help="The recorded address."),
 def import_(address: str = typer.Argument(..., help="The address declared in the configuration."),
             name: str = typer.Argument(..., help="The libvirt object's name."),
             path: Path = PathArg, state: Optional[Path] = StateOpt, uri: Optional[str] = UriOpt,
+            var: Optional[list[str]] = VarOpt, var_file: Optional[list[Path]] = VarFileOpt,
             color: Optional[bool] = ColorOpt) -> None:
-    """Adopt an existing libvirt object into the state, after checking it matches the configuration.
+    """Adopt an existing libvirt object into the state, after checking it matches the configuration (with the
+    variables given, e.g. the hosts' URIs).
 
     Differences are listed and nothing is recorded. Domains and networks get kvmstate's ownership mark.
 
     Example: kvmstate import network.lab lab
     """
     from kvmstate.state.importer import import_object
-    ws = Workspace.open(path, state, uri)
+    ws = Workspace.open(path, state, uri, inputs=inputs(var, var_file))
     try:
         with ws.store.lock("import"):
             config = ws.load()

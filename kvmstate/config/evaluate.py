@@ -295,6 +295,9 @@ def _call(expr: Call, scope: Scope, depth: int) -> Any:
         raise EvalError("Invalid function call", f"{expr.name}(): {exc}.", expr.pos) from None
     except LimitError as exc:
         raise EvalError("Value too large", f"{expr.name}(): {exc}.", expr.pos) from None
+    except (ArithmeticError, ValueError) as exc:    # a number no function can use (infinity from a JSON var file)
+        raise EvalError("Invalid function call", f"{expr.name}(): cannot compute with "
+                        f"{', '.join(shown(a) for a in args)}: {exc}.", expr.pos) from None
     if isinstance(result, str):
         return _spend(scope, result, expr.pos)
     if isinstance(result, (list, dict)):

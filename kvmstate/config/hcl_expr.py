@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from kvmstate.config.expressions import (SPLAT, Access, Binary, Call, Cond, Expr, ExpressionError, For, Lit,
                                          ObjectExpr, Ref, TupleExpr, Unary)
-from kvmstate.config.limits import LimitError, check_depth
+from kvmstate.config.limits import MAX_NUMBER, LimitError, check_depth, in_range
 from kvmstate.config.templates import Directive, assemble, parse_template
 from kvmstate.diagnostics import Position
 
@@ -60,7 +60,10 @@ def _number(node: Tree, pos: Position, pos_of: PosOf, depth: int) -> Expr:
     digits = str(node.children[0])
     if len(digits) > 100:
         raise LimitError(f"A number may have at most 100 digits; this one has {len(digits):,}.", pos)
-    return Lit(pos, int(digits) if node.data == "int_lit" else float(digits))
+    value = int(digits) if node.data == "int_lit" else float(digits)
+    if not in_range(value):                     # also catches the infinity that 1e400 reads as
+        raise LimitError(f"{digits} is larger than {MAX_NUMBER:.0e}, the largest number kvmstate computes.", pos)
+    return Lit(pos, value)
 
 
 def _heredoc(node: Tree, pos: Position, pos_of: PosOf, depth: int) -> Expr:

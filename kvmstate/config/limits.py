@@ -34,6 +34,11 @@ MAX_NUMBER = 10 ** 300
 MAX_ITEMS_TOTAL = 1_000_000
 
 
+def in_range(number: int | float) -> bool:
+    """A number kvmstate computes with: finite, not NaN, at most MAX_NUMBER in size (the float 1e300 counts)."""
+    return abs(number) <= float(MAX_NUMBER)
+
+
 class LimitError(Exception):
     """An input beyond one of the limits; `pos` is where it was noticed, when that is known."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kvmstate.config.limits import MAX_NUMBER
+from kvmstate.config.limits import MAX_NUMBER, in_range
 from kvmstate.config.printf import type_name
 from kvmstate.diagnostics import shown
 
@@ -29,7 +29,9 @@ def number(value: Any, what: str) -> int | float:
     if isinstance(value, bool) or value is None:
         raise OperatorError(f"{what} must be a number, not {type_name(value)}")
     if isinstance(value, (int, float)):
-        return value
+        if in_range(value):
+            return value
+        raise OperatorError(f"{what} must be a finite number of at most {MAX_NUMBER:.0e}, not {shown(value)}")
     if isinstance(value, str):
         text = value.strip()
         for parse in (int, float):

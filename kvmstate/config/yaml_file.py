@@ -22,8 +22,8 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from kvmstate.config.expressions import ExpressionError
 from kvmstate.config.templates import parse_template
-from kvmstate.config.limits import (MAX_ALIAS_VALUES, MAX_DEPTH, MAX_YAML_VALUES, LimitError, bracket_depth_at,
-                                     check_depth, too_deep)
+from kvmstate.config.limits import (MAX_ALIAS_VALUES, MAX_DEPTH, MAX_NUMBER, MAX_YAML_VALUES, LimitError,
+                                     bracket_depth_at, check_depth, in_range, too_deep)
 from kvmstate.config.source import Path, RawResource
 from kvmstate.diagnostics import Diagnostics, Position
 
@@ -229,7 +229,7 @@ def _from_node(filename: str, node: Node, constructor: Any, path: Path, position
         return items
     if node.ctag.suffix == _STR and node.ctag.handle is None:
         return node.value
-    return _scalar(constructor.construct_object(node, deep=True))
+    return _scalar(constructor.construct_object(node, deep=True), _mark(filename, node))
 
 
 def _mark(filename: str, node: Node) -> Position:
@@ -261,7 +261,7 @@ def _plain(filename: str, node: Any, path: Path, positions: dict[Path, Position]
             positions[path + (i,)] = Position(filename, line + 1, col + 1)
             items.append(_plain(filename, value, path + (i,), positions, count, aliased))
         return items
-    return _scalar(node)
+    return _scalar(node, positions.get(path))
 
 
 def _indented_at(filename: str, text: str) -> Position | None:
@@ -273,11 +273,14 @@ def _indented_at(filename: str, text: str) -> Position | None:
     return None
 
 
-def _scalar(node: Any) -> Any:
+def _scalar(node: Any, pos: Position | None) -> Any:
     if isinstance(node, str):
         return str(node)
     if isinstance(node, bool) or node is None:
         return node
+    if isinstance(node, (int, float)) and not in_range(node):     # .inf, .nan, 1e400, 400 digits
+        raise LimitError(f"{str(node)[:40]} is not a number kvmstate computes with: numbers are finite and at most "
+                         f"{MAX_NUMBER:.0e}. Quote it if it is text.", pos, "Number out of range")
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
+from kvmstate.addrs import HOST_TARGET
 from kvmstate.diagnostics import Diagnostics
 from kvmstate.plan.live import Live, read_live
 from kvmstate.provider import HostUnreachable, Registry
@@ -47,7 +48,9 @@ def read_all(registry: Registry, wanted: set[tuple[str, str]],
             unreachable[host] = str(result)
             if not skip_unreachable:
                 diags.error("Host unreachable", f"{result}. Fix the connection, or plan the other hosts with "
-                            f"--skip-unreachable (the resources on {host} are then neither read nor changed).")
+                            f"--skip-unreachable (the resources on {host} are then neither read nor changed). A host "
+                            f"that will never come back: `kvmstate state rm {HOST_TARGET}{host}` forgets what the "
+                            "state records on it.")
         else:
             live.update(result)
             live.unreadable.update(result.unreadable)
@@ -82,11 +85,8 @@ def recorded_uris(state: State, known: Iterable[str], diags: Diagnostics) -> dic
         diags.error("Host no longer declared", f"The state records {shown} on the host {host!r}, which the "
                     "configuration no longer declares, without the URI it was reached by. Declare it again, "
                     f'host "{host}" {{ uri = "..." }}, to plan and destroy what is on it; or forget those resources '
-                    "with `kvmstate state rm ADDRESS` (their libvirt objects stay).")
+                    f"with `kvmstate state rm {HOST_TARGET}{host}` (their libvirt objects stay).")
     return out
-
-
-HOST_TARGET = "host."          # `--target host.NAME`: every resource on that host
 
 
 def expand_targets(texts: list[str], desired: dict, state: State, diags: Diagnostics) -> list[str]:

@@ -95,6 +95,8 @@ class Source(BaseModel):
     path: str = Field(description="The configuration file or folder, as given on the command line.")
     state: str = Field(description="The state file, as given or found.")
     hash: str = Field(description="sha256 over the configuration files' names and contents.")
+    variables: str | None = Field(None, description="sha256 over the variables' values (--var, --var-file, "
+                                  "the environment, defaults).")
 
 
 class Summary(BaseModel):

@@ -1,8 +1,8 @@
 """Saved plans: `plan --out FILE` writes one, `apply FILE` carries it out, `show FILE` prints it.
 
 A saved plan is the JSON plan (the same document as `plan --json`), written with
-mode 0600. It records the state's lineage and serial, a hash of the configuration
-files and the options it was made with. Before applying it, kvmstate checks that
+mode 0600. It records the state's lineage and serial, hashes of the configuration
+files and of the variables' values, and the options it was made with. Before applying it, kvmstate checks that
 the state and the files are unchanged, plans again with the same options and
 checks that the live objects still give exactly the saved actions. Any
 difference refuses the plan as stale, before anything is touched. With a state key
@@ -21,19 +21,28 @@ from pydantic import ValidationError
 from kvmstate.config import Configuration
 from kvmstate.config.loader import EXTENSIONS
 from kvmstate.diagnostics import error
-from kvmstate.plan.model import PLAN_FORMAT_VERSION, Plan
+from kvmstate.plan.model import PLAN_FORMAT_VERSION, Plan, Source
 from kvmstate.state import State
 from kvmstate.state.crypto import Codec
 
 
-def config_hash(config: Configuration) -> str:
-    """sha256 over the configuration files' names and contents, in name order, and the variables' values
-    (from --var, --var-file and the environment): a change to either makes a saved plan stale."""
+def files_hash(config: Configuration) -> str:
+    """sha256 over the configuration files' names and contents, in name order."""
     digest = hashlib.sha256()
     for file in sorted(config.files, key=lambda f: f.name):
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    digest.update(json.dumps(config.variables, sort_keys=True, default=str).encode())
     return "sha256:" + digest.hexdigest()
+
+
+def variables_hash(config: Configuration) -> str:
+    """sha256 over the variables' values (from --var, --var-file, the environment and defaults)."""
+    values = json.dumps(config.variables, sort_keys=True, default=str).encode()
+    return "sha256:" + hashlib.sha256(values).hexdigest()
+
+
+def source(config: Configuration, path: str, state: str) -> Source:
+    """What a saved plan was made from: a change to the files or to a variable's value makes it stale."""
+    return Source(path=path, state=state, hash=files_hash(config), variables=variables_hash(config))
 
 
 def save(plan: Plan, path: Path) -> None:
@@ -78,16 +87,19 @@ def load(path: Path) -> Plan:
     return plan
 
 
-def check_fresh(saved: Plan, state: State, files_hash: str) -> None:
-    """Refuse a saved plan whose state or configuration changed since it was made."""
+def check_fresh(saved: Plan, state: State, config: Configuration) -> None:
+    """Refuse a saved plan whose state, configuration files or variable values changed since it was made."""
     reasons = []
     if state.lineage != saved.lineage:
         reasons.append(f"the state has lineage {state.lineage}, the plan was made for {saved.lineage}")
     if state.serial != (saved.prior_serial or 0):
         reasons.append(f"the state is at serial {state.serial}, the plan was made at serial {saved.prior_serial or 0}"
                        " (something was applied since)")
-    if files_hash != saved.source.hash:
-        reasons.append(f"the configuration in {saved.source.path} changed")
+    if files_hash(config) != saved.source.hash:
+        reasons.append(f"the configuration files in {saved.source.path} changed")
+    if variables_hash(config) != saved.source.variables:
+        reasons.append("the variables have other values (--var, --var-file, KVMSTATE_VAR_NAME): give the "
+                       "same ones as to `kvmstate plan --out`")
     if reasons:
         raise _stale("; ".join(reasons))
 

@@ -10,8 +10,9 @@ from kvmstate.plan.model import Plan, ResourceChange, Summary
 
 
 def on_host(plan: Plan, change: ResourceChange) -> str:
-    """" on host NAME" when the plan spans hosts, else ""."""
-    return f" on host {change.host}" if plan.by_host else ""
+    """" on host NAME" when the plan spans hosts (an unreachable one counts: the reader must see that the
+    changes listed are on the other hosts), else ""."""
+    return f" on host {change.host}" if plan.by_host or plan.unreachable_hosts else ""
 
 
 def counts(s: Summary) -> str:

@@ -14,7 +14,7 @@ import re
 
 from kvmstate.plan.model import Action, AttributeChange, Drift, Plan, ResourceChange
 from kvmstate.render.hosts import markdown_table, on_host, unreachable_lines
-from kvmstate.render.text import DRIFT, heading, value
+from kvmstate.render.text import DRIFT, FORGOTTEN, heading, value
 
 GITHUB_LIMIT = 65_536
 _NOTE = {"live": "", "restart": "  # requires restart", "replace": "  # forces replacement"}
@@ -25,6 +25,10 @@ def render_markdown(plan: Plan, limit: int = GITHUB_LIMIT) -> str:
     head = _head(plan)
     sections = [_Section(_summary(c) + html.escape(on_host(plan, c)), _body(c), _diff_lines(c))
                 for c in plan.resource_changes if c.action != Action.NOOP or c.importing]
+    if plan.moved or plan.removed:
+        sections.insert(0, _Section(f"{len(plan.moved)} moved, {len(plan.removed)} forgotten: only the state "
+                                    "changes", "", [*(f"# {m.from_} has moved to {m.to}" for m in plan.moved),
+                                                    *(f"# {a} {FORGOTTEN}" for a in plan.removed)]))
     if plan.drift:
         sections.insert(0, _Section("Objects changed outside kvmstate since the last apply",
                                     "", [line for d in plan.drift for line in _drift_lines(d)]))
@@ -73,6 +77,10 @@ def _head(plan: Plan) -> str:
     if plan.options.refresh_only:
         lines.append(f"### kvmstate refresh-only plan: {len(plan.drift)} objects changed outside kvmstate\n")
         lines.append("Applying it records these changes in the state and changes no object.\n")
+        return "\n".join(lines)
+    if not any(c.action != Action.NOOP or c.importing for c in plan.resource_changes) and plan.has_changes:
+        lines.append(f"### kvmstate plan: {len(plan.moved)} to move, {len(plan.removed)} to forget; only the state "
+                     "changes\n")
         return "\n".join(lines)
     if not plan.has_changes:
         lines.append("### kvmstate plan: no changes\n")

@@ -19,14 +19,15 @@ _HEAD = {
     Action.DELETE: ("-", "red", "will be destroyed"),
     Action.REVERT: ("<", "cyan", "will be reverted to"),
 }
+FORGOTTEN = "will be forgotten: its object stays in libvirt"      # a `removed` block
 DRIFT = {
     "deleted": "was deleted outside kvmstate",
     "changed": "was changed outside kvmstate",
     "unrecorded": "was created by an apply that stopped before recording it: it will be recorded",
     "marked": ("carries this state's ownership mark but is not recorded (after `state rm`, `state mv`, or an "
                "interrupted apply): it will be recorded"),
-    "remark": ("is recorded here but carries the ownership mark of another address or state (after `state mv` "
-               "or `state recover`): the mark will be rewritten for this address"),
+    "remark": ("is recorded here but carries the ownership mark of another address or state (after a `moved` "
+               "block, `state mv` or `state recover`): the mark will be rewritten for this address"),
     "unfinished": "was being created by an interrupted apply, which stopped before libvirt made it",
     "unknown": "could not be read",
 }
@@ -68,7 +69,7 @@ def render_plan(plan: Plan, style: Style) -> str:
     for m in plan.moved:
         out.append(f"  # {style(m.from_, 'bold')} has moved to {style(m.to, 'bold')}")
     for address in plan.removed:
-        out.append(f"  # {style(address, 'bold')} will be forgotten: its object stays in libvirt")
+        out.append(f"  # {style(address, 'bold')} {FORGOTTEN}")
     if plan.moved or plan.removed:
         out.append("")
     if plan.options.refresh_only:

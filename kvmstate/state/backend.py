@@ -167,6 +167,10 @@ class Backend(ABC):
     def history(self) -> list[HistoryEntry]:
         return []
 
+    def kept(self, serial: int) -> str:
+        """Where the state at `serial` can be found after a later write, for messages (state rm and mv)."""
+        return f"as serial {serial} in the history: `kvmstate state pull --serial {serial}`"
+
     def at_serial(self, serial: int) -> State | None:
         """The state as it was at `serial`, when the backend still has it."""
         current = self.read()

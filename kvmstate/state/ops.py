@@ -5,7 +5,7 @@ The caller holds the lock and writes the state, which keeps the previous file as
 
 from __future__ import annotations
 
-from kvmstate.addrs import Address, ModuleAddress, parse_target
+from kvmstate.addrs import HOST_TARGET, Address, ModuleAddress, covers, parse_target
 from kvmstate.diagnostics import DiagnosticError, error
 from kvmstate.state.model import State, StateResource
 
@@ -23,11 +23,23 @@ def _not_recorded(state: State, address: str) -> DiagnosticError:
     return error("Not in the state", f"{address} is not recorded in the state, which holds: {known}.")
 
 
-def remove(state: State, address: str) -> StateResource:
-    """Forget a resource; its object stays in libvirt."""
-    recorded = find(state, address)
-    state.remove(address)
-    return recorded
+def remove(state: State, address: str) -> list[StateResource]:
+    """Forget a resource instance, every instance of a resource (`domain.vm`), every resource of a module call
+    or instance (`module.site["a"]`), or every resource on a host (`host.kvm3`, for a host that will never come
+    back); their objects stay in libvirt. The resources forgotten, in state order."""
+    if address.startswith(HOST_TARGET):
+        gone = [r for r in state.resources if r.host == address[len(HOST_TARGET):]]
+    else:
+        try:
+            target = parse_target(address)
+        except ValueError as exc:
+            raise error("Invalid address", f"{exc}.") from None
+        gone = [r for r in state.resources if covers(target, Address.parse(r.address))]
+    if not gone:
+        raise _not_recorded(state, address)
+    for recorded in gone:
+        state.remove(recorded.address)
+    return gone
 
 
 def renames(state: State, source: Address | ModuleAddress, target: Address | ModuleAddress) -> list[tuple[str, str]]:

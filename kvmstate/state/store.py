@@ -74,6 +74,9 @@ class StateStore(Backend):
     def location(self) -> str:
         return str(self.path)
 
+    def kept(self, serial: int) -> str:
+        return f"in {self.backup_path}"
+
     def read(self) -> State | None:
         """The state, or None when there is no state yet: the file with the journal replayed over it."""
         return self.journal.replay(self._read_file())

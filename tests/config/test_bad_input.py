@@ -25,6 +25,10 @@ CASES = [
     ("unquoted_for.yaml", 'locals:\n  names: ${[for i in range(2) : format("web-%02d", i)]}\n', "Invalid YAML", 2,
      31, "inside an expression, whose `: ` or braces YAML reads as its own: quote the whole value"),
     ("syntax.hcl", 'network "lab" {\n  mode = \n}\n', "Invalid HCL", 2, 10, "a value is missing"),
+    # Numbers beyond what kvmstate computes with (infinity, NaN) stop where they are written, not in a function.
+    ("huge_literal.hcl", 'locals {\n  n = ceil(1e400)\n}\n', "Value too large", 2, 12, "1e400 is larger than 1e+300"),
+    ("inf.yaml", "variables:\n  x:\n    default: .inf\nlocals:\n  y: ${range(var.x)}\n", "Number out of range", 3,
+     14, "is not a number kvmstate computes with"),
     ("unclosed.hcl", 'network "lab" {\n  mode = "nat"\n', "Invalid HCL", None, None, "closing brace"),
     ("unknown.yaml", GOOD_NET + "    autostrat: true\n", "Unknown attribute", 5, 5, 'Did you mean "autostart"'),
     ("unknown.hcl", 'network "lab" {\n  mode = "nat"\n  ipv4 = "10.0.0.0/24"\n  brigde = "x"\n}\n',

@@ -212,6 +212,7 @@ def test_a_removed_host_without_a_recorded_uri_says_what_to_do(env, tmp_path: Pa
         ws.plan(ws.load(), state)
     assert errors(exc)[0].startswith("Host no longer declared: The state records network.lab[\"b\"], "
                                      "pool.images[\"b\"] on the host 'b'")
+    assert "`kvmstate state rm host.b`" in errors(exc)[0]
 
 
 def test_an_unreachable_host_fails_the_plan_or_is_skipped_loudly(env, tmp_path: Path) -> None:
@@ -225,12 +226,14 @@ def test_an_unreachable_host_fails_the_plan_or_is_skipped_loudly(env, tmp_path: 
         ws.plan(ws.load(), state)
     assert errors(exc) == ["Host unreachable: cannot connect to host b (fake+ssh://kvm-b/system): Connection refused. "
                            "Fix the connection, or plan the other hosts with --skip-unreachable (the resources on b "
-                           "are then neither read nor changed)."]
+                           "are then neither read nor changed). A host that will never come back: `kvmstate state rm "
+                           "host.b` forgets what the state records on it."]
     plan = apply(ws, state, Options(skip_unreachable=True))
     assert plan.unreachable_hosts == {"b": "cannot connect to host b (fake+ssh://kvm-b/system): Connection refused"}
     assert {c.address for c in plan.resource_changes if c.action == Action.DELETE} == {"domain.web", "volume.web"}
     assert all(c.host == "a" for c in plan.resource_changes)
-    assert "Warning: host b was NOT planned" in render_plan(plan, Style(False))
+    text = render_plan(plan, Style(False))
+    assert "Warning: host b was NOT planned" in text and "# domain.web on host a will be destroyed" in text
     assert 'network.lab["b"]' in {r.address for r in store.read().resources}
 
 

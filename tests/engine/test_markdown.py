@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kvmstate.plan.model import Action, AttributeChange, Plan, ResourceChange
+from kvmstate.plan.model import Action, AttributeChange, Moved, Plan, ResourceChange
 from kvmstate.render.markdown import GITHUB_LIMIT, render_markdown
 
 SECTION = re.compile(r"<details><summary><code>[^<]*? (\S+)</code>.*?</summary>\n(.*?)</details>\n", re.S)
@@ -76,3 +76,17 @@ def test_banner_names_what_is_deleted_or_replaced() -> None:
     plan.count()
     assert "> **:warning: This plan deletes or replaces 1 resources: `domain.vm-0000` (replaced).**" \
         in render_markdown(plan)
+
+
+def test_moves_and_forgotten_resources_are_in_the_comment() -> None:
+    """A refactoring plan (moved and removed blocks) showed reviewers nothing of what it moves or forgets."""
+    plan = big_plan(1, 1)
+    plan.moved = [Moved(from_="domain.vm", to='module.site["a"].domain.vm')]
+    plan.removed = ["volume.scratch"]
+    text = render_markdown(plan)
+    assert "<summary>1 moved, 1 forgotten: only the state changes</summary>" in text
+    assert '# domain.vm has moved to module.site["a"].domain.vm' in text
+    assert "# volume.scratch will be forgotten: its object stays in libvirt" in text
+    plan.resource_changes[0].action = Action.NOOP
+    plan.count()
+    assert "### kvmstate plan: 1 to move, 1 to forget; only the state changes" in render_markdown(plan)

@@ -18,7 +18,7 @@ from kvmstate.apply.applier import apply_plan
 from kvmstate.config import load
 from kvmstate.diagnostics import DiagnosticError
 from kvmstate.state.importer import import_object
-from kvmstate.plan.model import Action, Options, Source
+from kvmstate.plan.model import Action, Options
 from kvmstate.plan.planner import make_plan
 from kvmstate.provider import LiveObject, Owner, Registry
 from kvmstate.render.dot import render_dot, render_svg
@@ -43,7 +43,7 @@ def env(tmp_path: Path):
 
 def saved_plan(config, state, registry, tmp_path: Path, options: Options | None = None):
     plan = make_plan(config, state, registry, options)
-    plan.source = Source(path=str(tmp_path), state="state.json", hash=planfile.config_hash(config))
+    plan.source = planfile.source(config, str(tmp_path), "state.json")
     planfile.save(plan, tmp_path / "plan.bin")
     return planfile.load(tmp_path / "plan.bin")
 
@@ -56,7 +56,7 @@ def test_saved_plan_is_private_and_reads_back_equal(env, tmp_path: Path) -> None
     _, registry, _, conf = env
     config = load(conf, registry)
     plan = make_plan(config, State(), registry)
-    plan.source = Source(path=str(conf), state="s", hash=planfile.config_hash(config))
+    plan.source = planfile.source(config, str(conf), "s")
     planfile.save(plan, tmp_path / "plan.bin")
     assert (tmp_path / "plan.bin").stat().st_mode & 0o777 == 0o600
     assert planfile.is_plan_file(tmp_path / "plan.bin") and not planfile.is_plan_file(conf / "main.yaml")
@@ -67,10 +67,10 @@ def test_saved_plan_is_stale_after_another_apply(env, tmp_path: Path) -> None:
     _, registry, store, conf = env
     config, state = load(conf, registry), State()
     saved = saved_plan(config, state, registry, tmp_path)
-    planfile.check_fresh(saved, state, planfile.config_hash(config))          # nothing happened: fresh
+    planfile.check_fresh(saved, state, config)          # nothing happened: fresh
     apply_plan(make_plan(config, state, registry), config, state, store, registry)  # someone else applies
     with pytest.raises(DiagnosticError) as exc:
-        planfile.check_fresh(saved, store.read(), planfile.config_hash(config))
+        planfile.check_fresh(saved, store.read(), config)
     assert summaries(exc) == ["Stale plan"] and "serial" in exc.value.diagnostics[0].detail
 
 
@@ -80,8 +80,20 @@ def test_saved_plan_is_stale_when_the_configuration_changed(env, tmp_path: Path)
     saved = saved_plan(config, state, registry, tmp_path)
     (conf / "main.yaml").write_text((conf / "main.yaml").read_text().replace("128MiB", "256MiB"))
     with pytest.raises(DiagnosticError) as exc:
-        planfile.check_fresh(saved, state, planfile.config_hash(load(conf, registry)))
-    assert "configuration" in exc.value.diagnostics[0].detail
+        planfile.check_fresh(saved, state, load(conf, registry))
+    assert "configuration files" in exc.value.diagnostics[0].detail
+
+
+def test_saved_plan_is_stale_when_a_variable_has_another_value(env, tmp_path: Path) -> None:
+    """A pipeline applying with other --var-file values was told the files changed when they had not."""
+    _, registry, _, conf = env
+    config, state = load(conf, registry), State()
+    saved = saved_plan(config, state, registry, tmp_path)
+    config.variables["size"] = "2GiB"
+    with pytest.raises(DiagnosticError) as exc:
+        planfile.check_fresh(saved, state, config)
+    detail = exc.value.diagnostics[0].detail
+    assert "variables have other values" in detail and "files" not in detail
 
 
 def test_saved_plan_is_stale_when_the_live_objects_changed(env, tmp_path: Path) -> None:

@@ -298,3 +298,20 @@ def test_virtual_functions_are_read_from_the_pci_node_device():
 def test_bad_device_networks_are_refused(attrs, message):
     with pytest.raises(ValueError, match=message):
         desired("network", **attrs)
+
+
+def test_a_subnet_running_in_another_state_or_by_hand_is_refused_at_plan_time(provider, conn):
+    """Two workspaces on one host with the same subnet: libvirt refuses to start the second network."""
+    hand = conn.networkDefineXML("<network><name>by-hand</name><ip address='10.60.0.1' prefix='24'/></network>")
+    hand.create()
+    (problem,) = provider.check(request("network", "pr2-lab", desired("network", ipv4="10.60.0.128/25")), None)
+    assert problem.path == "ipv4"
+    assert "overlaps 10.60.0.0/24 of network by-hand" in problem.message and "no kvmstate state" in problem.message
+    assert provider.check(request("network", "pr2-lab", desired("network", ipv4="10.61.0.0/24")), None) == []
+    assert provider.check(request("network", "by-hand", desired("network", ipv4="10.60.0.0/24")), None) == []
+    assert provider.check(request("network", "pr2-lab", desired("network", ipv4="10.60.0.0/24", active=False)),
+                          None) == []
+    hand.destroy()
+    mine = provider.create(request("network", "pr1-lab", desired("network", ipv4="10.60.0.0/24")))
+    assert provider.check(request("network", "pr1-lab", desired("network", ipv4="10.60.0.0/24")), mine) == []
+    assert provider.check(request("network", "other", desired("network", ipv4="10.60.0.0/24")), None) == []

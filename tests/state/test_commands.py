@@ -115,6 +115,28 @@ def test_pg_workspaces(conf: Path, pg) -> None:
     assert kvmstate("--backend", "pg:lab", "workspace", "list", conf).split() == ["*", "default"]
 
 
+def test_state_mv_and_rm_of_module_instances_and_hosts_in_pg(conf: Path, pg) -> None:
+    """`state mv`/`state rm` crashed after writing on PostgreSQL (no `.backup` file to name); `state rm` took
+    single instances only, so forgetting a host that will never come back meant one command per resource."""
+    state = State()
+    store = PostgresBackend("lab")
+    with store.lock("apply"):
+        for site, vm in (("a", "web"), ("a", "db"), ("b", "db"), ("c", "api")):
+            store.put(state, StateResource(address=f'module.site["{site}"].domain.vm["{vm}"]', type="domain",
+                                           name=vm, host=site, identity=site + vm, attributes={}))
+    out = kvmstate("--backend", "pg:lab", "state", "mv", 'module.site["b"]', 'module.site["bb"]', conf)
+    assert 'Moved module.site["b"].domain.vm["db"] to module.site["bb"].domain.vm["db"].' in out
+    assert "kvmstate state pull --serial 4" in out
+    out = kvmstate("--backend", "pg:lab", "state", "rm", 'module.site["a"]', conf)
+    assert out.count("Removed module.site[\"a\"]") == 2 and "serial 5" in out
+    assert "Removed" in kvmstate("--backend", "pg:lab", "state", "rm", "host.c", conf)
+    assert kvmstate("--backend", "pg:lab", "state", "list", conf).split() == ['module.site["bb"].domain.vm["db"]']
+    assert "Not in the state" in kvmstate("--backend", "pg:lab", "state", "rm", "host.zz", conf, code=1)
+    assert "web" in kvmstate("--backend", "pg:lab", "state", "pull", "--serial", "5", conf)
+    seeded(StateStore(conf / "kvmstate.state.json"))
+    assert "kvmstate.state.json.backup" in kvmstate("state", "rm", "network.n0", conf)
+
+
 def test_pg_needs_a_project(conf: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "kvmstate", "--backend", "pg", "state", "list", str(conf)],
                             capture_output=True, text=True)
@@ -162,3 +184,14 @@ def test_a_saved_plan_finds_its_workspace_again(conf: Path) -> None:
     again = open_backend(conf, location)
     assert again.workspace == "pr-3" and again.location == location
     assert again.default_path == conf / "kvmstate.state.json"
+
+
+def test_import_takes_the_variables_the_configuration_needs(conf: Path) -> None:
+    """`kvmstate import` had no --var/--var-file: a configuration whose hosts or names come from variables (the
+    multi-host pattern) could not be loaded by it."""
+    (conf / "main.yaml").write_text("variables:\n  net:\n    type: string\nnetworks:\n  lab:\n    name: ${var.net}\n"
+                                    "    mode: nat\n    ipv4: 192.168.122.0/24\n")
+    out = kvmstate("import", "network.lab", "default", conf, "--uri", "test:///default", "--var", "net=default",
+                   "--state", conf / "s.json")
+    assert "Imported network 'default'" in out and "as network.lab." in out
+    assert [r.address for r in StateStore(conf / "s.json").read().resources] == ["network.lab"]

@@ -8,6 +8,7 @@ update that way are written into the definition, and the network is restarted.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import libvirt
@@ -87,10 +88,11 @@ class Networks(ResourceOperations):
         return self.live(host, net)
 
     def check(self, host: Host, request: Request, live: LiveObject | None) -> list[Problem]:
-        """The host interfaces a macvtap or hostdev network names exist (libvirt would start it regardless), and
-        no XML patch makes a document libvirt's schema refuses, before any change."""
+        """The host interfaces a macvtap or hostdev network names exist (libvirt would start it regardless), no
+        running network of another state or of no state uses an overlapping subnet (libvirt refuses to start it),
+        and no XML patch makes a document libvirt's schema refuses, before any change."""
         spec = Network.model_validate(request.attributes)
-        problems = host_interfaces.check(host, spec)
+        problems = host_interfaces.check(host, spec) + _subnet_clashes(host, request, spec, live)
         if spec.xml_patches:
             bare = spec.model_copy(update={"xml_patches": None})
             problems += validate.check_patches(document.to_xml(bare, request.name, owner=request.owner),
@@ -152,6 +154,37 @@ def _owner(net: libvirt.virNetwork, root: Any, active: bool) -> Owner | None:
         return ownership.parse_owner(parse(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)))
     except libvirt.libvirtError:
         return owner            # libvirt's test driver keeps one definition and refuses the flag
+
+
+def _subnet_clashes(host: Host, request: Request, spec: Network, live: LiveObject | None) -> list[Problem]:
+    """A subnet of `spec` overlapping one of a running network on the host that this state does not own: another
+    workspace's, another project's, or one made by hand. The networks of this state are left out, since the
+    same plan may delete or change them first."""
+    if not spec.active:
+        return []
+    wanted = {key: ipaddress.ip_network(getattr(spec, key), strict=False)
+              for key in ("ipv4", "ipv6") if getattr(spec, key)}
+    if not wanted:
+        return []
+    with doing("listing running networks"):
+        running = host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
+    problems = []
+    for net in running:
+        if net.name() == request.name or live is not None and net.UUIDString() == live.identity:
+            continue        # the object itself (one of that name that is not ours is the planner's error)
+        root = parse(net.XMLDesc(0))
+        owner = ownership.parse_owner(root)
+        if owner is not None and owner.lineage == request.owner.lineage:
+            continue
+        theirs = document.from_xml(root, active=True, autostart=False)
+        for key, subnet in wanted.items():
+            if theirs.get(key) and subnet.overlaps(ipaddress.ip_network(theirs[key], strict=False)):
+                whose = f"state {owner.lineage} ({owner.address})" if owner else "no kvmstate state"
+                problems.append(Problem(key, f"{key} {subnet} overlaps {theirs[key]} of network {net.name()}, "
+                                        f"running on host {host.name} and owned by {whose}; libvirt would refuse to "
+                                        "start this one. Choose another subnet (a variable per workspace), or stop "
+                                        "the other network."))
+    return problems
 
 
 def _defined_xml(net: libvirt.virNetwork) -> str:
