@@ -52,9 +52,10 @@ def table(r: dict) -> str:
                     f"{_verdict(s['plan_s'] <= 1.3 * s['floor_s'])}, <300 MiB: {_verdict(s['plan_mib'] < 300)}")
         lines.append(f"{s['resources']:>6} resources: plan {s['plan_s']:.2f} s {s['plan_mib']:.0f} MiB, floor "
                      f"{s['floor_s']:.2f} s {s['floor_mib']:.0f} MiB, ratio {s['plan_s'] / s['floor_s']:.2f}{goal}")
-        if "plan_locals_s" in s:        # runs saved before the locals configuration have none
-            lines.append(f"{'':>6} written with locals and for: plan {s['plan_locals_s']:.2f} s "
-                         f"{s['plan_locals_mib']:.0f} MiB, ratio {s['plan_locals_s'] / s['floor_s']:.2f}")
+        for kind, written in (("plan_locals", "locals and for"), ("plan_modules", "a module per instance")):
+            if f"{kind}_s" in s:        # runs saved before that configuration have none
+                lines.append(f"{'':>6} written with {written}: plan {s[f'{kind}_s']:.2f} s "
+                             f"{s[f'{kind}_mib']:.0f} MiB, ratio {s[f'{kind}_s'] / s['floor_s']:.2f}")
     for m in r.get("multihost", []):
         goal = f"  target <3 s: {_verdict(m['plan_s'] < 3)}, <500 MiB: {_verdict(m['plan_mib'] < 500)}"
         lines.append(f"{m['resources']:>6} resources on {m['hosts']} hosts of {m['per_host']}: plan "

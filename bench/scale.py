@@ -23,20 +23,23 @@ def topology_of(resources: int) -> Topology:
 
 
 def plan_vs_floor(resources: int, folder: Path, reps: int) -> dict:
-    """The no-op plan of the topology written with `for_each` and written with locals and `for` expressions
-    (Topology.yaml), next to the floor."""
+    """The no-op plan of the topology written with `for_each`, with locals and `for` expressions, and with a
+    module called per instance (Topology.yaml; that one on a test host of its own, as its addresses differ),
+    next to the floor."""
     topo = topology_of(resources)
     uri, config, state = testdriver.build(topo, folder / f"scale-{resources}")
     computed = config.parent / "config-locals"
     computed.mkdir(exist_ok=True)
     (computed / "main.yaml").write_text(topo.yaml(style="locals"))
     check_noop(computed, state, uri)
-    commands = {"plan": config, "plan_locals": computed}
-    runs: dict[str, list[tuple[float, float]]] = {"plan": [], "plan_locals": [], "floor": []}
+    modules = testdriver.build(topo, folder / f"scale-{resources}-modules", style="modules")
+    check_noop(modules[1], modules[2], modules[0])
+    commands = {"plan": (config, state, uri), "plan_locals": (computed, state, uri), "plan_modules": modules[::-1]}
+    runs: dict[str, list[tuple[float, float]]] = {kind: [] for kind in (*commands, "floor")}
     for _ in range(reps):
-        for kind, files in commands.items():      # exit 0: no changes (2 would fail the run)
-            runs[kind].append(measure.run([measure.KVMSTATE, "plan", str(files), "--state", str(state), "--uri", uri,
-                                           "--detailed-exitcode"]))
+        for kind, (files, recorded, at) in commands.items():      # exit 0: no changes (2 would fail the run)
+            runs[kind].append(measure.run([measure.KVMSTATE, "plan", str(files), "--state", str(recorded),
+                                           "--uri", at, "--detailed-exitcode"]))
         runs["floor"].append(measure.run([measure.PYTHON, "-m", "bench.floor", uri]))
     return {"resources": topo.resources} | {f"{kind}_{what}": figure for kind, rounds in runs.items() for what, figure in
                                             (("s", measure.median([r[0] for r in rounds])),

@@ -33,6 +33,9 @@ def build(topo: Topology, folder: Path, style: str = "for_each") -> tuple[str, P
     config_dir = folder / "config"
     config_dir.mkdir(exist_ok=True)
     (config_dir / "main.yaml").write_text(topo.yaml(style=style))
+    if style == "modules":
+        (config_dir / "node").mkdir(exist_ok=True)
+        (config_dir / "node" / "main.yaml").write_text(topo.module_yaml())
     provider = LibvirtProvider()
     provider.configure({"default": f"test://{empty}"}, {})
     registry = Registry([provider])

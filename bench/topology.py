@@ -44,12 +44,15 @@ class Topology:
     def yaml(self, domain_type: str = "qemu", style: str = "for_each") -> str:
         """The kvmstate configuration of this topology. Every address differs from its libvirt name, networks
         and domains are made with `for_each`, volumes with `count` (as users write them). Style "locals"
-        computes the same instances from one number through locals and `for` expressions; "plain" writes one
+        computes the same instances from one number through locals and `for` expressions; "modules" makes them
+        through one call of a `node` module per instance (module_yaml, in node/main.yaml); "plain" writes one
         line per object instead, named by its address (bench.multihost repeats those lines per host)."""
         if style == "plain":
             return self._plain_yaml(domain_type)
         if style == "locals":
             return self._locals_yaml(domain_type)
+        if style == "modules":
+            return self._modules_yaml()
         lines = ["variables:", "  subnets:", "    type: map(string)", "    default:"]
         lines += [f'      "{i}": {self.subnet(i)[0]}' for i in range(self.n)]
         lines += ["  disks:", "    type: map(number)", "    default:"]
@@ -75,6 +78,31 @@ class Topology:
         body = body.replace("${var.subnets}", "${local.subnets}").replace("${var.disks}", "${local.disks}")
         body = body.replace(f"count: {self.n}", "count: ${length(local.ids)}")
         return "\n".join(lines) + "\nnetworks:" + body
+
+    def _modules_yaml(self) -> str:
+        """The root of style "modules": locals and `for` make one call of the `node` module (module_yaml) per
+        network, volume and domain trio; the pool stays at the root."""
+        lines = ["variables:", "  size:", "    type: number", f"    default: {self.n}",
+                 "locals:", "  ids: '${[for i in range(var.size) : tostring(i)]}'",
+                 "  subnets: '${{for id in local.ids : id => format(\"10.%d.%d.0/24\", "
+                 "100 + floor(tonumber(id) / 250), tonumber(id) % 250)}}'",
+                 "pools:", "  images:", f"    name: {self.pool}", f"    path: {self.pool_path}",
+                 "modules:", "  node:", "    source: ./node", "    for_each: ${local.subnets}",
+                 "    index: ${each.key}", "    subnet: ${each.value}", "    pool: ${pool.images}"]
+        return "\n".join(lines) + "\n"
+
+    def module_yaml(self, domain_type: str = "qemu") -> str:
+        """The `node` module of style "modules" (node/main.yaml): one network, volume and domain, named as the
+        other styles name instance `index`."""
+        lines = ["variables:", "  index: {type: string}", "  subnet: {type: string}", "  pool: {}",
+                 "networks:", "  lan:", f"    name: {self.prefix}-net${{var.index}}", "    mode: nat",
+                 f"    bridge: {self.prefix}br${{var.index}}", "    ipv4: ${var.subnet}",
+                 "volumes:", "  disk:", f"    name: {self.prefix}-vol${{var.index}}", "    pool: ${var.pool}",
+                 f"    capacity: {self.capacity // MiB}MiB",
+                 "domains:", "  vm:", f"    name: {self.prefix}-vm${{var.index}}", f"    type: {domain_type}",
+                 f"    memory: {self.memory // MiB}MiB", "    disks: [{volume: '${volume.disk}'}]",
+                 "    interfaces: [{network: '${network.lan}'}]"]
+        return "\n".join(lines) + "\n"
 
     def _plain_yaml(self, domain_type: str) -> str:
         lines = ["networks:"]
