@@ -29,6 +29,8 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from kvmstate.state.model import STATE_VERSION
+
 from . import crash_report
 from .conftest import ROOT
 
@@ -234,7 +236,7 @@ class Trials:
             problems.append(f"not killed (exit {code})")
         after_kill = settled(self.conn) if parallelism > 1 else identities(self.conn)
         if self.state.exists():
-            if json.loads(self.state.read_text()).get("version") != 1:
+            if json.loads(self.state.read_text()).get("version") != STATE_VERSION:
                 problems.append("state file of the wrong version")
         # What the recovery plan may hold: only what the interrupted run had left to do.
         timing = {"killed run": round(time.monotonic() - started, 2)}
