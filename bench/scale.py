@@ -32,9 +32,11 @@ def plan_vs_floor(resources: int, folder: Path, reps: int) -> dict:
     computed.mkdir(exist_ok=True)
     (computed / "main.yaml").write_text(topo.yaml(style="locals"))
     check_noop(computed, state, uri)
-    modules = testdriver.build(topo, folder / f"scale-{resources}-modules", style="modules")
-    check_noop(modules[1], modules[2], modules[0])
-    commands = {"plan": (config, state, uri), "plan_locals": (computed, state, uri), "plan_modules": modules[::-1]}
+    modules_uri, modules_config, modules_state = testdriver.build(topo, folder / f"scale-{resources}-modules",
+                                                                  style="modules")
+    check_noop(modules_config, modules_state, modules_uri)
+    commands = {"plan": (config, state, uri), "plan_locals": (computed, state, uri),
+                "plan_modules": (modules_config, modules_state, modules_uri)}
     runs: dict[str, list[tuple[float, float]]] = {kind: [] for kind in (*commands, "floor")}
     for _ in range(reps):
         for kind, (files, recorded, at) in commands.items():      # exit 0: no changes (2 would fail the run)
