@@ -10,7 +10,6 @@ further change. An existing FILE is never overwritten.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from kvmstate.metadata import as_written
 from kvmstate.plan.imports import unconfigured
 from kvmstate.plan.live import read_live
 from kvmstate.provider import LiveObject, Registry
+from kvmstate.render.text import value
 from kvmstate.state import State
 
 
@@ -92,21 +92,9 @@ def _hcl(bodies: dict[Address, dict[str, Any]]) -> str:
     blocks = []
     for address, body in bodies.items():
         width = max((len(k) for k in body), default=0)
-        lines = [f"  {k:<{width}} = {_hcl_value(v)}" for k, v in body.items()]
+        lines = [f"  {k:<{width}} = {value(_escaped(v), masked=False)}" for k, v in body.items()]
         blocks.append(f'{address.type} "{address.name}" {{\n' + "\n".join(lines) + "\n}\n")
     return _HEADER + "\n".join(blocks)
-
-
-def _hcl_value(v: Any) -> str:
-    if isinstance(v, str):
-        return _escaped(json.dumps(v))
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(_hcl_value(i) for i in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_hcl_value(i)}" for k, i in v.items()) + " }" if v else "{}"
-    return json.dumps(v)
 
 
 def _yaml(bodies: dict[Address, dict[str, Any]], registry: Registry) -> str:

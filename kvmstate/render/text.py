@@ -34,9 +34,10 @@ DRIFT = {
 _CLASS_NOTE = {"live": "", "restart": " # requires restart", "replace": " # forces replacement"}
 
 
-def value(v: Any) -> str:
-    """A value as HCL would write it; a masked sensitive value as the mask itself."""
-    if v == MASK:
+def value(v: Any, masked: bool = True) -> str:
+    """A value as HCL would write it; a masked sensitive value as the mask itself (unless `masked` is false:
+    configuration that `plan --generate-config-out` writes holds no mask)."""
+    if masked and v == MASK:
         return MASK
     if isinstance(v, str):
         return json.dumps(v)
@@ -45,11 +46,11 @@ def value(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, list):
-        return "[" + ", ".join(value(i) for i in v) + "]"
+        return "[" + ", ".join(value(i, masked) for i in v) + "]"
     if isinstance(v, dict) and not v:
         return "{}"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {value(i)}" for k, i in v.items()) + " }"
+        return "{ " + ", ".join(f"{k} = {value(i, masked)}" for k, i in v.items()) + " }"
     return str(v)
 
 
