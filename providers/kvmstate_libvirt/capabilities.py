@@ -36,6 +36,17 @@ def lib_version(host: Host) -> int:
     return host.cache["version"]
 
 
+def hypervisor_version(host: Host) -> int:
+    """The hypervisor's version on the host (QEMU's, numbered as libvirt numbers its own); 0 when the driver
+    cannot say."""
+    if "hypervisor version" not in host.cache:
+        try:
+            host.cache["hypervisor version"] = host.conn.getVersion()
+        except libvirt.libvirtError:
+            host.cache["hypervisor version"] = 0
+    return host.cache["hypervisor version"]
+
+
 def version_text(version: int) -> str:
     return f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}"
 

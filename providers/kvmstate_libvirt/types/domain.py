@@ -222,13 +222,8 @@ class Domains(ResourceOperations):
 
 
 def _versions(host: Host) -> tuple[int, int]:
-    """libvirt's and the hypervisor's versions (cached per connection): what machine aliases depend on."""
-    if "versions" not in host.cache:
-        try:
-            host.cache["versions"] = (host.conn.getLibVersion(), host.conn.getVersion())
-        except libvirt.libvirtError:
-            host.cache["versions"] = (0, 0)
-    return host.cache["versions"]
+    """libvirt's and the hypervisor's versions (read once per connection): what machine aliases depend on."""
+    return capabilities.lib_version(host), capabilities.hypervisor_version(host)
 
 
 def _live_stats(host: Host) -> dict[str, dict[str, Any]]:
